@@ -1,0 +1,76 @@
+"""The synthetic suite2p generator: shapes, determinism, ground truth vs image."""
+
+import numpy as np
+import pytest
+
+from cellector.datasets import make_suite2p_folder
+
+
+def _load(path):
+    return np.load(path, allow_pickle=True)
+
+
+def test_layout_and_shapes(tmp_path):
+    s = make_suite2p_folder(tmp_path, n_planes=3, n_rois=50, shape=(128, 96), seed=1)
+    assert sorted(p.name for p in s.root.iterdir()) == ["plane0", "plane1", "plane2"]
+    for p in range(3):
+        d = s.root / f"plane{p}"
+        stat = _load(d / "stat.npy")
+        ops = _load(d / "ops.npy").item()
+        assert stat.shape == (50,)
+        assert ops["meanImg"].shape == ops["meanImg_chan2"].shape == (128, 96)
+        assert ops["meanImg_chan2"].dtype == np.float32
+        assert (ops["Ly"], ops["Lx"]) == (128, 96)
+        assert _load(d / "iscell.npy").shape == (50, 2)
+        assert _load(d / "redcell.npy").shape == (50, 2)
+        for roi in stat:
+            assert roi["ypix"].size == roi["xpix"].size == roi["lam"].size == roi["npix"] > 0
+            assert roi["lam"].dtype == np.float32
+            assert roi["ypix"].min() >= 0 and roi["ypix"].max() < 128
+            assert roi["xpix"].min() >= 0 and roi["xpix"].max() < 96
+    truth = np.load(tmp_path / "ground_truth" / "plane1_roi_truth.npz")["truth_red"]
+    assert truth.dtype == bool and truth.shape == (50,)
+    np.testing.assert_array_equal(truth, s.truth_red[1])
+
+
+def test_deterministic_per_seed(tmp_path):
+    a = make_suite2p_folder(tmp_path / "a", n_planes=1, n_rois=40, seed=7)
+    b = make_suite2p_folder(tmp_path / "b", n_planes=1, n_rois=40, seed=7)
+    c = make_suite2p_folder(tmp_path / "c", n_planes=1, n_rois=40, seed=8)
+    ia = _load(a.root / "plane0" / "ops.npy").item()["meanImg_chan2"]
+    ib = _load(b.root / "plane0" / "ops.npy").item()["meanImg_chan2"]
+    ic = _load(c.root / "plane0" / "ops.npy").item()["meanImg_chan2"]
+    np.testing.assert_array_equal(ia, ib)
+    assert not np.array_equal(ia, ic)
+    sa, sb = _load(a.root / "plane0" / "stat.npy"), _load(b.root / "plane0" / "stat.npy")
+    for ra, rb in zip(sa, sb):
+        np.testing.assert_array_equal(ra["ypix"], rb["ypix"])
+        np.testing.assert_array_equal(ra["lam"], rb["lam"])
+
+
+def test_truth_matches_the_red_image(tmp_path):
+    s = make_suite2p_folder(tmp_path, n_planes=1, n_rois=150, shape=(256, 256), seed=3)
+    d = s.root / "plane0"
+    stat = _load(d / "stat.npy")
+    red = _load(d / "ops.npy").item()["meanImg_chan2"]
+    mean_in = np.array([red[r["ypix"], r["xpix"]].mean() for r in stat])
+    truth = s.truth_red[0]
+    assert 0.25 < truth.mean() < 0.55
+    # Red ROIs are much brighter in channel 2 on average than non-red ones.
+    assert np.median(mean_in[truth]) > 2 * np.median(mean_in[~truth])
+
+
+def test_border_and_overlap_present(tmp_path):
+    s = make_suite2p_folder(tmp_path, n_planes=1, n_rois=200, shape=(128, 128), seed=0)
+    stat = _load(s.root / "plane0" / "stat.npy")
+    touches = [r["ypix"].min() == 0 or r["ypix"].max() == 127 for r in stat]
+    assert any(touches)
+    owner = np.zeros((128, 128), int)
+    for r in stat:
+        owner[r["ypix"], r["xpix"]] += 1
+    assert owner.max() >= 2
+
+
+def test_rejects_empty(tmp_path):
+    with pytest.raises(ValueError, match="at least 1"):
+        make_suite2p_folder(tmp_path, n_rois=0)
