@@ -1,0 +1,235 @@
+"""Flat ROI arrays: one array per field plus CSR-style offsets.
+
+Hot code never touches lists of per-ROI arrays: the published API takes lists
+(``lam``, ``ypix``, ``xpix``), so they are converted once, here, at the edge.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+import numba
+
+__all__ = ["RoiSet"]
+
+
+@dataclass(frozen=True, eq=False)
+class RoiSet:
+    """N ROIs stored as flat pixel arrays with offsets.
+
+    Attributes
+    ----------
+    ypix, xpix, zpix : ndarray of int32, shape (P,)
+        Pixel coordinates of all ROIs, concatenated; ``zpix`` is the plane.
+    lam : ndarray of float32, shape (P,)
+        Pixel weights (suite2p's ``lam``).
+    ptr : ndarray of int64, shape (N + 1,)
+        ROI ``i`` owns pixels ``ptr[i]:ptr[i + 1]``.
+    shape : (int, int, int)
+        ``(lz, ly, lx)`` of the reference stack the coordinates index.
+    volumetric : bool
+        True when an ROI spans planes (suite3d); False for 2-D ROIs on one plane.
+    """
+
+    ypix: np.ndarray
+    xpix: np.ndarray
+    zpix: np.ndarray
+    lam: np.ndarray
+    ptr: np.ndarray
+    shape: tuple[int, int, int]
+    volumetric: bool = False
+
+    def __post_init__(self) -> None:
+        _validate(self)
+
+    @property
+    def n_rois(self) -> int:
+        """Number of ROIs."""
+        return int(self.ptr.size - 1)
+
+    def __len__(self) -> int:
+        return self.n_rois
+
+    @property
+    def npix(self) -> np.ndarray:
+        """Pixels per ROI, int64 (N,)."""
+        return np.diff(self.ptr)
+
+    @property
+    def plane(self) -> np.ndarray:
+        """Plane of each ROI (2-D: its plane; volumetric: ``int(median(z))``)."""
+        if self.volumetric:
+            return _segment_median_int(self.zpix, self.ptr)
+        return self.zpix[self.ptr[:-1]].astype(np.int64)
+
+    @classmethod
+    def from_lists(
+        cls,
+        ypix: Sequence[np.ndarray],
+        xpix: Sequence[np.ndarray],
+        lam: Sequence[np.ndarray],
+        zpix: Sequence | None,
+        shape: tuple[int, int, int],
+        volumetric: bool = False,
+    ) -> "RoiSet":
+        """Build from per-ROI lists (the published API's form).
+
+        Parameters
+        ----------
+        ypix, xpix, lam : sequence of 1-D arrays, length N
+            Per-ROI pixel rows, columns and weights.
+        zpix : sequence or None
+            2-D data: one plane index per ROI (None means plane 0).
+            Volumetric data: one z array per ROI.
+        shape : (lz, ly, lx)
+            Shape of the reference stack.
+        volumetric : bool
+            Whether ``zpix`` holds per-pixel planes.
+        """
+        n = len(ypix)
+        if len(xpix) != n or len(lam) != n or (zpix is not None and len(zpix) != n):
+            raise ValueError(
+                f"ypix, xpix, lam{'' if zpix is None else ', zpix'} must have one entry per ROI; "
+                f"got {n}, {len(xpix)}, {len(lam)}" + ("" if zpix is None else f", {len(zpix)}")
+            )
+        counts = np.array([np.size(v) for v in ypix], dtype=np.int64)
+        for name, seq in (("xpix", xpix), ("lam", lam)):
+            other = np.array([np.size(v) for v in seq], dtype=np.int64)
+            bad = np.flatnonzero(other != counts)
+            if bad.size:
+                i = int(bad[0])
+                raise ValueError(f"ROI {i}: ypix has {counts[i]} pixels but {name} has {other[i]}")
+        ptr = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(counts, out=ptr[1:])
+        y = _concat(ypix, "ypix")
+        x = _concat(xpix, "xpix")
+        w = np.concatenate([np.asarray(v, dtype=np.float32).ravel() for v in lam]) if n else np.zeros(0, np.float32)
+        if volumetric:
+            if zpix is None:
+                raise ValueError("volumetric ROIs need zpix (one z array per ROI)")
+            z = _concat(zpix, "zpix")
+            zc = np.array([np.size(v) for v in zpix], dtype=np.int64)
+            bad = np.flatnonzero(zc != counts)
+            if bad.size:
+                i = int(bad[0])
+                raise ValueError(f"ROI {i}: ypix has {counts[i]} pixels but zpix has {zc[i]}")
+        else:
+            planes = np.zeros(n, np.int64) if zpix is None else np.asarray(zpix).astype(np.int64).ravel()
+            if planes.size != n:
+                raise ValueError("2-D ROIs need one plane index per ROI in zpix")
+            z = np.repeat(planes, counts).astype(np.int32)
+        return cls(y, x, z, w, ptr, tuple(int(s) for s in shape), volumetric)  # type: ignore[arg-type]
+
+    def roi(self, i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """``(zpix, ypix, xpix, lam)`` of ROI ``i`` (views, not copies)."""
+        sl = slice(self.ptr[i], self.ptr[i + 1])
+        return self.zpix[sl], self.ypix[sl], self.xpix[sl], self.lam[sl]
+
+    def subset(self, index: np.ndarray) -> "RoiSet":
+        """A new RoiSet with the ROIs ``index`` (int or bool array), in that order."""
+        idx = np.arange(self.n_rois)[index]
+        counts = self.npix[idx]
+        ptr = np.zeros(idx.size + 1, np.int64)
+        np.cumsum(counts, out=ptr[1:])
+        take = _gather_index(self.ptr, idx, int(ptr[-1]))
+        return RoiSet(self.ypix[take], self.xpix[take], self.zpix[take], self.lam[take], ptr,
+                      self.shape, self.volumetric)
+
+    def centroids(self, method: str = "median") -> np.ndarray:
+        """Integer centroids ``(N, 3)`` as ``(zc, yc, xc)`` for patch extraction.
+
+        ``"median"``: ``int(median(y))`` (a .5 median truncates); ``zc`` is the ROI's
+        plane (volumetric: ``int(median(z))``). ``"weightedmean"``: the lam-weighted
+        mean, truncated with ``int()``.
+        """
+        if method == "median":
+            yc = _segment_median_int(self.ypix, self.ptr)
+            xc = _segment_median_int(self.xpix, self.ptr)
+            return np.column_stack([self.plane, yc, xc])
+        if method == "weightedmean":
+            c = self.weighted_centroids()
+            out = np.trunc(c).astype(np.int64)
+            if not self.volumetric:
+                out[:, 0] = self.plane
+            return out
+        raise ValueError(f"unknown centroid_method {method!r}; use 'median' or 'weightedmean'")
+
+    def weighted_centroids(self) -> np.ndarray:
+        """Float lam-weighted centroids ``(N, 3)`` as ``(z, y, x)``."""
+        lam = self.lam.astype(np.float64)
+        starts = self.ptr[:-1]
+        total = np.add.reduceat(lam, starts) if self.n_rois else np.zeros(0)
+        cols = [np.add.reduceat(lam * c, starts) / total for c in (self.zpix, self.ypix, self.xpix)]
+        return np.column_stack(cols) if self.n_rois else np.zeros((0, 3))
+
+    def fingerprint(self, index: np.ndarray | None = None) -> str:
+        """sha1 over the count and the ypix/xpix (and zpix) of the ROIs ``index``."""
+        sub = self if index is None else self.subset(index)
+        h = hashlib.sha1()
+        h.update(np.int64(sub.n_rois).tobytes())
+        h.update(sub.npix.astype(np.int64).tobytes())
+        for arr in (sub.ypix, sub.xpix) + ((sub.zpix,) if sub.volumetric else ()):
+            h.update(np.ascontiguousarray(arr, dtype=np.int32).tobytes())
+        return h.hexdigest()
+
+
+def _concat(seq: Sequence, name: str) -> np.ndarray:
+    if len(seq) == 0:
+        return np.zeros(0, np.int32)
+    arrays = [np.asarray(v).ravel() for v in seq]
+    for i, a in enumerate(arrays):
+        if a.size and not (np.issubdtype(a.dtype, np.integer) or np.issubdtype(a.dtype, np.floating)):
+            raise ValueError(f"ROI {i}: {name} must be numeric, got dtype {a.dtype}")
+        if a.size and np.issubdtype(a.dtype, np.floating) and not np.all(a == np.round(a)):
+            raise ValueError(f"ROI {i}: {name} holds non-integer coordinates")
+    return np.concatenate(arrays).astype(np.int32)
+
+
+def _validate(r: RoiSet) -> None:
+    n = r.ptr.size - 1
+    if len(r.shape) != 3 or min(r.shape) < 1:
+        raise ValueError(f"reference shape must be (lz, ly, lx) with positive sizes, got {r.shape}")
+    sizes = {a.size for a in (r.ypix, r.xpix, r.zpix, r.lam)}
+    if len(sizes) != 1 or r.ptr[-1] != r.ypix.size:
+        raise ValueError("ypix, xpix, zpix and lam must have the same total length as the offsets")
+    counts = np.diff(r.ptr)
+    if n and counts.min() <= 0:
+        raise ValueError(f"ROI {int(np.flatnonzero(counts <= 0)[0])} is empty (no pixels)")
+    lz, ly, lx = r.shape
+    for name, arr, hi in (("zpix", r.zpix, lz), ("ypix", r.ypix, ly), ("xpix", r.xpix, lx)):
+        bad = np.flatnonzero((arr < 0) | (arr >= hi))
+        if bad.size:
+            roi = int(np.searchsorted(r.ptr, bad[0], side="right") - 1)
+            raise ValueError(f"ROI {roi}: {name} value {int(arr[bad[0]])} is outside 0..{hi - 1}")
+    bad = np.flatnonzero(~np.isfinite(r.lam))
+    if bad.size:
+        roi = int(np.searchsorted(r.ptr, bad[0], side="right") - 1)
+        raise ValueError(f"ROI {roi}: lam holds a non-finite value")
+
+
+@numba.njit(cache=True)
+def _segment_median_int(values, ptr):  # pragma: no cover - compiled
+    n = ptr.size - 1
+    out = np.empty(n, np.int64)
+    for i in range(n):
+        seg = values[ptr[i] : ptr[i + 1]].astype(np.float64)
+        out[i] = int(np.median(seg))
+    return out
+
+
+@numba.njit(cache=True)
+def _gather_index_nb(ptr, idx, total):  # pragma: no cover - compiled
+    out = np.empty(total, np.int64)
+    k = 0
+    for j in range(idx.size):
+        for p in range(ptr[idx[j]], ptr[idx[j] + 1]):
+            out[k] = p
+            k += 1
+    return out
+
+
+def _gather_index(ptr: np.ndarray, idx: np.ndarray, total: int) -> np.ndarray:
+    return _gather_index_nb(ptr, idx.astype(np.int64), total)

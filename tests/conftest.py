@@ -1,0 +1,35 @@
+"""Shared fixtures: copies of the real suite2p folders and synthetic sessions."""
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+REAL_FOLDERS = ["suite2p-0.14-1plane", "suite2p-1.1-2planes", "real-fissa-1plane"]
+
+
+def _data_dir() -> Path:
+    if not DATA.is_dir():
+        pytest.fail(f"test data folder {DATA} is missing (shared/data must sit beside the repo)")
+    return DATA
+
+
+@pytest.fixture
+def real_copy(tmp_path):
+    """Return a function copying one of shared/data's folders into tmp and giving its suite2p dir."""
+
+    def copy(name: str) -> Path:
+        dst = tmp_path / name
+        shutil.copytree(_data_dir() / name, dst)
+        return dst / "suite2p"
+
+    return copy
+
+
+@pytest.fixture
+def synthetic(tmp_path):
+    """A small 2-plane synthetic suite2p folder (fresh per test)."""
+    from cellector.datasets import make_suite2p_folder
+
+    return make_suite2p_folder(tmp_path / "synth", n_planes=2, n_rois=60, shape=(128, 128), seed=5)
