@@ -1,0 +1,1 @@
+"""Reading suite2p/suite3d folders and reading/writing the ``cellector/`` store."""

@@ -1,0 +1,367 @@
+"""The only module that writes ``<root>/cellector/`` (see spec/store.md).
+
+Compatible files (``{name}_feature.npy``, ``{name}_featurecriteria.npy``,
+``manual_selection.npy``, ``idx_selected.npy``) sit beside our ``cellector.json``.
+Every file is written atomically (temporary file in the same folder, fsync,
+rename). A whole save runs under an exclusive lock, first hard-links the previous
+files into ``.previous/``, and writes ``cellector.json`` last with a checksum of
+every file; a load that finds checksums that do not match (a save killed half
+way) falls back to ``.previous/``. Two processes saving at once serialise on the
+lock: the last writer wins, and each saved state is whole.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import re
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+
+from .safe_load import safe_load_npy
+
+__all__ = [
+    "StoreError", "STORE_DIR", "METADATA", "store_path", "atomic_save_npy", "atomic_write_text",
+    "read_metadata", "save_state", "load_state", "load_features", "load_criteria",
+    "load_manual_selection", "load_selected", "encode_criterion", "decode_criterion", "migrate",
+    "legacy_files", "locked",
+]
+
+STORE_DIR = "cellector"
+METADATA = "cellector.json"
+FORMAT_VERSION = 1
+_FEATURE = re.compile(r"^(.+)_feature\.npy$")
+_CRITERIA = re.compile(r"^(.+)_featurecriteria\.npy$")
+
+
+class StoreError(ValueError):
+    """The ``cellector/`` folder holds something we cannot use; the message says what."""
+
+
+def store_path(root: str | Path) -> Path:
+    """``<root>/cellector``."""
+    return Path(root) / STORE_DIR
+
+
+# --------------------------------------------------------------------------- atomic writes
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _atomic(path: Path, write) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            write(fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    _fsync_dir(path.parent)
+
+
+def atomic_save_npy(path: str | Path, array: np.ndarray) -> None:
+    """Write ``array`` to ``path`` as .npy atomically (object arrays are pickled)."""
+    arr = np.asarray(array)
+    _atomic(Path(path), lambda fh: np.save(fh, arr, allow_pickle=arr.dtype.hasobject))
+
+
+def atomic_write_text(path: str | Path, text: str) -> None:
+    """Write ``text`` (utf-8) to ``path`` atomically."""
+    _atomic(Path(path), lambda fh: fh.write(text.encode("utf-8")))
+
+
+@contextlib.contextmanager
+def locked(root: str | Path) -> Iterator[Path]:
+    """Hold the store's exclusive lock (blocks while another process saves)."""
+    folder = store_path(root)
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / ".lock", "a+b") as fh:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+        try:
+            yield folder
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
+# --------------------------------------------------------------------------- criteria encoding
+
+
+def encode_criterion(bounds: tuple[float | None, float | None]) -> np.ndarray:
+    """``[min, max]`` as the published file: float64 (2,), or an object array holding None."""
+    lo, hi = bounds
+    if lo is not None and hi is not None:
+        return np.array([lo, hi], dtype=np.float64)
+    return np.array([None if lo is None else float(lo), None if hi is None else float(hi)], dtype=object)
+
+
+def decode_criterion(arr: Any, name: str = "criterion") -> tuple[float | None, float | None]:
+    """Validate a loaded criteria array: two entries, each None or a finite number."""
+    a = np.asarray(arr, dtype=object) if not isinstance(arr, np.ndarray) else arr
+    if a.shape != (2,):
+        raise StoreError(f"{name}: a criterion must hold 2 values [min, max], got shape {a.shape}")
+    out = []
+    for v in a.tolist():
+        if v is None:
+            out.append(None)
+        elif isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool) and np.isfinite(v):
+            out.append(float(v))
+        elif isinstance(v, float) and np.isnan(v):
+            out.append(None)  # some writers store an unused side as NaN
+        else:
+            raise StoreError(f"{name}: criterion values must be numbers or None, got {v!r}")
+    if out[0] is not None and out[1] is not None and out[0] > out[1]:
+        raise StoreError(f"{name}: criterion min {out[0]} exceeds max {out[1]}")
+    return out[0], out[1]
+
+
+# --------------------------------------------------------------------------- metadata and checksums
+
+
+def _sha1(path: Path) -> str:
+    h = hashlib.sha1()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def read_metadata(root: str | Path, folder: Path | None = None) -> dict | None:
+    """Our ``cellector.json``, or None when the folder was written by the published package."""
+    path = (folder or store_path(root)) / METADATA
+    if not path.is_file():
+        return None
+    try:
+        meta = json.loads(path.read_text("utf-8"))
+    except (OSError, ValueError) as exc:
+        raise StoreError(f"{path}: unreadable metadata ({exc})") from None
+    if not isinstance(meta, dict):
+        raise StoreError(f"{path}: metadata is not a JSON object")
+    return meta
+
+
+def _consistent(folder: Path, meta: dict) -> bool:
+    for name, digest in meta.get("checksums", {}).items():
+        f = folder / name
+        if not f.is_file() or _sha1(f) != digest:
+            return False
+    return True
+
+
+# --------------------------------------------------------------------------- whole-state save/load
+
+
+def save_state(
+    root: str | Path,
+    metadata: dict,
+    features: dict[str, np.ndarray] | None = None,
+    criteria: dict[str, tuple[float | None, float | None]] | None = None,
+    manual_selection: np.ndarray | None = None,
+    idx_selected: np.ndarray | None = None,
+) -> Path:
+    """Write the given parts of the state, then ``cellector.json`` with checksums.
+
+    Parts passed as None are left as they are on disk (and keep their checksum).
+    Returns the store folder.
+    """
+    files: dict[str, np.ndarray] = {}
+    for name, values in (features or {}).items():
+        files[f"{name}_feature.npy"] = np.asarray(values)
+    for name, bounds in (criteria or {}).items():
+        files[f"{name}_featurecriteria.npy"] = encode_criterion(bounds)
+    if manual_selection is not None:
+        ms = np.asarray(manual_selection, dtype=bool)
+        if ms.ndim != 2 or ms.shape[0] != 2:
+            raise StoreError(f"manual selection must have shape (2, N), got {ms.shape}")
+        files["manual_selection.npy"] = ms
+    if idx_selected is not None:
+        files["idx_selected.npy"] = np.asarray(idx_selected, dtype=bool)
+    with locked(root) as folder:
+        old = read_metadata(root) or {}
+        _snapshot(folder, old)
+        checksums = dict(old.get("checksums", {}))
+        for name, arr in files.items():
+            atomic_save_npy(folder / name, arr)
+            checksums[name] = _sha1(folder / name)
+        meta = {**old, **metadata, "format_version": FORMAT_VERSION, "checksums": checksums}
+        atomic_write_text(folder / METADATA, json.dumps(meta, indent=1, sort_keys=True, default=_json))
+    return folder
+
+
+def _json(obj: Any) -> Any:
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, Path):
+        return str(obj)
+    raise TypeError(f"cannot store {type(obj).__name__} in metadata")
+
+
+def _snapshot(folder: Path, meta: dict) -> None:
+    """Hard-link the current consistent state into ``.previous/`` (cheap, no copy)."""
+    if not meta or not _consistent(folder, meta):
+        return
+    prev = folder / ".previous"
+    tmp = folder / ".previous.tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    for name in [*meta.get("checksums", {}), METADATA]:
+        src = folder / name
+        if src.is_file():
+            try:
+                os.link(src, tmp / name)
+            except OSError:
+                shutil.copy2(src, tmp / name)
+    shutil.rmtree(prev, ignore_errors=True)
+    os.replace(tmp, prev)
+
+
+def _state_folder(root: str | Path) -> tuple[Path, dict | None, list[str]]:
+    folder = store_path(root)
+    notes: list[str] = []
+    meta = read_metadata(root)
+    if meta is not None and not _consistent(folder, meta):
+        prev = folder / ".previous"
+        prev_meta = read_metadata(root, prev) if prev.is_dir() else None
+        if prev_meta is not None and _consistent(prev, prev_meta):
+            notes.append("the last save was interrupted; loaded the state saved before it")
+            return prev, prev_meta, notes
+        notes.append("the saved files do not match their checksums (edited by hand or an interrupted save)")
+    return folder, meta, notes
+
+
+def load_state(root: str | Path) -> dict[str, Any]:
+    """Everything saved: ``metadata``, ``features``, ``criteria``, ``manual_selection``,
+    ``idx_selected`` (None when absent) and ``notes`` for the user."""
+    folder, meta, notes = _state_folder(root)
+    if not folder.is_dir():
+        return {"metadata": None, "features": {}, "criteria": {}, "manual_selection": None,
+                "idx_selected": None, "notes": notes}
+    if meta is None and legacy_files(folder):
+        notes.append("this cellector folder uses legacy file names; run `cellector migrate` to rename them")
+    return {
+        "metadata": meta,
+        "features": load_features(folder),
+        "criteria": load_criteria(folder),
+        "manual_selection": load_manual_selection(folder),
+        "idx_selected": load_selected(folder),
+        "notes": notes,
+    }
+
+
+def _npy(path: Path, what: str) -> Any:
+    try:
+        return safe_load_npy(path)
+    except ValueError as exc:
+        raise StoreError(f"{what}: {exc}") from None
+
+
+def load_features(folder: Path) -> dict[str, np.ndarray]:
+    """``{name}_feature.npy`` (and legacy ``{name}.npy`` for known features)."""
+    out = {}
+    for f in sorted(folder.glob("*_feature.npy")):
+        arr = np.asarray(_npy(f, f.name))
+        if arr.ndim != 1 or arr.dtype == object:
+            raise StoreError(f"{f.name}: a feature must be a 1-D numeric array, got {arr.dtype} {arr.shape}")
+        out[_FEATURE.match(f.name).group(1)] = arr
+    for name in _LEGACY_FEATURES:
+        if name not in out and (folder / f"{name}.npy").is_file():
+            out[name] = np.asarray(_npy(folder / f"{name}.npy", f"{name}.npy"))
+    return out
+
+
+def load_criteria(folder: Path) -> dict[str, tuple[float | None, float | None]]:
+    """``{name}_featurecriteria.npy`` (legacy ``{name}_criteria.npy``), validated."""
+    out = {}
+    for f in sorted(folder.glob("*_criteria.npy")):
+        m = _CRITERIA.match(f.name)
+        name = m.group(1) if m else f.name[: -len("_criteria.npy")]
+        if m or name not in out:
+            out[name] = decode_criterion(_npy(f, f.name), f.name)
+    return out
+
+
+def load_manual_selection(folder: Path) -> np.ndarray | None:
+    """``manual_selection.npy`` as bool (2, N); legacy (N, 2) is transposed."""
+    f = folder / "manual_selection.npy"
+    if not f.is_file():
+        return None
+    arr = np.asarray(_npy(f, f.name))
+    if arr.ndim == 2 and arr.shape[0] != 2 and arr.shape[1] == 2:
+        arr = arr.T
+    if arr.ndim != 2 or arr.shape[0] != 2 or arr.dtype == object:
+        raise StoreError(f"manual_selection.npy has shape {arr.shape}; expected (2, N)")
+    return arr.astype(bool)
+
+
+def load_selected(folder: Path) -> np.ndarray | None:
+    """``idx_selected.npy`` (or ``idx_selection.npy``, legacy ``targetcell.npy``)."""
+    for name in ("idx_selected.npy", "idx_selection.npy", "targetcell.npy"):
+        if (folder / name).is_file():
+            arr = np.asarray(_npy(folder / name, name))
+            if arr.ndim != 1:
+                raise StoreError(f"{name} has shape {arr.shape}; expected (N,)")
+            return arr.astype(bool)
+    return None
+
+
+# --------------------------------------------------------------------------- legacy names
+
+_LEGACY_FEATURES = ("phase_corr", "dot_product", "corr_coef", "in_vs_out", "red_s2p", "functional_dot_product")
+
+
+def legacy_files(folder: Path) -> dict[str, str]:
+    """Legacy file name -> current name, for the files present in ``folder``."""
+    moves = {}
+    if (folder / "targetcell.npy").is_file() and not (folder / "idx_selected.npy").is_file():
+        moves["targetcell.npy"] = "idx_selected.npy"
+    for name in _LEGACY_FEATURES:
+        if (folder / f"{name}.npy").is_file() and not (folder / f"{name}_feature.npy").is_file():
+            moves[f"{name}.npy"] = f"{name}_feature.npy"
+    for f in folder.glob("*_criteria.npy"):
+        if not _CRITERIA.match(f.name):
+            new = f.name[: -len("_criteria.npy")] + "_featurecriteria.npy"
+            if not (folder / new).is_file():
+                moves[f.name] = new
+    ms = folder / "manual_selection.npy"
+    if ms.is_file():
+        arr = np.asarray(_npy(ms, ms.name))
+        if arr.ndim == 2 and arr.shape[0] != 2 and arr.shape[1] == 2:
+            moves["manual_selection.npy"] = "manual_selection.npy"
+    return moves
+
+
+def migrate(root: str | Path) -> list[str]:
+    """Rename legacy files to current names (and transpose an (N, 2) manual selection).
+
+    The legacy files are kept beside the new ones; returns what was done.
+    """
+    done = []
+    with locked(root) as folder:
+        for old, new in legacy_files(folder).items():
+            arr = _npy(folder / old, old)
+            if old == "manual_selection.npy":
+                atomic_save_npy(folder / new, np.asarray(arr).T.astype(bool))
+                done.append("manual_selection.npy: (N, 2) -> (2, N)")
+            else:
+                atomic_save_npy(folder / new, arr)
+                done.append(f"{old} -> {new}")
+    return done

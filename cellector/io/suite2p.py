@@ -1,0 +1,276 @@
+"""The only module that reads suite2p's files (see spec/suite2p.md)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..rois import RoiSet
+from .safe_load import safe_load_npy
+
+__all__ = ["Suite2pError", "Session", "find_planes", "load_suite2p", "image_keys"]
+
+_META_FILES = ("db.npy", "settings.npy", "reg_outputs.npy", "detect_outputs.npy")
+_PLANE = re.compile(r"^plane(\d+)$")
+
+
+class Suite2pError(ValueError):
+    """A folder is not a readable suite2p output folder; the message says why."""
+
+
+@dataclass
+class Session:
+    """Everything cellector needs from a suite2p folder, in ROI order.
+
+    Attributes
+    ----------
+    root : Path
+        The suite2p folder (``<root>/cellector/`` holds our results).
+    planes : list of str
+        Plane folder names in ROI order (natural sort).
+    rois : RoiSet
+        The ROIs processed (all, or the iscell subset).
+    images : dict of str to ndarray
+        ``(lz, ly, lx)`` float32 stacks of every 2-D image key present in every plane.
+    reference_key, functional_key : str or None
+        Keys used as reference and functional reference.
+    plane_counts : list of int
+        ROIs per plane in ``stat.npy`` (before any iscell restriction).
+    suite2p_index : ndarray of int64
+        Index of each processed ROI inside its plane's ``stat.npy``.
+    roi_plane : ndarray of int64
+        Plane (position in ``planes``) of each processed ROI.
+    iscell : ndarray or None
+        ``(N, 2)`` iscell rows of the processed ROIs.
+    red_s2p : ndarray or None
+        suite2p's red probability (``redcell[:, 1]``) when every plane has it.
+    covered : str
+        ``"all"`` or ``"iscell"``: which ROIs the arrays cover.
+    messages : list of str
+        Notes for the user (e.g. a missing channel-2 image).
+    """
+
+    root: Path
+    planes: list[str]
+    rois: RoiSet
+    images: dict[str, np.ndarray]
+    reference_key: str
+    functional_key: str | None
+    plane_counts: list[int]
+    suite2p_index: np.ndarray
+    roi_plane: np.ndarray
+    iscell: np.ndarray | None
+    red_s2p: np.ndarray | None
+    covered: str = "all"
+    messages: list[str] = field(default_factory=list)
+
+    @property
+    def reference(self) -> np.ndarray:
+        """The reference stack ``(lz, ly, lx)``."""
+        return self.images[self.reference_key]
+
+    @property
+    def functional_reference(self) -> np.ndarray | None:
+        """The functional reference stack, or None."""
+        return None if self.functional_key is None else self.images[self.functional_key]
+
+
+def _natural_planes(folder: Path) -> list[Path]:
+    found = [(int(m.group(1)), p) for p in folder.iterdir() if p.is_dir() and (m := _PLANE.match(p.name))]
+    return [p for _, p in sorted(found)]
+
+
+def find_planes(path: str | Path) -> tuple[Path, list[Path]]:
+    """Locate the suite2p root and its plane folders (natural order, ``combined`` skipped).
+
+    ``path`` may be the suite2p folder, a single plane folder (``stat.npy`` inside) or
+    the parent of ``suite2p/``.
+    """
+    path = Path(path).expanduser()
+    if not path.exists():
+        raise Suite2pError(f"{path} does not exist")
+    if not path.is_dir():
+        raise Suite2pError(f"{path} is not a folder")
+    if (path / "stat.npy").is_file():
+        return path, [path]
+    planes = _natural_planes(path)
+    if not planes and (path / "suite2p").is_dir():
+        return find_planes(path / "suite2p")
+    if not planes:
+        raise Suite2pError(f"{path} is not a suite2p folder (no plane0, plane1, ... folders and no stat.npy)")
+    return path, planes
+
+
+def _load(path: Path, what: str) -> Any:
+    if not path.is_file():
+        raise Suite2pError(f"{path.parent.name}: {what} {path.name} is missing")
+    try:
+        return safe_load_npy(path)
+    except ValueError as exc:
+        raise Suite2pError(str(exc)) from None
+
+
+def _ops(plane: Path) -> dict:
+    """ops.npy, else the 1.x files merged (later ones win); never images from db."""
+    if (plane / "ops.npy").is_file():
+        ops = _load(plane / "ops.npy", "metadata file")
+        return _as_dict(ops, plane / "ops.npy")
+    merged: dict = {}
+    present = [f for f in _META_FILES if (plane / f).is_file()]
+    if not present:
+        raise Suite2pError(f"{plane.name}: neither ops.npy nor the suite2p 1.x files ({', '.join(_META_FILES)}) exist")
+    for name in present:
+        d = _as_dict(_load(plane / name, "metadata file"), plane / name)
+        if name == "db.npy":  # db images are pre-registration: never use them
+            d = {k: v for k, v in d.items() if not (isinstance(v, np.ndarray) and v.ndim == 2)}
+        merged.update(d)
+    return merged
+
+
+def _as_dict(obj: Any, path: Path) -> dict:
+    if isinstance(obj, np.ndarray) and obj.dtype == object and obj.shape == ():
+        obj = obj.item()
+    if not isinstance(obj, dict):
+        raise Suite2pError(f"{path}: expected a pickled dict, got {type(obj).__name__}")
+    return obj
+
+
+def image_keys(ops: dict, shape: tuple[int, int]) -> list[str]:
+    """Keys of full-frame 2-D images in ``ops`` (cropped ones like Vcorr excluded)."""
+    return sorted(k for k, v in ops.items() if isinstance(v, np.ndarray) and v.shape == shape
+                  and np.issubdtype(v.dtype, np.number))
+
+
+def _frame(ops: dict, plane: Path) -> tuple[int, int]:
+    if "Ly" in ops and "Lx" in ops:
+        return int(ops["Ly"]), int(ops["Lx"])
+    for key in ("meanImg", "refImg"):
+        if isinstance(ops.get(key), np.ndarray) and ops[key].ndim == 2:
+            return ops[key].shape
+    raise Suite2pError(f"{plane.name}: the metadata gives no frame size (Ly/Lx)")
+
+
+def _stat_lists(stat: Any, plane: Path):
+    if not (isinstance(stat, np.ndarray) and stat.ndim == 1):
+        raise Suite2pError(f"{plane.name}/stat.npy: expected a 1-D array of ROI dicts")
+    ys, xs, ls = [], [], []
+    for i, roi in enumerate(stat):
+        if not isinstance(roi, dict):
+            raise Suite2pError(f"{plane.name}/stat.npy: ROI {i} is not a dict")
+        missing = [k for k in ("ypix", "xpix", "lam") if k not in roi]
+        if missing:
+            raise Suite2pError(f"{plane.name}/stat.npy: ROI {i} has no {', '.join(missing)}")
+        ys.append(np.asarray(roi["ypix"]))
+        xs.append(np.asarray(roi["xpix"]))
+        ls.append(np.asarray(roi["lam"]))
+    return ys, xs, ls
+
+
+def _rows(plane: Path, name: str, n: int) -> np.ndarray | None:
+    if not (plane / name).is_file():
+        return None
+    arr = np.asarray(_load(plane / name, name))
+    if arr.ndim != 2 or arr.shape[0] != n or arr.shape[1] < 2 or arr.dtype == object:
+        raise Suite2pError(f"{plane.name}/{name} has shape {arr.shape}, expected ({n}, 2) to match stat.npy")
+    return arr.astype(np.float64)
+
+
+def load_suite2p(
+    path: str | Path,
+    reference_key: str = "meanImg_chan2",
+    functional_key: str | None = "meanImg",
+    iscell_only: bool = False,
+) -> Session:
+    """Read a suite2p folder (0.14 or 1.x layout, one or many planes).
+
+    Parameters
+    ----------
+    path : str or Path
+        suite2p folder, single plane folder, or the parent of ``suite2p/``.
+    reference_key : str
+        Image key used as reference (any 2-D full-frame key in every plane).
+    functional_key : str or None
+        Functional reference key; None (or a key that is absent) disables
+        ``functional_dot_product``.
+    iscell_only : bool
+        Process only suite2p cells (``iscell[:, 0] == 1``).
+
+    Raises
+    ------
+    Suite2pError
+        With a one-line message naming the folder, file and problem.
+    """
+    root, planes = find_planes(path)
+    per_plane = []
+    shape = None
+    for plane in planes:
+        ops = _ops(plane)
+        frame = _frame(ops, plane)
+        if shape is not None and frame != shape:
+            raise Suite2pError(f"{plane.name} has frame {frame} but {planes[0].name} has {shape}; "
+                               "planes of different sizes cannot share one reference stack")
+        shape = frame
+        ys, xs, ls = _stat_lists(_load(plane / "stat.npy", "ROI file"), plane)
+        per_plane.append((plane, ops, ys, xs, ls, _rows(plane, "iscell.npy", len(ys)), _rows(plane, "redcell.npy", len(ys))))
+    keys = set.intersection(*(set(image_keys(p[1], shape)) for p in per_plane))
+    messages: list[str] = []
+    if reference_key not in keys:
+        hint = " (single-channel recording?)" if reference_key == "meanImg_chan2" else ""
+        raise Suite2pError(f"no '{reference_key}' image in every plane{hint}; available image keys: "
+                           f"{', '.join(sorted(keys)) or 'none'}; choose one with --reference KEY")
+    if functional_key is not None and functional_key not in keys:
+        messages.append(f"no '{functional_key}' image: functional_dot_product is not computed")
+        functional_key = None
+    images = {k: np.stack([np.asarray(p[1][k], np.float32) for p in per_plane]) for k in sorted(keys)}
+    return _assemble(root, per_plane, images, reference_key, functional_key, iscell_only, messages)
+
+
+def _assemble(root, per_plane, images, reference_key, functional_key, iscell_only, messages) -> Session:
+    ys, xs, ls, zs, index, planes_of = [], [], [], [], [], []
+    iscells, reds = [], []
+    for z, (plane, _, py, px, pl, iscell, red) in enumerate(per_plane):
+        keep = np.arange(len(py))
+        if iscell_only:
+            if iscell is None:
+                raise Suite2pError(f"{plane.name}: iscell.npy is missing, cannot restrict to suite2p cells")
+            keep = np.flatnonzero(iscell[:, 0] == 1)
+        ys += [py[i] for i in keep]
+        xs += [px[i] for i in keep]
+        ls += [pl[i] for i in keep]
+        zs += [z] * keep.size
+        index.append(keep)
+        planes_of.append(np.full(keep.size, z))
+        iscells.append(None if iscell is None else iscell[keep])
+        reds.append(None if red is None else red[keep, 1])
+    shape = images[reference_key].shape
+    try:
+        rois = RoiSet.from_lists(ys, xs, ls, zs, shape)
+    except ValueError as exc:
+        where = _locate(str(exc), index, per_plane)
+        raise Suite2pError(f"{where}stat.npy: {exc}") from None
+    red_s2p = None if any(r is None for r in reds) else np.concatenate(reds)
+    if red_s2p is None and any(r is not None for r in reds):
+        messages.append("redcell.npy is missing in some planes: red_s2p is not available")
+    iscell = None if any(i is None for i in iscells) else np.concatenate(iscells)
+    return Session(root=root, planes=[p[0].name for p in per_plane], rois=rois, images=images,
+                   reference_key=reference_key, functional_key=functional_key,
+                   plane_counts=[len(p[2]) for p in per_plane], suite2p_index=np.concatenate(index),
+                   roi_plane=np.concatenate(planes_of), iscell=iscell, red_s2p=red_s2p,
+                   covered="iscell" if iscell_only else "all", messages=messages)
+
+
+def _locate(msg: str, index: list[np.ndarray], per_plane) -> str:
+    """Turn 'ROI k' (global) in a RoiSet error into the plane folder and stat index."""
+    m = re.match(r"ROI (\d+)", msg)
+    if not m:
+        return ""
+    k = int(m.group(1))
+    for (plane, *_), idx in zip(per_plane, index):
+        if k < idx.size:
+            return f"{plane.name}/ (stat index {int(idx[k])}) "
+        k -= idx.size
+    return ""

@@ -1,0 +1,210 @@
+"""RoiProcessor: ROIs + reference images + parameters -> features (with provenance)."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any, Callable, Generator, Sequence
+
+import numpy as np
+
+from . import __version__
+from .features import FEATURE_PARAMETERS, feature_names, iter_features, validate_parameters, validate_reference
+from .io import store
+from .rois import RoiSet
+
+__all__ = ["RoiProcessor"]
+
+
+def _array_digest(arr: np.ndarray | None) -> str | None:
+    if arr is None:
+        return None
+    a = np.ascontiguousarray(arr)
+    return hashlib.sha1(str((a.dtype.str, a.shape)).encode() + a.tobytes()).hexdigest()
+
+
+class RoiProcessor:
+    """Compute and hold the features of a set of ROIs against a reference.
+
+    Parameters
+    ----------
+    root_dir : str or Path or None
+        Folder whose ``cellector/`` subfolder caches features (None: no caching).
+    zpix : sequence or None
+        2-D data: one plane index per ROI. Volumetric: one z array per ROI.
+    ypix, xpix, lam : sequence of 1-D arrays
+        Per-ROI pixel coordinates and weights.
+    reference : ndarray, (lz, ly, lx) or (ly, lx)
+        Structural reference (e.g. ``meanImg_chan2`` per plane).
+    functional_reference : ndarray or None
+        Functional reference (e.g. ``meanImg``).
+    extra_features : dict of str to (N,) array, optional
+        Features supplied from outside (e.g. ``red_s2p``), listed first.
+    volumetric : bool
+        Whether ROIs span planes (``zpix`` per pixel).
+    autocompute : bool
+        Compute the features at construction.
+    use_saved : bool
+        Reuse features saved in ``root_dir/cellector`` when their provenance matches.
+    save_features : bool
+        Save computed features to ``root_dir/cellector``.
+    **parameters
+        Processing parameters (``centered_width``, ``lowcut``, ...); unknown names raise.
+    """
+
+    def __init__(
+        self,
+        root_dir: Any,
+        zpix: Sequence | None,
+        ypix: Sequence[np.ndarray],
+        xpix: Sequence[np.ndarray],
+        lam: Sequence[np.ndarray],
+        reference: np.ndarray,
+        functional_reference: np.ndarray | None = None,
+        extra_features: dict[str, np.ndarray] | None = None,
+        volumetric: bool = False,
+        autocompute: bool = True,
+        use_saved: bool = True,
+        save_features: bool = True,
+        **parameters: Any,
+    ) -> None:
+        ref = validate_reference(reference)
+        rois = RoiSet.from_lists(ypix, xpix, lam, zpix, ref.shape, volumetric)
+        self._init(root_dir, rois, ref, functional_reference, extra_features, use_saved, save_features, parameters)
+        if autocompute:
+            self.compute_features()
+
+    @classmethod
+    def from_roiset(
+        cls, root_dir: Any, rois: RoiSet, reference: np.ndarray, functional_reference: np.ndarray | None = None,
+        extra_features: dict[str, np.ndarray] | None = None, autocompute: bool = True, use_saved: bool = True,
+        save_features: bool = True, session_info: dict | None = None, **parameters: Any,
+    ) -> "RoiProcessor":
+        """Build from an existing :class:`RoiSet` (no list conversion)."""
+        self = cls.__new__(cls)
+        self._init(root_dir, rois, validate_reference(reference), functional_reference, extra_features,
+                   use_saved, save_features, parameters, session_info)
+        if autocompute:
+            self.compute_features()
+        return self
+
+    def _init(self, root_dir, rois, ref, fref, extra, use_saved, save, parameters, session_info=None) -> None:
+        self.root_dir = root_dir
+        self.rois = rois
+        self.reference = ref
+        self.functional_reference = None if fref is None else validate_reference(fref, "functional_reference")
+        if self.functional_reference is not None and self.functional_reference.shape != ref.shape:
+            raise ValueError(f"functional_reference shape {self.functional_reference.shape} differs from reference {ref.shape}")
+        self.parameters = validate_parameters(parameters)
+        self.use_saved = use_saved
+        self.save_features_on_compute = save
+        self.session_info = dict(session_info or {})
+        self._features: dict[str, np.ndarray] = {}
+        self._extra_order: list[str] = []
+        self._digests = {"reference": _array_digest(ref), "functional": _array_digest(self.functional_reference),
+                         "rois": rois.fingerprint()}
+        for name, values in (extra or {}).items():
+            self.add_feature(name, values)
+
+    # ------------------------------------------------------------------ properties
+
+    @property
+    def num_rois(self) -> int:
+        """Number of ROIs."""
+        return self.rois.n_rois
+
+    @property
+    def features(self) -> dict[str, np.ndarray]:
+        """Feature name -> (N,) values: ``red_s2p`` first, then the spec's order, then extras."""
+        order = [n for n in self._extra_order if n == "red_s2p"]
+        order += [n for n in feature_names(True) if n in self._features]
+        order += [n for n in self._extra_order if n not in order]
+        return {n: self._features[n] for n in order if n in self._features}
+
+    def provenance(self, name: str) -> dict:
+        """What feature ``name`` was computed from: its parameters and input digests."""
+        if name not in FEATURE_PARAMETERS:
+            return {"source": "external", "n": self.num_rois}
+        inputs = [self._digests["rois"], self._digests["functional" if name == "functional_dot_product" else "reference"]]
+        return {"parameters": {k: self.parameters[k] for k in FEATURE_PARAMETERS[name]},
+                "input": hashlib.sha1("|".join(inputs).encode()).hexdigest()}
+
+    # ------------------------------------------------------------------ computing
+
+    def missing_features(self) -> list[str]:
+        """Default features not yet computed (in the spec's order)."""
+        return [n for n in feature_names(self.functional_reference is not None) if n not in self._features]
+
+    def iter_compute(self, chunk_size: int = 1024) -> Generator[tuple[int, int], None, None]:
+        """Load matching saved features, compute the rest, yielding ``(done, total)``."""
+        if self.use_saved and self.root_dir is not None:
+            self._load_saved()
+        todo = self.missing_features()
+        if todo:
+            result = yield from iter_features(self.rois, self.reference, self.functional_reference, todo,
+                                              chunk_size=chunk_size, **self.parameters)
+            self._features.update(result)
+            if self.save_features_on_compute and self.root_dir is not None:
+                self.save_features()
+        yield (self.num_rois, self.num_rois)
+
+    def compute_features(self, progress: Callable[[int, int], None] | None = None) -> dict[str, np.ndarray]:
+        """Compute every missing default feature; returns :attr:`features`."""
+        for done, total in self.iter_compute():
+            if progress is not None:
+                progress(done, total)
+        return self.features
+
+    def _load_saved(self) -> None:
+        state = store.load_state(self.root_dir)
+        meta = state["metadata"] or {}
+        prov = meta.get("features", {})
+        for name, values in state["features"].items():
+            if name in FEATURE_PARAMETERS and name not in self._features and values.shape == (self.num_rois,) \
+                    and prov.get(name) == self.provenance(name):
+                self._features[name] = values
+
+    def add_feature(self, name: str, values: np.ndarray) -> None:
+        """Add (or replace) a feature computed elsewhere; must have one value per ROI."""
+        values = np.asarray(values)
+        if values.shape != (self.num_rois,):
+            raise ValueError(f"feature {name!r} has shape {values.shape}; expected ({self.num_rois},)")
+        if not np.issubdtype(values.dtype, np.number):
+            raise ValueError(f"feature {name!r} must be numeric, got {values.dtype}")
+        self._features[name] = values
+        if name not in FEATURE_PARAMETERS and name not in self._extra_order:
+            self._extra_order.append(name)
+
+    def update_parameters(self, **parameters: Any) -> list[str]:
+        """Change parameters and recompute exactly the features that depend on them.
+
+        Returns the names of the features that were invalidated.
+        """
+        new = validate_parameters({**self.parameters, **parameters})
+        changed = {k for k in new if new[k] != self.parameters[k]}
+        self.parameters = new
+        stale = [n for n, deps in FEATURE_PARAMETERS.items() if n in self._features and changed & set(deps)]
+        for n in stale:
+            del self._features[n]
+        if stale:
+            saved, self.use_saved = self.use_saved, False
+            try:
+                self.compute_features()
+            finally:
+                self.use_saved = saved
+        return stale
+
+    # ------------------------------------------------------------------ saving
+
+    def metadata(self) -> dict:
+        """The metadata describing these ROIs and features (for ``cellector.json``)."""
+        meta = {"cellector_version": __version__, "n_rois": self.num_rois, "parameters": self.parameters,
+                "roi_fingerprint": self._digests["rois"], "volumetric": self.rois.volumetric,
+                "features": {n: self.provenance(n) for n in self._features}}
+        meta.update(self.session_info)
+        return meta
+
+    def save_features(self) -> None:
+        """Save every feature with its provenance to ``root_dir/cellector``."""
+        if self.root_dir is None:
+            raise ValueError("this RoiProcessor has no root_dir to save to")
+        store.save_state(self.root_dir, self.metadata(), features=self.features)
