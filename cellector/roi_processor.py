@@ -156,6 +156,8 @@ class RoiProcessor:
 
     def _load_saved(self) -> None:
         state = store.load_state(self.root_dir)
+        if not state["consistent"]:
+            return  # files changed behind our back: recompute rather than trust them
         meta = state["metadata"] or {}
         prov = meta.get("features", {})
         for name, values in state["features"].items():

@@ -250,11 +250,13 @@ def _state_folder(root: str | Path) -> tuple[Path, dict | None, list[str]]:
 
 def load_state(root: str | Path) -> dict[str, Any]:
     """Everything saved: ``metadata``, ``features``, ``criteria``, ``manual_selection``,
-    ``idx_selected`` (None when absent) and ``notes`` for the user."""
+    ``idx_selected`` (None when absent), ``notes`` for the user and ``consistent``
+    (False when files do not match the checksums of the last save)."""
     folder, meta, notes = _state_folder(root)
+    consistent = meta is None or _consistent(folder, meta)
     if not folder.is_dir():
         return {"metadata": None, "features": {}, "criteria": {}, "manual_selection": None,
-                "idx_selected": None, "notes": notes}
+                "idx_selected": None, "notes": notes, "consistent": True}
     if meta is None and legacy_files(folder):
         notes.append("this cellector folder uses legacy file names; run `cellector migrate` to rename them")
     return {
@@ -264,6 +266,7 @@ def load_state(root: str | Path) -> dict[str, Any]:
         "manual_selection": load_manual_selection(folder),
         "idx_selected": load_selected(folder),
         "notes": notes,
+        "consistent": consistent,
     }
 
 
@@ -291,10 +294,15 @@ def load_features(folder: Path) -> dict[str, np.ndarray]:
 def load_criteria(folder: Path) -> dict[str, tuple[float | None, float | None]]:
     """``{name}_featurecriteria.npy`` (legacy ``{name}_criteria.npy``), validated."""
     out = {}
-    for f in sorted(folder.glob("*_criteria.npy")):
+    legacy = {}
+    for f in sorted(folder.glob("*criteria.npy")):
         m = _CRITERIA.match(f.name)
-        name = m.group(1) if m else f.name[: -len("_criteria.npy")]
-        if m or name not in out:
+        if m:
+            out[m.group(1)] = decode_criterion(_npy(f, f.name), f.name)
+        elif f.name.endswith("_criteria.npy"):
+            legacy[f.name[: -len("_criteria.npy")]] = f
+    for name, f in legacy.items():
+        if name not in out:
             out[name] = decode_criterion(_npy(f, f.name), f.name)
     return out
 
@@ -337,7 +345,7 @@ def legacy_files(folder: Path) -> dict[str, str]:
         if (folder / f"{name}.npy").is_file() and not (folder / f"{name}_feature.npy").is_file():
             moves[f"{name}.npy"] = f"{name}_feature.npy"
     for f in folder.glob("*_criteria.npy"):
-        if not _CRITERIA.match(f.name):
+        if not f.name.endswith("_featurecriteria.npy"):
             new = f.name[: -len("_criteria.npy")] + "_featurecriteria.npy"
             if not (folder / new).is_file():
                 moves[f.name] = new

@@ -1,0 +1,464 @@
+"""CellectorManager: the single source of truth for criteria, manual labels and selection.
+
+The window only renders this state and forwards user intent through its methods;
+scripts call the same methods. Views follow through psygnal signals.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable
+
+import numpy as np
+from psygnal import Signal
+
+from .io import store
+from .roi_processor import RoiProcessor
+
+__all__ = ["CellectorManager", "Bounds"]
+
+Bounds = tuple[float | None, float | None]
+UNDO_DEPTH = 100
+JOURNAL = ".journal.jsonl"
+
+
+@dataclass
+class _Edit:
+    """One undoable user action: a criterion change or a manual-label change."""
+
+    kind: str  # "criteria" | "manual"
+    name: str | None = None
+    before: Any = None
+    after: Any = None
+    index: np.ndarray | None = None
+    coalescing: bool = False
+
+
+class CellectorManager:
+    """Criteria, manual labels, the resulting selection, undo/redo and saving.
+
+    Parameters
+    ----------
+    roi_processor : RoiProcessor
+        Holds the ROIs and their features.
+    criteria : dict, optional
+        Feature name -> ``[min, max]`` (None for an unused bound).
+    manual_selection : ndarray, optional
+        bool ``(2, N)``: row 0 the label (True = selected), row 1 whether it is active.
+    load_saved : bool
+        Restore criteria and manual labels saved in ``root_dir/cellector`` (refused
+        with :class:`~cellector.io.store.StoreError` when the ROIs changed since).
+
+    Signals
+    -------
+    criteria_changed(str) : a feature's criterion changed
+    manual_changed(object) : manual labels of these ROI indices changed
+    selection_changed() : the selection may have changed
+    dirty_changed(bool) : unsaved changes appeared or were saved
+    focus_changed(int) : the focused ROI changed (-1 for none)
+    """
+
+    criteria_changed = Signal(str)
+    manual_changed = Signal(object)
+    selection_changed = Signal()
+    dirty_changed = Signal(bool)
+    focus_changed = Signal(int)
+
+    def __init__(
+        self,
+        roi_processor: RoiProcessor,
+        criteria: dict[str, Bounds] | None = None,
+        manual_selection: np.ndarray | None = None,
+        load_saved: bool = True,
+    ) -> None:
+        self.roi_processor = roi_processor
+        n = roi_processor.num_rois
+        self._criteria: dict[str, Bounds] = {name: (None, None) for name in roi_processor.features}
+        self._label = np.zeros(n, bool)
+        self._active = np.zeros(n, bool)
+        self._meets_one: dict[str, np.ndarray] = {}
+        self._undo: list[_Edit] = []
+        self._redo: list[_Edit] = []
+        self._dirty = False
+        self._focus = -1
+        self.notes: list[str] = []
+        self._extra_criteria: dict[str, Bounds] = {}
+        if load_saved and self.root_dir is not None:
+            self._load_saved()
+        for name, bounds in (criteria or {}).items():
+            self._set_criterion(name, bounds)
+        if manual_selection is not None:
+            self._set_manual_array(manual_selection)
+
+    # ------------------------------------------------------------------ construction
+
+    @classmethod
+    def make_from_roi_processor(cls, roi_processor: RoiProcessor, **kwargs: Any) -> "CellectorManager":
+        """A manager over an existing RoiProcessor (computes missing features first)."""
+        if roi_processor.missing_features():
+            roi_processor.compute_features()
+        return cls(roi_processor, **kwargs)
+
+    @classmethod
+    def from_folder(cls, path: str | Path, load_saved: bool = True, **kwargs: Any) -> "CellectorManager":
+        """Open a suite2p folder: features (cached), then the saved criteria and labels."""
+        from .io.base import create_from_suite2p
+
+        return cls.make_from_roi_processor(create_from_suite2p(path, **kwargs), load_saved=load_saved)
+
+    @property
+    def root_dir(self) -> Path | None:
+        """The folder whose ``cellector/`` holds the saved state."""
+        r = self.roi_processor.root_dir
+        return None if r is None else Path(r)
+
+    @property
+    def num_rois(self) -> int:
+        """Number of ROIs."""
+        return self.roi_processor.num_rois
+
+    @property
+    def features(self) -> dict[str, np.ndarray]:
+        """Feature name -> (N,) values."""
+        return self.roi_processor.features
+
+    # ------------------------------------------------------------------ criteria
+
+    @property
+    def criteria(self) -> dict[str, Bounds]:
+        """Feature name -> ``(min, max)``; None is an unused bound. A copy."""
+        return dict(self._criteria)
+
+    def _check_bounds(self, name: str, bounds: Iterable) -> Bounds:
+        if name not in self.features:
+            raise ValueError(f"unknown feature {name!r}; features: {list(self.features)}")
+        b = list(bounds)
+        if len(b) != 2:
+            raise ValueError(f"criterion for {name!r} must be [min, max], got {b!r}")
+        out = []
+        for v in b:
+            if v is None:
+                out.append(None)
+            elif isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool) and np.isfinite(v):
+                out.append(float(v))
+            else:
+                raise ValueError(f"criterion bounds for {name!r} must be finite numbers or None, got {v!r}")
+        if out[0] is not None and out[1] is not None and out[0] > out[1]:
+            raise ValueError(f"criterion for {name!r}: min {out[0]} exceeds max {out[1]}")
+        return out[0], out[1]
+
+    def _set_criterion(self, name: str, bounds: Iterable) -> bool:
+        new = self._check_bounds(name, bounds)
+        if self._criteria.get(name) == new:
+            return False
+        self._criteria[name] = new
+        self._meets_one.pop(name, None)
+        return True
+
+    def update_criteria(self, name: str, bounds: Iterable, coalesce: bool = False) -> None:
+        """Set the criterion of feature ``name`` to ``[min, max]`` (None: bound unused).
+
+        With ``coalesce=True`` consecutive changes of the same feature (a slider drag)
+        form one undo step until :meth:`end_coalescing` or another action.
+        """
+        before = self._criteria.get(name, (None, None))
+        if not self._set_criterion(name, bounds):
+            return
+        top = self._undo[-1] if self._undo else None
+        if coalesce and top is not None and top.coalescing and top.kind == "criteria" and top.name == name:
+            top.after = self._criteria[name]
+        else:
+            self._push(_Edit("criteria", name, before, self._criteria[name], coalescing=coalesce))
+        self._after_criteria(name)
+
+    def end_coalescing(self) -> None:
+        """Close the current coalesced undo step (e.g. when a slider is released)."""
+        if self._undo:
+            self._undo[-1].coalescing = False
+
+    def _after_criteria(self, name: str) -> None:
+        self.criteria_changed.emit(name)
+        self.selection_changed.emit()
+        self._set_dirty(True)
+
+    def feature_meets(self, name: str) -> np.ndarray:
+        """bool (N,): ROIs within feature ``name``'s bounds (inclusive; NaN fails an active bound)."""
+        if name not in self._meets_one:
+            lo, hi = self._criteria.get(name, (None, None))
+            v = self.features[name]
+            ok = np.ones(v.shape, bool)
+            with np.errstate(invalid="ignore"):
+                if lo is not None:
+                    ok &= v >= lo
+                if hi is not None:
+                    ok &= v <= hi
+            self._meets_one[name] = ok
+        return self._meets_one[name]
+
+    def compute_idx_meets_criteria(self) -> np.ndarray:
+        """bool (N,): ROIs that meet every active criterion."""
+        ok = np.ones(self.num_rois, bool)
+        for name in self._criteria:
+            if name in self.features and self._criteria[name] != (None, None):
+                ok &= self.feature_meets(name)
+        return ok
+
+    def compute_idx_selected(self) -> np.ndarray:
+        """bool (N,): the criteria's decision, overridden by active manual labels."""
+        return np.where(self._active, self._label, self.compute_idx_meets_criteria())
+
+    # ------------------------------------------------------------------ manual labels
+
+    @property
+    def manual_selection(self) -> np.ndarray:
+        """bool (2, N): row 0 label, row 1 active (a copy)."""
+        return np.stack([self._label, self._active])
+
+    def update_manual_labels(self, idx: Any, label: Any, active: Any = True) -> None:
+        """Set manual labels of ROIs ``idx`` (int, array or bool mask) to ``label`` (active by default)."""
+        index = np.unique(np.arange(self.num_rois)[idx]).astype(np.int64)
+        if index.size == 0:
+            return
+        before = (self._label[index].copy(), self._active[index].copy())
+        lab = np.broadcast_to(np.asarray(label, bool), index.shape)
+        act = np.broadcast_to(np.asarray(active, bool), index.shape)
+        after = (lab.copy(), act.copy())
+        if np.array_equal(before[0], after[0]) and np.array_equal(before[1], after[1]):
+            return
+        self._apply_manual(index, *after)
+        self._push(_Edit("manual", None, before, after, index))
+
+    def flip(self, idx: int) -> bool:
+        """Flip ROI ``idx``'s current decision with an active manual label; returns the new decision."""
+        new = not bool(self.compute_idx_selected()[idx])
+        self.update_manual_labels(int(idx), new, True)
+        return new
+
+    def clear_manual_labels(self, idx: Any = None) -> None:
+        """Deactivate the manual labels of ``idx`` (all ROIs when None): the criteria decide again."""
+        index = np.flatnonzero(self._active) if idx is None else np.arange(self.num_rois)[idx]
+        index = np.atleast_1d(index)
+        index = index[self._active[index]]
+        if index.size:
+            self.update_manual_labels(index, self._label[index], False)
+
+    def _apply_manual(self, index: np.ndarray, label: np.ndarray, active: np.ndarray, journal: bool = True) -> None:
+        self._label[index] = label
+        self._active[index] = active
+        if journal:
+            self._journal(index, label, active)
+        self.manual_changed.emit(index)
+        self.selection_changed.emit()
+        self._set_dirty(True)
+
+    def _set_manual_array(self, ms: np.ndarray) -> None:
+        ms = np.asarray(ms, bool)
+        if ms.shape != (2, self.num_rois):
+            raise ValueError(f"manual selection must have shape (2, {self.num_rois}), got {ms.shape}")
+        self._label, self._active = ms[0].copy(), ms[1].copy()
+
+    # ------------------------------------------------------------------ undo / redo
+
+    def _push(self, edit: _Edit) -> None:
+        if self._undo:
+            self._undo[-1].coalescing = self._undo[-1].coalescing and edit.coalescing
+        self._undo.append(edit)
+        del self._undo[:-UNDO_DEPTH]
+        self._redo.clear()
+
+    @property
+    def can_undo(self) -> bool:
+        """Whether there is an action to undo."""
+        return bool(self._undo)
+
+    @property
+    def can_redo(self) -> bool:
+        """Whether there is an undone action to redo."""
+        return bool(self._redo)
+
+    def undo(self) -> bool:
+        """Undo the last action; returns False when there is none."""
+        return self._step(self._undo, self._redo, "before")
+
+    def redo(self) -> bool:
+        """Redo the last undone action; returns False when there is none."""
+        return self._step(self._redo, self._undo, "after")
+
+    def _step(self, src: list[_Edit], dst: list[_Edit], which: str) -> bool:
+        if not src:
+            return False
+        edit = src.pop()
+        edit.coalescing = False
+        dst.append(edit)
+        state = getattr(edit, which)
+        if edit.kind == "criteria":
+            self._set_criterion(edit.name, state)
+            self._after_criteria(edit.name)
+        else:
+            self._apply_manual(edit.index, state[0], state[1])
+        return True
+
+    # ------------------------------------------------------------------ focus and dirty
+
+    @property
+    def focus(self) -> int:
+        """The focused ROI (-1: none)."""
+        return self._focus
+
+    def set_focus(self, idx: int) -> None:
+        """Focus ROI ``idx`` (-1 clears); views mark it."""
+        idx = int(idx)
+        if not -1 <= idx < self.num_rois:
+            raise IndexError(f"ROI {idx} does not exist (0..{self.num_rois - 1})")
+        if idx != self._focus:
+            self._focus = idx
+            self.focus_changed.emit(idx)
+
+    @property
+    def dirty(self) -> bool:
+        """Whether there are unsaved changes."""
+        return self._dirty
+
+    def _set_dirty(self, value: bool) -> None:
+        if value != self._dirty:
+            self._dirty = value
+            self.dirty_changed.emit(value)
+
+    # ------------------------------------------------------------------ saving and loading
+
+    def _require_root(self) -> Path:
+        if self.root_dir is None:
+            raise ValueError("this manager has no root folder to save to")
+        return self.root_dir
+
+    def _meta(self) -> dict:
+        meta = self.roi_processor.metadata()
+        # Labels are tied to the ROIs they were made on (features have their own provenance).
+        return {**meta, "labels_roi_fingerprint": meta["roi_fingerprint"],
+                "n_selected": int(self.compute_idx_selected().sum())}
+
+    def save_features(self) -> None:
+        """Save the features (with provenance)."""
+        store.save_state(self._require_root(), self._meta(), features=self.features)
+
+    def save_criteria(self) -> None:
+        """Save every criterion (``{name}_featurecriteria.npy``); files of unknown features are kept."""
+        crit = {**self._extra_criteria, **self._criteria}
+        store.save_state(self._require_root(), self._meta(), criteria=crit)
+
+    def save_manual_selection(self) -> None:
+        """Save the manual labels (``manual_selection.npy``, bool (2, N))."""
+        store.save_state(self._require_root(), self._meta(), manual_selection=self.manual_selection)
+        self._clear_journal()
+
+    def save_idx_selected(self) -> None:
+        """Save the final selection (``idx_selected.npy``, bool (N,))."""
+        store.save_state(self._require_root(), self._meta(), idx_selected=self.compute_idx_selected())
+
+    def save_all(self) -> Path:
+        """Save features, criteria, manual labels and selection as one state; returns the folder."""
+        folder = store.save_state(
+            self._require_root(), self._meta(), features=self.features,
+            criteria={**self._extra_criteria, **self._criteria},
+            manual_selection=self.manual_selection, idx_selected=self.compute_idx_selected())
+        self._clear_journal()
+        self._set_dirty(False)
+        return folder
+
+    def _load_saved(self) -> None:
+        state = store.load_state(self.root_dir)
+        self.notes += state["notes"]
+        self._check_same_rois(state["metadata"], state["manual_selection"])
+        for name, bounds in state["criteria"].items():
+            if name in self.features:
+                self._set_criterion(name, bounds)
+            else:
+                self._extra_criteria[name] = bounds  # kept, never deleted
+        if state["manual_selection"] is not None:
+            self._set_manual_array(state["manual_selection"])
+
+    def _check_same_rois(self, meta: dict | None, manual: np.ndarray | None) -> None:
+        n = self.num_rois
+        saved_fp = (meta or {}).get("labels_roi_fingerprint")
+        if saved_fp is None:  # labels written by the published cellector: only N can be checked
+            if manual is not None and manual.shape[1] != n:
+                raise store.StoreError(
+                    f"saved manual selection covers {manual.shape[1]} ROIs but the folder has {n}; "
+                    "stat.npy changed since it was saved")
+            if manual is not None:
+                self.notes.append("labels saved by the published cellector: its ROI order may not follow "
+                                  "the plane numbers (plane10 before plane2)")
+            return
+        if saved_fp != self.roi_processor.metadata()["roi_fingerprint"]:
+            raise store.StoreError(
+                "the ROIs changed since the labels were saved (stat.npy edited, e.g. by the suite2p GUI, "
+                f"or a different ROI subset); refusing to apply them. Saved: {meta.get('n_rois')} ROIs, now {n}")
+
+    # ------------------------------------------------------------------ journal (crash recovery)
+
+    def _journal_path(self) -> Path | None:
+        return None if self.root_dir is None else store.store_path(self.root_dir) / JOURNAL
+
+    def _journal(self, index: np.ndarray, label: np.ndarray, active: np.ndarray) -> None:
+        path = self._journal_path()
+        if path is None:
+            return
+        entry = {"fingerprint": self.roi_processor.metadata()["roi_fingerprint"], "index": index.tolist(),
+                 "label": np.asarray(label).tolist(), "active": np.asarray(active).tolist()}
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with open(path, "a", encoding="utf-8") as fh:
+                fh.write(json.dumps(entry) + "\n")
+                fh.flush()
+                os.fsync(fh.fileno())
+        except OSError as exc:  # a read-only folder must not break curation
+            self.notes.append(f"could not journal manual edits: {exc}")
+
+    def _clear_journal(self) -> None:
+        path = self._journal_path()
+        if path is not None and path.exists():
+            path.unlink()
+
+    def pending_journal(self) -> int:
+        """Number of manual edits journalled since the last save (a crashed session)."""
+        return len(self._journal_entries())
+
+    def _journal_entries(self) -> list[dict]:
+        path = self._journal_path()
+        if path is None or not path.is_file():
+            return []
+        fp = self.roi_processor.metadata()["roi_fingerprint"]
+        out = []
+        for line in path.read_text("utf-8").splitlines():
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue  # a line cut by the crash
+            if entry.get("fingerprint") == fp:
+                out.append(entry)
+        return out
+
+    def recover_journal(self) -> int:
+        """Replay journalled manual edits of a crashed session (one undo step); returns how many."""
+        entries = self._journal_entries()
+        if not entries:
+            return 0
+        before = (self._label.copy(), self._active.copy())
+        for e in entries:
+            idx = np.asarray(e["index"], np.int64)
+            if idx.size and idx.max() < self.num_rois:
+                self._label[idx] = e["label"]
+                self._active[idx] = e["active"]
+        everything = np.arange(self.num_rois)
+        self._push(_Edit("manual", None, before, (self._label.copy(), self._active.copy()), everything))
+        self.manual_changed.emit(everything)
+        self.selection_changed.emit()
+        self._set_dirty(True)
+        return len(entries)
+
+    def discard_journal(self) -> None:
+        """Forget journalled edits of a crashed session."""
+        self._clear_journal()
