@@ -1,0 +1,6 @@
+"""cellector's napari front end: the curation window, the ``cellector-gui`` command and the npe2 plugin."""
+
+from ._main import build_window
+from ._widget import CellectorWidget
+
+__all__ = ["build_window", "CellectorWidget"]

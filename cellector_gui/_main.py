@@ -1,0 +1,175 @@
+"""``cellector-gui FOLDER | --demo``: the curation window."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any, Sequence
+
+from cellector import __version__
+
+__all__ = ["build_window", "main", "ICON"]
+
+ICON = Path(__file__).parent / "icons" / "cellector.png"
+
+
+def _load_manager(path, reference_key, functional_key, iscell_only, progress=None):
+    from cellector.io.base import create_from_suite2p
+    from cellector.manager import CellectorManager
+
+    rp = create_from_suite2p(path, reference_key=reference_key, functional_key=functional_key,
+                             iscell_only=iscell_only, autocompute=False)
+    rp.compute_features(progress=progress)
+    return CellectorManager(rp)
+
+
+def build_window(
+    path: str | Path,
+    show: bool = False,
+    reference_key: str = "meanImg_chan2",
+    functional_key: str | None = "meanImg",
+    iscell_only: bool = False,
+    viewer: Any = None,
+    block: bool = True,
+    recover: bool | None = None,
+):
+    """Open the curation window on a suite2p folder.
+
+    Parameters
+    ----------
+    path : str or Path
+        suite2p folder.
+    show : bool
+        Show the window (tests pass False).
+    reference_key, functional_key, iscell_only
+        As for :func:`cellector.io.base.create_from_suite2p`.
+    viewer : napari.Viewer, optional
+        Draw into this viewer instead of a new one.
+    block : bool
+        Load/compute features before returning (True) or in a worker thread
+        with a progress bar (False, what the command does).
+    recover : bool or None
+        Replay journalled edits of a crashed session: None asks the user.
+
+    Returns
+    -------
+    viewer, widget
+        The napari viewer and the :class:`CellectorWidget` docked in it.
+    """
+    import napari
+
+    from ._widget import CellectorWidget
+
+    if viewer is None:
+        viewer = napari.Viewer(title=f"cellector — {path}", show=show)
+    _set_icon(viewer)
+    widget = CellectorWidget(viewer)
+    viewer.window.add_dock_widget(widget, name="cellector", area="right")
+    args = (path, reference_key, functional_key, iscell_only)
+    if block:
+        _attach(widget, _load_manager(*args), recover)
+    else:
+        _start_worker(widget, args, recover)
+    return viewer, widget
+
+
+def _attach(widget, manager, recover) -> None:
+    widget.set_manager(manager)
+    n = manager.pending_journal()
+    if n:
+        if recover is None:
+            from qtpy.QtWidgets import QMessageBox
+
+            recover = QMessageBox.question(
+                widget, "cellector", f"{n} manual edits from a session that was not saved were found. Restore them?"
+            ) == QMessageBox.StandardButton.Yes
+        if recover:
+            widget.show_message(f"restored {manager.recover_journal()} unsaved manual edits")
+        else:
+            manager.discard_journal()
+
+
+def _start_worker(widget, args, recover) -> None:
+    from napari.qt.threading import thread_worker
+
+    @thread_worker(progress=True)
+    def work():
+        from cellector.io.base import create_from_suite2p
+        from cellector.manager import CellectorManager
+
+        path, ref, func, iscell_only = args
+        rp = create_from_suite2p(path, reference_key=ref, functional_key=func, iscell_only=iscell_only,
+                                 autocompute=False)
+        for done, total in rp.iter_compute():
+            yield (done, total)
+        return CellectorManager(rp)
+
+    widget.progress.setVisible(True)
+    widget.show_message("computing features…")
+    worker = work()
+    worker.yielded.connect(lambda dt: (widget.progress.setMaximum(dt[1]), widget.progress.setValue(dt[0])))
+    worker.returned.connect(lambda m: (widget.progress.setVisible(False), _attach(widget, m, recover)))
+    worker.errored.connect(lambda exc: _report(widget, exc))
+    widget._worker = worker
+    worker.start()
+
+
+def _report(widget, exc: Exception) -> None:
+    from qtpy.QtWidgets import QMessageBox
+
+    widget.progress.setVisible(False)
+    widget.show_message(f"error: {exc}")
+    QMessageBox.critical(widget, "cellector", str(exc))
+
+
+def _set_icon(viewer) -> None:
+    from qtpy.QtGui import QIcon
+
+    if ICON.is_file():
+        viewer.window._qt_window.setWindowIcon(QIcon(str(ICON)))
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="cellector-gui", description="Curate red (channel-2) ROIs of a suite2p folder in napari.")
+    p.add_argument("folder", nargs="?", type=Path, help="suite2p folder (holding plane0, plane1, ...)")
+    p.add_argument("--demo", action="store_true", help="open a synthetic demo session (written to a temporary folder)")
+    p.add_argument("--reference", default="meanImg_chan2", metavar="KEY", help="reference image key")
+    p.add_argument("--functional", default="meanImg", metavar="KEY", help="functional image key")
+    p.add_argument("--iscell-only", action="store_true", help="only suite2p cells (iscell[:, 0] == 1)")
+    p.add_argument("--version", action="version", version=f"cellector {__version__}")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the window; returns the exit code (2 for bad input, with a one-line message)."""
+    args = _parser().parse_args(argv)
+    if args.demo == (args.folder is not None):
+        print("cellector-gui: error: give a suite2p FOLDER or --demo", file=sys.stderr)
+        return 2
+    folder = args.folder
+    if args.demo:
+        from cellector.datasets import make_suite2p_folder
+
+        folder = make_suite2p_folder(Path(tempfile.mkdtemp(prefix="cellector-demo-")), n_planes=2, n_rois=300).root
+        print(f"demo session written to {folder}")
+    else:
+        # Check the folder before opening a window, so bad input is one line on stderr.
+        from cellector.io.suite2p import load_suite2p
+
+        try:
+            load_suite2p(folder, args.reference, args.functional, args.iscell_only)
+        except (ValueError, OSError) as exc:
+            print(f"cellector-gui: error: {exc}", file=sys.stderr)
+            return 2
+    import napari
+
+    build_window(folder, show=True, reference_key=args.reference, functional_key=args.functional,
+                 iscell_only=args.iscell_only, block=False)
+    napari.run()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,78 @@
+"""npe2 contributions: a suite2p folder reader, the Cellector dock and sample data.
+
+``napari path/to/suite2p --plugin cellector`` opens the reference images through
+the reader; the layers carry the folder in their metadata, and the Cellector dock
+(added by the reader's layers, or from the Plugins menu) attaches to them.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any, Callable
+
+from qtpy.QtWidgets import QVBoxLayout, QWidget
+
+__all__ = ["get_reader", "CellectorDock", "sample_session"]
+
+META_KEY = "cellector_root"
+
+
+def get_reader(path: Any) -> Callable | None:
+    """Return a reader for suite2p folders, None for anything else (never raises)."""
+    if isinstance(path, (list, tuple)):
+        if len(path) != 1:
+            return None
+        path = path[0]
+    try:
+        from cellector.io.suite2p import find_planes
+
+        root, _ = find_planes(path)
+    except (ValueError, OSError, TypeError):
+        return None
+    return _read
+
+
+def _read(path: Any) -> list[tuple]:
+    from cellector.io.suite2p import load_suite2p
+
+    if isinstance(path, (list, tuple)):
+        path = path[0]
+    session = load_suite2p(path)
+    meta = {META_KEY: str(session.root)}
+    layers = [(session.reference, {"name": "reference", "colormap": "gray", "metadata": meta}, "image")]
+    if session.functional_reference is not None:
+        layers.append((session.functional_reference, {"name": "functional", "colormap": "gray", "visible": False,
+                                                      "metadata": meta}, "image"))
+    return layers
+
+
+def sample_session() -> list[tuple]:
+    """Write a small synthetic session to a temporary folder and read it."""
+    from cellector.datasets import make_suite2p_folder
+
+    s = make_suite2p_folder(Path(tempfile.mkdtemp(prefix="cellector-sample-")), n_planes=2, n_rois=150)
+    return _read(s.root)
+
+
+class CellectorDock(QWidget):
+    """The plugin dock: finds the folder the reader opened and attaches the curation widget."""
+
+    def __init__(self, napari_viewer: Any, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        from ._main import _load_manager
+        from ._widget import CellectorWidget
+
+        self.viewer = napari_viewer
+        self.inner = CellectorWidget(napari_viewer, parent=self)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.inner)
+        root = next((layer.metadata[META_KEY] for layer in napari_viewer.layers if META_KEY in layer.metadata), None)
+        if root is None:
+            self.inner.show_message("open a suite2p folder with: napari FOLDER --plugin cellector")
+            return
+        try:
+            self.inner.set_manager(_load_manager(root, "meanImg_chan2", "meanImg", False))
+        except (ValueError, OSError) as exc:
+            self.inner.show_message(f"error: {exc}")

@@ -1,0 +1,468 @@
+"""The dock: feature cards, summary, buttons; coordinates CellectorManager <-> napari.
+
+The widget never mutates state arrays: it calls the manager's commands and
+re-renders on the manager's signals (so a criterion set from the console moves
+the slider too).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from qtpy.QtCore import QEvent, QObject
+from qtpy.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QLabel, QMessageBox, QProgressBar,
+                            QPushButton, QScrollArea, QVBoxLayout, QWidget)
+
+from cellector.manager import CellectorManager
+
+from . import _bindings
+from ._histogram import FeatureCard
+from ._layers import RoiOverlay
+
+__all__ = ["CellectorWidget"]
+
+SHOW_MODES = ("all", "selected", "rejected")
+NEAR_FRACTION = 0.05  # "near a cutoff": within 5 % of the feature's range
+
+
+class _CloseGuard(QObject):
+    """Asks before the main window closes with unsaved changes."""
+
+    def __init__(self, widget: "CellectorWidget") -> None:
+        super().__init__(widget)
+        self.widget = widget
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt API
+        if event.type() == QEvent.Type.Close and not self.widget.confirm_close():
+            event.ignore()
+            return True
+        return False
+
+
+class CellectorWidget(QWidget):
+    """Curation dock for one session.
+
+    Parameters
+    ----------
+    viewer : napari.Viewer
+        The viewer to draw into.
+    manager : CellectorManager, optional
+        The state to show; can be attached later with :meth:`set_manager`.
+    """
+
+    def __init__(self, viewer: Any, manager: CellectorManager | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.viewer = viewer
+        self.manager: CellectorManager | None = None
+        self.overlay: RoiOverlay | None = None
+        self.cards: dict[str, FeatureCard] = {}
+        self.show_mode = "all"
+        self._unbound: dict[str, Any] = {}
+        self._centroids: np.ndarray | None = None
+        self._build()
+        if manager is not None:
+            self.set_manager(manager)
+
+    # ------------------------------------------------------------------ construction
+
+    def _build(self) -> None:
+        layout = QVBoxLayout(self)
+        self.summary = QLabel("no session loaded", self)
+        self.summary.setWordWrap(True)
+        self.status = QLabel("", self)
+        self.status.setWordWrap(True)
+        self.progress = QProgressBar(self)
+        self.progress.setVisible(False)
+        layout.addWidget(self.summary)
+        layout.addWidget(self.status)
+        layout.addWidget(self.progress)
+        buttons = QHBoxLayout()
+        self.save_button = self._button("Save", "save everything to <folder>/cellector (Ctrl+S)", self.save, buttons)
+        self.undo_button = self._button("Undo", "Ctrl+Z", self._on_undo_clicked, buttons)
+        self.redo_button = self._button("Redo", "Ctrl+Shift+Z", self._on_redo_clicked, buttons)
+        self.clear_button = self._button("Clear override", "the focused ROI follows the criteria again (x)",
+                                         self.clear_focused, buttons)
+        self.clear_all_button = self._button("Clear all", "remove every manual override (asks first)",
+                                             self.clear_all, buttons)
+        layout.addLayout(buttons)
+        view = QHBoxLayout()
+        self.color_combo = QComboBox(self)
+        self.color_combo.addItem("colour: decision")
+        self.color_combo.currentIndexChanged.connect(self._on_color_combo_changed)
+        self.show_combo = QComboBox(self)
+        self.show_combo.addItems([f"show: {m}" for m in SHOW_MODES])
+        self.show_combo.currentIndexChanged.connect(self._on_show_combo_changed)
+        self.outline_box = QCheckBox("outline", self)
+        self.outline_box.toggled.connect(self._on_outline_toggled)
+        self.near_box = QCheckBox("review near cutoff", self)
+        for w in (self.color_combo, self.show_combo, self.outline_box, self.near_box):
+            view.addWidget(w)
+        layout.addLayout(view)
+        self.cards_box = QWidget(self)
+        self.cards_layout = QVBoxLayout(self.cards_box)
+        scroll = QScrollArea(self)
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(self.cards_box)
+        layout.addWidget(scroll, 1)
+        self.help_label = QLabel(_bindings.HELP, self)
+        self.help_label.setWordWrap(True)
+        self.help_label.setVisible(False)
+        layout.addWidget(self.help_label)
+        self._set_enabled(False)
+
+    def _button(self, text: str, tip: str, slot, layout: QHBoxLayout) -> QPushButton:
+        b = QPushButton(text, self)
+        b.setToolTip(tip)
+        b.clicked.connect(slot)
+        layout.addWidget(b)
+        return b
+
+    def _set_enabled(self, on: bool) -> None:
+        for w in (self.save_button, self.undo_button, self.redo_button, self.clear_button,
+                  self.clear_all_button, self.color_combo, self.show_combo, self.outline_box, self.near_box):
+            w.setEnabled(on)
+
+    # ------------------------------------------------------------------ attaching a session
+
+    def set_manager(self, manager: CellectorManager) -> None:
+        """Show ``manager``'s session: layers, cards, bindings, and follow its signals."""
+        self.manager = manager
+        rp = manager.roi_processor
+        self._centroids = rp.rois.centroids("median")
+        self._add_layers()
+        for name, values in manager.features.items():
+            card = FeatureCard(name, values, self.cards_box)
+            card.bounds_edited.connect(self._on_card_bounds_edited)
+            self.cards_layout.addWidget(card)
+            self.cards[name] = card
+            card.show_criterion(manager.criteria[name])
+            self.color_combo.addItem(f"colour: {name}")
+        self.cards_layout.addStretch(1)
+        manager.criteria_changed.connect(self._on_manager_criteria_changed)
+        manager.selection_changed.connect(self._on_manager_selection_changed)
+        manager.focus_changed.connect(self._on_manager_focus_changed)
+        manager.dirty_changed.connect(self._on_manager_dirty_changed)
+        self.viewer.dims.events.current_step.connect(self._on_dims_current_step)
+        self._bind()
+        self._set_enabled(True)
+        self.refresh()
+        self._update_title()
+        for note in manager.notes + getattr(getattr(rp, "session", None), "messages", []):
+            self.show_message(note)
+
+    def _add_layers(self) -> None:
+        rp = self.manager.roi_processor
+        session = getattr(rp, "session", None)
+        names = [layer.name for layer in self.viewer.layers]
+        if "reference" not in names:
+            self.viewer.add_image(rp.reference, name="reference", colormap="gray", blending="additive")
+            if rp.functional_reference is not None:
+                self.viewer.add_image(rp.functional_reference, name="functional", colormap="gray", visible=False)
+            if session is not None:
+                for key, img in session.images.items():
+                    if key not in (session.reference_key, session.functional_key):
+                        self.viewer.add_image(img, name=key, colormap="gray", visible=False)
+        self.overlay = RoiOverlay(rp.rois)
+        lam = np.zeros(rp.rois.shape, np.float32)
+        np.maximum.at(lam, (rp.rois.zpix, rp.rois.ypix, rp.rois.xpix), rp.rois.lam)
+        self.viewer.add_image(lam, name="ROI weights (lam)", colormap="magma", visible=False, blending="additive")
+        self.roi_layer = self.viewer.add_image(self.overlay.rgba, name="ROIs", rgb=True, blending="translucent")
+        self.roi_layer.editable = False
+
+    def _bind(self) -> None:
+        for key, (func, _desc) in _bindings.KEYMAP.items():
+            self._unbound[key] = self.viewer.bind_key(key, self._key_handler(func), overwrite=True)
+        self.viewer.mouse_drag_callbacks.append(self._on_mouse_drag)
+        self.viewer.mouse_move_callbacks.append(self._on_mouse_move)
+        qt_window = getattr(getattr(self.viewer, "window", None), "_qt_window", None)
+        if qt_window is not None:
+            self._close_guard = _CloseGuard(self)
+            qt_window.installEventFilter(self._close_guard)
+
+    def _key_handler(self, func):
+        def handler(viewer):
+            func(self)
+
+        handler.__doc__ = func.__doc__
+        return handler
+
+    def unbind(self) -> None:
+        """Restore the viewer's key bindings and mouse callbacks as they were."""
+        for key, previous in self._unbound.items():
+            self.viewer.bind_key(key, previous, overwrite=True)
+        self._unbound.clear()
+        for cbs, cb in ((self.viewer.mouse_drag_callbacks, self._on_mouse_drag),
+                        (self.viewer.mouse_move_callbacks, self._on_mouse_move)):
+            if cb in cbs:
+                cbs.remove(cb)
+        if self.manager is not None:
+            for sig, slot in ((self.manager.criteria_changed, self._on_manager_criteria_changed),
+                              (self.manager.selection_changed, self._on_manager_selection_changed),
+                              (self.manager.focus_changed, self._on_manager_focus_changed),
+                              (self.manager.dirty_changed, self._on_manager_dirty_changed)):
+                sig.disconnect(slot)
+            self.viewer.dims.events.current_step.disconnect(self._on_dims_current_step)
+
+    def closeEvent(self, event) -> None:  # noqa: N802 - Qt API
+        self.unbind()
+        super().closeEvent(event)
+
+    # ------------------------------------------------------------------ rendering
+
+    def _current_plane(self) -> int:
+        if self.overlay is None or self.overlay.label.shape[0] == 1:
+            return 0
+        return int(self.viewer.dims.current_step[0])
+
+    def refresh(self) -> None:
+        """Re-render ROI colours, histogram highlights and the summary from the manager."""
+        self._recolor()
+        selected = self.manager.compute_idx_selected()
+        for card in self.cards.values():
+            card.show_selection(selected)
+        self._update_summary(selected)
+
+    def _recolor(self) -> None:
+        m, ov = self.manager, self.overlay
+        mode = self.color_combo.currentText().removeprefix("colour: ")
+        if mode in m.features:
+            v = m.features[mode]
+            finite = v[np.isfinite(v)]
+            lo, hi = (finite.min(), finite.max()) if finite.size else (0, 1)
+            from matplotlib import colormaps
+
+            ov.feature_lut(v, colormaps["viridis"], lo, hi, m.focus)
+        else:
+            ov.decision_lut(m.compute_idx_selected(), m.manual_selection, self.show_mode, m.focus)
+        ov.render(self._current_plane())
+        self.roi_layer.refresh()
+
+    def _update_summary(self, selected: np.ndarray) -> None:
+        m = self.manager
+        text = f"<b>{int(selected.sum())} selected of {m.num_rois}</b>"
+        session = getattr(m.roi_processor, "session", None)
+        if session is not None and len(session.planes) > 1:
+            per = [f"{p}: {int(selected[session.roi_plane == z].sum())}/{int(np.sum(session.roi_plane == z))}"
+                   for z, p in enumerate(session.planes)]
+            text += " &nbsp;·&nbsp; " + " · ".join(per)
+        n_manual = int(m.manual_selection[1].sum())
+        text += f" &nbsp;·&nbsp; {n_manual} manual override{'s' if n_manual != 1 else ''}"
+        self.summary.setText(text)
+        self.undo_button.setEnabled(m.can_undo)
+        self.redo_button.setEnabled(m.can_redo)
+
+    def _update_title(self) -> None:
+        root = self.manager.root_dir if self.manager is not None else None
+        title = f"cellector — {root}" if root is not None else "cellector"
+        if self.manager is not None and self.manager.dirty:
+            title += " *"
+        qt_window = getattr(getattr(self.viewer, "window", None), "_qt_window", None)
+        if qt_window is not None:
+            qt_window.setWindowTitle(title)
+        self.viewer.title = title
+
+    def show_message(self, text: str) -> None:
+        """Show a one-line message in the dock's status line and napari's status bar."""
+        self.status.setText(text)
+        self.viewer.status = text
+
+    # ------------------------------------------------------------------ manager -> view
+
+    def _on_manager_criteria_changed(self, name: str) -> None:
+        if name in self.cards:
+            self.cards[name].show_criterion(self.manager.criteria[name])
+
+    def _on_manager_selection_changed(self) -> None:
+        self.refresh()
+
+    def _on_manager_focus_changed(self, idx: int) -> None:
+        for card in self.cards.values():
+            card.show_focus(idx)
+        self._recolor()
+
+    def _on_manager_dirty_changed(self, _dirty: bool) -> None:
+        self._update_title()
+
+    def _on_dims_current_step(self, _event=None) -> None:
+        if self.overlay is not None and self._current_plane() in self.overlay.stale:
+            self.overlay.render(self._current_plane())
+            self.roi_layer.refresh()
+
+    # ------------------------------------------------------------------ view -> manager
+
+    def _on_card_bounds_edited(self, name: str, bounds: tuple, final: bool) -> None:
+        self.manager.update_criteria(name, bounds, coalesce=True)
+        if final:
+            self.manager.end_coalescing()
+
+    def _on_undo_clicked(self) -> None:
+        self.manager.undo()
+
+    def _on_redo_clicked(self) -> None:
+        self.manager.redo()
+
+    def _on_color_combo_changed(self, _index: int) -> None:
+        if self.manager is not None:
+            self._recolor()
+
+    def _on_show_combo_changed(self, index: int) -> None:
+        self.show_mode = SHOW_MODES[index]
+        if self.manager is not None:
+            self._recolor()
+
+    def _on_outline_toggled(self, on: bool) -> None:
+        if self.overlay is not None:
+            self.overlay.outline_mode = on
+            self._recolor()
+
+    def _on_mouse_drag(self, viewer, event):
+        yield from _bindings.on_mouse_drag(self, viewer, event)
+
+    def _on_mouse_move(self, viewer, event) -> None:
+        _bindings.on_mouse_move(self, viewer, event)
+
+    # ------------------------------------------------------------------ actions
+
+    def roi_at(self, position) -> int:
+        """ROI under a world position (-1 for background or outside the image)."""
+        data = self.roi_layer.world_to_data(position)
+        return self.overlay.roi_at(tuple(data)[-3:] if self.overlay.label.shape[0] > 1 else tuple(data)[-2:])
+
+    def describe(self, idx: int) -> str:
+        """'ROI i (plane0 #k): feature=value, ... — decision'."""
+        m = self.manager
+        session = getattr(m.roi_processor, "session", None)
+        where = f" ({session.planes[session.roi_plane[idx]]} #{session.suite2p_index[idx]})" if session else ""
+        vals = ", ".join(f"{k}={v[idx]:.4g}" for k, v in m.features.items())
+        label, active = m.manual_selection[:, idx]
+        decision = "selected" if m.compute_idx_selected()[idx] else "not selected"
+        if active:
+            decision += " (manual)"
+        return f"ROI {idx}{where}: {vals} — {decision}"
+
+    def click_at(self, position) -> None:
+        """Flip the ROI under ``position``; the background does nothing."""
+        idx = self.roi_at(position)
+        if idx < 0:
+            return
+        new = self.manager.flip(idx)
+        self.manager.set_focus(idx)
+        self.show_message(f"ROI {idx} manually {'selected' if new else 'rejected'}")
+
+    def hover_at(self, position) -> None:
+        """Show the hovered ROI's index and values."""
+        idx = self.roi_at(position)
+        if idx >= 0:
+            text = self.describe(idx)
+            self.status.setText(text)
+            self.viewer.status = text
+
+    def flip_focused(self) -> None:
+        """Flip the focused ROI."""
+        idx = self.manager.focus
+        if idx >= 0:
+            new = self.manager.flip(idx)
+            self.show_message(f"ROI {idx} manually {'selected' if new else 'rejected'}")
+
+    def clear_focused(self) -> None:
+        """Clear the focused ROI's override."""
+        idx = self.manager.focus
+        if idx >= 0:
+            self.manager.clear_manual_labels(idx)
+            self.show_message(f"ROI {idx} follows the criteria again")
+
+    def clear_all(self) -> None:
+        """Clear every override after confirmation."""
+        n = int(self.manager.manual_selection[1].sum())
+        if n and self._confirm(f"Remove all {n} manual overrides?"):
+            self.manager.clear_manual_labels()
+            self.show_message(f"cleared {n} manual overrides (undo with Ctrl+Z)")
+
+    def _confirm(self, text: str) -> bool:
+        answer = QMessageBox.question(self, "cellector", text)
+        return answer == QMessageBox.StandardButton.Yes
+
+    def review_candidates(self) -> np.ndarray:
+        """ROIs the review loop visits: filtered by the show mode and, optionally, nearness to a cutoff."""
+        m = self.manager
+        keep = np.ones(m.num_rois, bool)
+        sel = m.compute_idx_selected()
+        if self.show_mode == "selected":
+            keep &= sel
+        elif self.show_mode == "rejected":
+            keep &= ~sel
+        if self.near_box.isChecked():
+            near = np.zeros(m.num_rois, bool)
+            for name, (lo, hi) in m.criteria.items():
+                v = m.features[name]
+                finite = v[np.isfinite(v)]
+                span = (finite.max() - finite.min()) if finite.size else 0.0
+                for bound in (lo, hi):
+                    if bound is not None:
+                        near |= np.abs(v - bound) <= NEAR_FRACTION * span
+            keep &= near
+        return np.flatnonzero(keep)
+
+    def step_review(self, step: int) -> None:
+        """Focus the next (``+1``) or previous (``-1``) review candidate and centre on it."""
+        cands = self.review_candidates()
+        if cands.size == 0:
+            self.show_message("no ROI to review with these filters")
+            return
+        cur = self.manager.focus
+        if step > 0:
+            later = cands[cands > cur]
+            idx = int(later[0] if later.size else cands[0])
+        else:
+            earlier = cands[cands < cur] if cur >= 0 else cands
+            idx = int(earlier[-1] if earlier.size else cands[-1])
+        self.manager.set_focus(idx)
+        self.center_on(idx)
+        self.show_message(self.describe(idx))
+
+    def center_on(self, idx: int) -> None:
+        """Centre the view on ROI ``idx`` (and move to its plane)."""
+        z, y, x = self._centroids[idx]
+        if self.overlay.label.shape[0] > 1:
+            self.viewer.dims.set_current_step(0, int(z))
+        self.viewer.camera.center = (float(y), float(x))
+
+    def toggle_layer(self, name: str) -> None:
+        """Show/hide the layer called ``name``."""
+        if name in self.viewer.layers:
+            layer = self.viewer.layers[name]
+            layer.visible = not layer.visible
+
+    def cycle_show(self) -> None:
+        """all -> selected -> rejected -> all."""
+        self.show_combo.setCurrentIndex((self.show_combo.currentIndex() + 1) % len(SHOW_MODES))
+
+    def save(self) -> Path | None:
+        """Save the whole state; errors are shown, never raised into Qt."""
+        try:
+            folder = self.manager.save_all()
+        except (OSError, ValueError) as exc:
+            self.show_message(f"save failed: {exc}")
+            QMessageBox.warning(self, "cellector: save failed", str(exc))
+            return None
+        self.show_message(f"saved to {folder}")
+        return folder
+
+    def confirm_close(self) -> bool:
+        """True when the window may close (asks to save unsaved changes)."""
+        if self.manager is None or not self.manager.dirty:
+            return True
+        answer = self._ask_unsaved()
+        if answer == "save":
+            return self.save() is not None
+        return answer == "discard"
+
+    def _ask_unsaved(self) -> str:
+        box = QMessageBox(QMessageBox.Icon.Question, "cellector", "Save changes before closing?",
+                          QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
+                          | QMessageBox.StandardButton.Cancel, self)
+        answer = box.exec()
+        return {QMessageBox.StandardButton.Save: "save",
+                QMessageBox.StandardButton.Discard: "discard"}.get(QMessageBox.StandardButton(answer), "cancel")
