@@ -1,7 +1,9 @@
 """Key and mouse bindings: plain functions of (widget, ...), listed in one KEYMAP table.
 
-Keys were checked against napari's defaults (``v`` and ``Control-S`` style
-shortcuts of layers are left alone except where the table says so).
+Keys were checked against napari's defaults: viewer keys (``v``, ...) and the keys of
+image layers (``x``, ``y``, ``z``, ``o``, ``c``, ``1``, ``2``, which win while an image
+layer is selected) are left alone. ``Control-S`` (napari's "save layers") is taken
+over for saving the curation, as users expect.
 """
 
 from __future__ import annotations
@@ -75,13 +77,13 @@ KEYMAP: dict[str, tuple[Callable[["CellectorWidget"], None], str]] = {
     "n": (next_roi, "next ROI in the review loop (centres the view)"),
     "b": (previous_roi, "previous ROI in the review loop"),
     "f": (flip_focused, "flip the focused ROI's decision (manual override)"),
-    "x": (clear_focused, "clear the focused ROI's override"),
+    "u": (clear_focused, "clear the focused ROI's override"),
     "r": (toggle_reference, "show/hide the reference image"),
     "t": (toggle_rois, "show/hide the ROIs"),
-    "o": (toggle_outline, "outline / filled ROIs"),
+    "k": (toggle_outline, "outline / filled ROIs"),
     "l": (toggle_lam, "show/hide the lam-weighted mask image"),
     "s": (cycle_show, "show all / selected / rejected ROIs"),
-    "c": (toggle_near_cutoff, "review only ROIs near a cutoff"),
+    "a": (toggle_near_cutoff, "review only ROIs near a cutoff"),
     "Control-Z": (undo, "undo"),
     "Control-Shift-Z": (redo, "redo"),
     "Control-S": (save, "save to <folder>/cellector"),

@@ -79,10 +79,11 @@ class CellectorWidget(QWidget):
         layout.addWidget(self.status)
         layout.addWidget(self.progress)
         buttons = QHBoxLayout()
+        self.setMaximumWidth(460)
         self.save_button = self._button("Save", "save everything to <folder>/cellector (Ctrl+S)", self.save, buttons)
         self.undo_button = self._button("Undo", "Ctrl+Z", self._on_undo_clicked, buttons)
         self.redo_button = self._button("Redo", "Ctrl+Shift+Z", self._on_redo_clicked, buttons)
-        self.clear_button = self._button("Clear override", "the focused ROI follows the criteria again (x)",
+        self.clear_button = self._button("Clear override", "the focused ROI follows the criteria again (u)",
                                          self.clear_focused, buttons)
         self.clear_all_button = self._button("Clear all", "remove every manual override (asks first)",
                                              self.clear_all, buttons)
@@ -427,7 +428,7 @@ class CellectorWidget(QWidget):
         z, y, x = self._centroids[idx]
         if self.overlay.label.shape[0] > 1:
             self.viewer.dims.set_current_step(0, int(z))
-        self.viewer.camera.center = (float(y), float(x))
+        _camera(self.viewer).center = (float(y), float(x))
 
     def toggle_layer(self, name: str) -> None:
         """Show/hide the layer called ``name``."""
@@ -466,3 +467,9 @@ class CellectorWidget(QWidget):
         answer = box.exec()
         return {QMessageBox.StandardButton.Save: "save",
                 QMessageBox.StandardButton.Discard: "discard"}.get(QMessageBox.StandardButton(answer), "cancel")
+
+
+def _camera(viewer: Any) -> Any:
+    """The viewer's camera (``viewer.scene.camera`` from napari 0.9, ``viewer.camera`` before)."""
+    scene = getattr(viewer, "scene", None)
+    return scene.camera if scene is not None and hasattr(scene, "camera") else viewer.camera

@@ -1,0 +1,244 @@
+"""The curation window driven through its real widgets under Xvfb."""
+
+import numpy as np
+import pytest
+from napari.utils._proxies import ReadOnlyWrapper
+from napari.utils.interactions import mouse_move_callbacks, mouse_press_callbacks, mouse_release_callbacks
+from qtpy.QtCore import Qt
+
+from cellector_gui._layers import COLORS
+from cellector_gui._widget import _camera
+
+from .conftest import first_visible_roi, pixel_of, press
+
+
+def _rgba_at(widget, idx):
+    z, y, x = pixel_of(widget, idx)
+    widget.overlay.render(z)
+    return tuple(int(c) for c in widget.roi_layer.data[z, y, x])
+
+
+def _click(viewer, MouseEvent, zyx, moved=False):
+    """Press (, move) and release as napari's canvas delivers them (read-only wrapped)."""
+    pos = tuple(float(c) for c in zyx)
+    wrap = lambda ev: ReadOnlyWrapper(ev, exceptions=("handled",))  # noqa: E731
+    mouse_press_callbacks(viewer, wrap(MouseEvent(type="mouse_press", position=pos, button=1)))
+    if moved:
+        move = MouseEvent(type="mouse_move", position=(pos[0], pos[1] + 5, pos[2] + 5), button=1, is_dragging=True)
+        mouse_move_callbacks(viewer, wrap(move))
+    mouse_release_callbacks(viewer, wrap(MouseEvent(type="mouse_release", position=pos, button=1)))
+
+
+def test_window_shows_session(window):
+    viewer, widget = window
+    assert viewer.title.startswith("cellector — ")
+    assert list(widget.cards) == ["red_s2p", "phase_corr", "dot_product", "corr_coef", "in_vs_out",
+                                  "functional_dot_product"]
+    assert {"reference", "functional", "ROIs", "ROI weights (lam)"} <= {la.name for la in viewer.layers}
+    assert viewer.layers["reference"].data.shape == (2, 128, 128)
+    assert "120 selected of 120" in widget.summary.text()
+
+
+def test_slider_sets_criterion_and_recolours(window, qtbot):
+    viewer, widget = window
+    m = widget.manager
+    card = widget.cards["corr_coef"]
+    values = m.features["corr_coef"]
+    cut = float(np.nanmedian(values))
+    card.slider.setValue((cut, card.hi))  # the real superqt widget, as a drag does
+    assert m.criteria["corr_coef"] == (pytest.approx(cut), None)
+    sel = m.compute_idx_selected()
+    assert sel.sum() == np.sum(values >= m.criteria["corr_coef"][0])
+    rejected = int(np.flatnonzero(~sel & np.isin(np.arange(m.num_rois), np.unique(widget.overlay.label) - 1))[0])
+    assert _rgba_at(widget, rejected) == COLORS["rejected"]
+    kept = int(np.flatnonzero(sel & np.isin(np.arange(m.num_rois), np.unique(widget.overlay.label) - 1))[0])
+    assert _rgba_at(widget, kept) == COLORS["selected"]
+    # the histogram highlight follows: selected counts equal the selection
+    assert card.sel_stairs.get_data().values.sum() == sel.sum()
+    assert "*" in viewer.title  # dirty marker
+
+
+def test_console_criterion_moves_slider(window):
+    viewer, widget = window
+    card = widget.cards["phase_corr"]
+    hi = (card.lo + card.hi) / 2
+    widget.manager.update_criteria("phase_corr", [None, hi])
+    assert card.slider.value()[1] == pytest.approx(hi, abs=1e-6)
+    assert card.use_max.isChecked() and not card.use_min.isChecked()
+    # a criterion outside the data range is shown clamped but kept
+    widget.manager.update_criteria("phase_corr", [None, card.hi * 10])
+    assert card.slider.value()[1] == pytest.approx(card.hi)
+    assert widget.manager.criteria["phase_corr"] == (None, card.hi * 10)
+
+
+def test_click_flips_and_drag_does_not(window, MouseEvent):
+    viewer, widget = window
+    m = widget.manager
+    idx = first_visible_roi(widget)
+    zyx = pixel_of(widget, idx)
+    _click(viewer, MouseEvent, zyx, moved=True)
+    assert not m.manual_selection[1, idx]
+    _click(viewer, MouseEvent, zyx)
+    assert m.manual_selection[:, idx].tolist() == [False, True]  # was selected, now forced off
+    assert _rgba_at(widget, idx)[:3] == COLORS["focus"][:3]  # focused after the click
+    m.set_focus(-1)
+    assert _rgba_at(widget, idx) == COLORS["forced_off"]
+    assert "manually rejected" in widget.status.text()
+    # background and outside the image: nothing happens, nothing raises
+    bg = np.argwhere(widget.overlay.label[0] == 0)[0]
+    _click(viewer, MouseEvent, (0, *bg))
+    _click(viewer, MouseEvent, (0, -50, 900))
+    assert m.manual_selection[1].sum() == 1
+
+
+def test_hover_shows_values(window, MouseEvent):
+    viewer, widget = window
+    idx = first_visible_roi(widget)
+    mouse_move_callbacks(viewer, MouseEvent(type="mouse_move", position=tuple(float(c) for c in pixel_of(widget, idx))))
+    assert widget.status.text().startswith(f"ROI {idx} (plane0 #") and "corr_coef=" in widget.status.text()
+
+
+def test_keys_review_flip_undo(window):
+    viewer, widget = window
+    m = widget.manager
+    press(viewer, "n")
+    assert m.focus == 0
+    press(viewer, "n")
+    assert m.focus == 1
+    press(viewer, "b")
+    assert m.focus == 0
+    press(viewer, "f")
+    assert m.manual_selection[:, 0].tolist() == [False, True]
+    press(viewer, "Control-Z")
+    assert not m.manual_selection[1, 0]
+    press(viewer, "Control-Shift-Z")
+    assert m.manual_selection[1, 0]
+    press(viewer, "u")
+    assert not m.manual_selection[1, 0]
+    visible = viewer.layers["reference"].visible
+    press(viewer, "r")
+    assert viewer.layers["reference"].visible != visible
+    press(viewer, "k")
+    assert widget.overlay.outline_mode
+    press(viewer, "s")
+    assert widget.show_mode == "selected"
+
+
+def test_review_moves_to_plane_and_centres(window):
+    viewer, widget = window
+    m = widget.manager
+    second_plane = int(np.flatnonzero(m.roi_processor.session.roi_plane == 1)[0])
+    m.set_focus(second_plane - 1)
+    widget.step_review(+1)
+    assert m.focus == second_plane
+    assert viewer.dims.current_step[0] == 1
+    z, y, x = widget._centroids[second_plane]
+    assert tuple(_camera(viewer).center[-2:]) == pytest.approx((y, x))
+
+
+def test_near_cutoff_review(window):
+    viewer, widget = window
+    m = widget.manager
+    v = m.features["corr_coef"]
+    cut = float(np.nanmedian(v))
+    m.update_criteria("corr_coef", [cut, None])
+    widget.near_box.setChecked(True)
+    cands = widget.review_candidates()
+    span = np.nanmax(v) - np.nanmin(v)
+    assert cands.size > 0 and np.all(np.abs(v[cands] - cut) <= 0.05 * span)
+
+
+def test_buttons_undo_clear_all_and_save_restore(window, qtbot, monkeypatch, make_napari_viewer, synthetic):
+    viewer, widget = window
+    m = widget.manager
+    card = widget.cards["in_vs_out"]
+    cut = round((card.lo + card.hi) / 2, 3)
+    card.slider.setValue((cut, card.hi))
+    m.flip(3)
+    m.flip(5)
+    qtbot.mouseClick(widget.undo_button, Qt.MouseButton.LeftButton)
+    assert not m.manual_selection[1, 5]
+    monkeypatch.setattr(widget, "_confirm", lambda text: False)
+    qtbot.mouseClick(widget.clear_all_button, Qt.MouseButton.LeftButton)
+    assert m.manual_selection[1, 3]
+    m.flip(5)
+    qtbot.mouseClick(widget.save_button, Qt.MouseButton.LeftButton)
+    assert not m.dirty and not viewer.title.endswith("*")
+    folder = synthetic.root / "cellector"
+    np.testing.assert_array_equal(np.load(folder / "idx_selected.npy"), m.compute_idx_selected())
+    np.testing.assert_array_equal(np.load(folder / "manual_selection.npy"), m.manual_selection)
+    monkeypatch.setattr(widget, "_confirm", lambda text: True)
+    qtbot.mouseClick(widget.clear_all_button, Qt.MouseButton.LeftButton)
+    assert m.manual_selection[1].sum() == 0
+    # reopen: criteria, overrides and slider positions come back exactly as saved
+    from cellector_gui import build_window
+
+    v2, w2 = build_window(synthetic.root, viewer=make_napari_viewer(), recover=False)
+    assert w2.manager.criteria == {**m.criteria}  # saved before Clear all changed only labels
+    assert w2.manager.manual_selection[1, [3, 5]].all()
+    assert w2.cards["in_vs_out"].slider.value()[0] == pytest.approx(cut)
+    w2.unbind()
+
+
+def test_close_asks_when_dirty(window, monkeypatch):
+    viewer, widget = window
+    widget.manager.flip(0)
+    monkeypatch.setattr(widget, "_ask_unsaved", lambda: "cancel")
+    assert not widget.confirm_close()
+    monkeypatch.setattr(widget, "_ask_unsaved", lambda: "save")
+    assert widget.confirm_close() and not widget.manager.dirty
+
+
+def test_journal_restored_on_reopen(make_napari_viewer, synthetic):
+    from cellector_gui import build_window
+
+    v, w = build_window(synthetic.root, viewer=make_napari_viewer(), recover=False)
+    w.manager.save_all()
+    w.manager.flip(2)  # then the session "crashes": nothing saved
+    expected = w.manager.manual_selection
+    w.manager._set_dirty(False)
+    w.unbind()
+    v2, w2 = build_window(synthetic.root, viewer=make_napari_viewer(), recover=True)
+    np.testing.assert_array_equal(w2.manager.manual_selection, expected)
+    assert "restored 1" in w2.status.text()
+    w2.manager._set_dirty(False)
+    w2.unbind()
+
+
+@pytest.mark.parametrize("folder", ["suite2p-1.1-2planes", "suite2p-0.14-1plane"])
+def test_real_folders(make_napari_viewer, real_copy, folder, MouseEvent):
+    from cellector_gui import build_window
+
+    viewer, widget = build_window(real_copy(folder), viewer=make_napari_viewer(), recover=False)
+    idx = first_visible_roi(widget)
+    _click(viewer, MouseEvent, pixel_of(widget, idx))
+    assert widget.manager.manual_selection[1, idx]
+    widget.manager._set_dirty(False)
+    widget.unbind()
+
+
+def test_single_channel_folder_with_chosen_key(make_napari_viewer, real_copy):
+    from cellector_gui import build_window
+
+    viewer, widget = build_window(real_copy("real-fissa-1plane"), viewer=make_napari_viewer(),
+                                  reference_key="meanImg", recover=False)
+    assert "red_s2p" not in widget.cards and widget.manager.num_rois == 23
+    widget.unbind()
+
+
+def test_worker_loading_keeps_window_responsive(make_napari_viewer, synthetic, qtbot):
+    from cellector_gui import build_window
+
+    viewer, widget = build_window(synthetic.root, viewer=make_napari_viewer(), block=False, recover=False)
+    assert widget.manager is None and not widget.progress.isHidden()
+    qtbot.waitUntil(lambda: widget.manager is not None, timeout=60000)
+    assert widget.progress.isHidden() and widget.cards
+    widget.unbind()
+
+
+def test_gui_command_bad_folder(tmp_path, capsys):
+    from cellector_gui._main import main
+
+    assert main([str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("cellector-gui: error:") and "Traceback" not in err and err.count("\n") == 1
