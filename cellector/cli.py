@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import io
 import sys
 from pathlib import Path
 from typing import Sequence
@@ -92,6 +93,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    from .io.store import atomic_save_npy, atomic_write_text
     from .manager import CellectorManager
 
     m = CellectorManager.from_folder(args.folder, **_load_kwargs(args))
@@ -102,14 +104,14 @@ def cmd_export(args: argparse.Namespace) -> int:
     table.update({"manual_label": ms[0], "manual_active": ms[1], "selected": m.compute_idx_selected()})
     out = Path(args.output) if args.output else m.root_dir / "cellector" / f"rois.{args.format}"
     if args.format == "csv":
-        with open(out, "w", newline="") as fh:
-            w = csv.writer(fh)
-            w.writerow(list(table))
-            for row in zip(*table.values()):
-                w.writerow([_cell(v) for v in row])
+        buf = io.StringIO(newline="")
+        w = csv.writer(buf, lineterminator="\n")
+        w.writerow(list(table))
+        for row in zip(*table.values()):
+            w.writerow([_cell(v) for v in row])
+        atomic_write_text(out, buf.getvalue())
     else:
-        rec = np.rec.fromarrays([np.asarray(v) for v in table.values()], names=list(table))
-        np.save(out, rec, allow_pickle=False)
+        atomic_save_npy(out, np.rec.fromarrays([np.asarray(v) for v in table.values()], names=list(table)))
     print(f"wrote {out} ({m.num_rois} ROIs)")
     return 0
 
@@ -148,6 +150,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
     folder = m.save_all()
     print(f"saved to {folder}; open it with: cellector-gui {session.root}")
     return 0
+
+
+def _one_line(exc: BaseException) -> str:
+    """The message of ``exc`` on one line (OS errors as 'file: reason')."""
+    if isinstance(exc, OSError) and exc.strerror:
+        text = f"{exc.filename}: {exc.strerror}" if exc.filename else exc.strerror
+    else:
+        text = str(exc)
+    return " ".join(text.split())
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -192,7 +203,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.func(args)
     except (ValueError, OSError) as exc:  # bad input: Suite2pError, StoreError, unsafe pickle, I/O
-        print(f"cellector: error: {exc}", file=sys.stderr)
+        print(f"cellector: error: {_one_line(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("cellector: interrupted", file=sys.stderr)

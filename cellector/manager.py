@@ -10,7 +10,7 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import numpy as np
 from psygnal import Signal
@@ -73,6 +73,7 @@ class CellectorManager:
         criteria: dict[str, Bounds] | None = None,
         manual_selection: np.ndarray | None = None,
         load_saved: bool = True,
+        saved_state: dict | None = None,
     ) -> None:
         self.roi_processor = roi_processor
         n = roi_processor.num_rois
@@ -87,7 +88,7 @@ class CellectorManager:
         self.notes: list[str] = []
         self._extra_criteria: dict[str, Bounds] = {}
         if load_saved and self.root_dir is not None:
-            self._load_saved()
+            self._load_saved(saved_state)
         for name, bounds in (criteria or {}).items():
             self._set_criterion(name, bounds)
         if manual_selection is not None:
@@ -103,11 +104,35 @@ class CellectorManager:
         return cls(roi_processor, **kwargs)
 
     @classmethod
-    def from_folder(cls, path: str | Path, load_saved: bool = True, **kwargs: Any) -> "CellectorManager":
-        """Open a suite2p folder: features (cached), then the saved criteria and labels."""
+    def from_folder(
+        cls, path: str | Path, load_saved: bool = True, progress: Callable[[int, int], None] | None = None,
+        **kwargs: Any,
+    ) -> "CellectorManager":
+        """Open a suite2p folder: the saved state is validated first, then features (cached).
+
+        Parameters
+        ----------
+        path : str or Path
+            A suite2p folder (see :func:`cellector.io.suite2p.load_suite2p`).
+        load_saved : bool
+            Restore saved criteria and manual labels.
+        progress : callable, optional
+            ``progress(done, total)`` while features are computed.
+        **kwargs
+            ``reference_key``, ``functional_key``, ``iscell_only`` and processing parameters.
+        """
         from .io.base import create_from_suite2p
 
-        return cls.make_from_roi_processor(create_from_suite2p(path, **kwargs), load_saved=load_saved)
+        kwargs["autocompute"] = False
+        rp = create_from_suite2p(path, **kwargs)
+        state = None
+        if load_saved:
+            # Validate everything saved before computing, so a bad store fails before any write.
+            state = store.load_state(rp.root_dir)
+            _check_same_rois(rp, state["metadata"], state["manual_selection"])
+        if rp.missing_features():
+            rp.compute_features(progress=progress)
+        return cls(rp, load_saved=load_saved, saved_state=state)
 
     @property
     def root_dir(self) -> Path | None:
@@ -368,10 +393,14 @@ class CellectorManager:
         self._set_dirty(False)
         return folder
 
-    def _load_saved(self) -> None:
-        state = store.load_state(self.root_dir)
+    def _load_saved(self, state: dict | None = None) -> None:
+        if state is None:
+            state = store.load_state(self.root_dir)
+            _check_same_rois(self.roi_processor, state["metadata"], state["manual_selection"])
         self.notes += state["notes"]
-        self._check_same_rois(state["metadata"], state["manual_selection"])
+        if state["metadata"] is None and state["manual_selection"] is not None:
+            self.notes.append("labels saved by the published cellector: its ROI order may not follow "
+                              "the plane numbers (plane10 before plane2)")
         for name, bounds in state["criteria"].items():
             if name in self.features:
                 self._set_criterion(name, bounds)
@@ -379,23 +408,6 @@ class CellectorManager:
                 self._extra_criteria[name] = bounds  # kept, never deleted
         if state["manual_selection"] is not None:
             self._set_manual_array(state["manual_selection"])
-
-    def _check_same_rois(self, meta: dict | None, manual: np.ndarray | None) -> None:
-        n = self.num_rois
-        saved_fp = (meta or {}).get("labels_roi_fingerprint")
-        if saved_fp is None:  # labels written by the published cellector: only N can be checked
-            if manual is not None and manual.shape[1] != n:
-                raise store.StoreError(
-                    f"saved manual selection covers {manual.shape[1]} ROIs but the folder has {n}; "
-                    "stat.npy changed since it was saved")
-            if manual is not None:
-                self.notes.append("labels saved by the published cellector: its ROI order may not follow "
-                                  "the plane numbers (plane10 before plane2)")
-            return
-        if saved_fp != self.roi_processor.metadata()["roi_fingerprint"]:
-            raise store.StoreError(
-                "the ROIs changed since the labels were saved (stat.npy edited, e.g. by the suite2p GUI, "
-                f"or a different ROI subset); refusing to apply them. Saved: {meta.get('n_rois')} ROIs, now {n}")
 
     # ------------------------------------------------------------------ journal (crash recovery)
 
@@ -462,3 +474,19 @@ class CellectorManager:
     def discard_journal(self) -> None:
         """Forget journalled edits of a crashed session."""
         self._clear_journal()
+
+
+def _check_same_rois(rp: RoiProcessor, meta: dict | None, manual: np.ndarray | None) -> None:
+    """Refuse saved labels that were made for other ROIs (stat.npy changed since)."""
+    n = rp.num_rois
+    saved_fp = (meta or {}).get("labels_roi_fingerprint")
+    if saved_fp is None:  # labels written by the published cellector: only N can be checked
+        if manual is not None and manual.shape[1] != n:
+            raise store.StoreError(
+                f"saved manual selection covers {manual.shape[1]} ROIs but the folder has {n}; "
+                "stat.npy changed since it was saved")
+        return
+    if saved_fp != rp.metadata()["roi_fingerprint"]:
+        raise store.StoreError(
+            "the ROIs changed since the labels were saved (stat.npy edited, e.g. by the suite2p GUI, "
+            f"or a different ROI subset); refusing to apply them. Saved: {meta.get('n_rois')} ROIs, now {n}")

@@ -16,13 +16,10 @@ ICON = Path(__file__).parent / "icons" / "cellector.png"
 
 
 def _load_manager(path, reference_key, functional_key, iscell_only, progress=None):
-    from cellector.io.base import create_from_suite2p
     from cellector.manager import CellectorManager
 
-    rp = create_from_suite2p(path, reference_key=reference_key, functional_key=functional_key,
-                             iscell_only=iscell_only, autocompute=False)
-    rp.compute_features(progress=progress)
-    return CellectorManager(rp)
+    return CellectorManager.from_folder(path, progress=progress, reference_key=reference_key,
+                                        functional_key=functional_key, iscell_only=iscell_only)
 
 
 def build_window(

@@ -37,6 +37,7 @@ __all__ = [
 STORE_DIR = "cellector"
 METADATA = "cellector.json"
 FORMAT_VERSION = 1
+_INCOMPLETE = ".incomplete"  # checksum entry of a first save that has not finished
 _FEATURE = re.compile(r"^(.+)_feature\.npy$")
 _CRITERIA = re.compile(r"^(.+)_featurecriteria\.npy$")
 
@@ -196,7 +197,12 @@ def save_state(
     with locked(root) as folder:
         old = read_metadata(root) or {}
         _snapshot(folder, old)
-        checksums = dict(old.get("checksums", {}))
+        if not old:
+            # First save into this folder: mark it incomplete until the final metadata
+            # lands, so a kill half way is never mistaken for a saved state.
+            atomic_write_text(folder / METADATA, json.dumps({"format_version": FORMAT_VERSION,
+                                                             "checksums": {_INCOMPLETE: ""}}))
+        checksums = {k: v for k, v in old.get("checksums", {}).items() if k != _INCOMPLETE}
         for name, arr in files.items():
             atomic_save_npy(folder / name, arr)
             checksums[name] = _sha1(folder / name)
@@ -216,25 +222,37 @@ def _json(obj: Any) -> Any:
 
 
 def _snapshot(folder: Path, meta: dict) -> None:
-    """Hard-link the current consistent state into ``.previous/`` (cheap, no copy)."""
-    if not meta or not _consistent(folder, meta):
+    """Hard-link the current consistent state into ``.previous/`` (cheap, no copy).
+
+    A folder written by the published package (no ``cellector.json``) is snapshotted
+    too, with a metadata file made up of checksums of its ``.npy`` files.
+    """
+    if not meta:
+        names = sorted(f.name for f in folder.glob("*.npy"))
+        if not names:
+            return
+        meta = {"format_version": FORMAT_VERSION, "published_layout": True,
+                "checksums": {n: _sha1(folder / n) for n in names}}
+    elif not _consistent(folder, meta):
         return
     prev = folder / ".previous"
     tmp = folder / ".previous.tmp"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
-    for name in [*meta.get("checksums", {}), METADATA]:
+    for name in meta.get("checksums", {}):
         src = folder / name
         if src.is_file():
             try:
                 os.link(src, tmp / name)
             except OSError:
                 shutil.copy2(src, tmp / name)
+    (tmp / METADATA).write_text(json.dumps(meta, indent=1, sort_keys=True, default=_json), "utf-8")
     shutil.rmtree(prev, ignore_errors=True)
     os.replace(tmp, prev)
 
 
-def _state_folder(root: str | Path) -> tuple[Path, dict | None, list[str]]:
+def _state_folder(root: str | Path) -> tuple[Path | None, dict | None, list[str]]:
+    """The folder holding the last whole state (None: nothing was ever saved)."""
     folder = store_path(root)
     notes: list[str] = []
     meta = read_metadata(root)
@@ -243,20 +261,47 @@ def _state_folder(root: str | Path) -> tuple[Path, dict | None, list[str]]:
         prev_meta = read_metadata(root, prev) if prev.is_dir() else None
         if prev_meta is not None and _consistent(prev, prev_meta):
             notes.append("the last save was interrupted; loaded the state saved before it")
+            if prev_meta.get("published_layout"):
+                prev_meta = None  # files of the published package: no fingerprint to check
             return prev, prev_meta, notes
+        if _INCOMPLETE in meta.get("checksums", {}):
+            notes.append("the first save into this folder was interrupted; nothing was saved")
+            return None, None, notes
         notes.append("the saved files do not match their checksums (edited by hand or an interrupted save)")
     return folder, meta, notes
+
+
+@contextlib.contextmanager
+def _shared_lock(root: str | Path) -> Iterator[None]:
+    """Hold the store's lock shared while reading, so a load never sees half a save."""
+    lock = store_path(root) / ".lock"
+    try:
+        fh = open(lock, "rb")
+    except OSError:  # never saved by us, or unreadable: read without the lock
+        yield
+        return
+    with fh:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_SH)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
 
 def load_state(root: str | Path) -> dict[str, Any]:
     """Everything saved: ``metadata``, ``features``, ``criteria``, ``manual_selection``,
     ``idx_selected`` (None when absent), ``notes`` for the user and ``consistent``
     (False when files do not match the checksums of the last save)."""
+    with _shared_lock(root):
+        return _load_state(root)
+
+
+def _load_state(root: str | Path) -> dict[str, Any]:
     folder, meta, notes = _state_folder(root)
-    consistent = meta is None or _consistent(folder, meta)
-    if not folder.is_dir():
+    if folder is None or not folder.is_dir():
         return {"metadata": None, "features": {}, "criteria": {}, "manual_selection": None,
                 "idx_selected": None, "notes": notes, "consistent": True}
+    consistent = meta is None or _consistent(folder, meta)
     if meta is None and legacy_files(folder):
         notes.append("this cellector folder uses legacy file names; run `cellector migrate` to rename them")
     return {

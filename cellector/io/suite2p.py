@@ -226,6 +226,14 @@ def load_suite2p(
         messages.append(f"no '{functional_key}' image: functional_dot_product is not computed")
         functional_key = None
     images = {k: np.stack([np.asarray(p[1][k], np.float32) for p in per_plane]) for k in sorted(keys)}
+    finite = {k: np.isfinite(v).all() for k, v in images.items()}
+    if not finite[reference_key]:
+        bad = [per_plane[z][0].name for z in range(len(per_plane)) if not np.isfinite(images[reference_key][z]).all()]
+        raise Suite2pError(f"the '{reference_key}' image holds NaN/inf pixels in {', '.join(bad)}; usable image keys: "
+                           f"{', '.join(k for k in sorted(keys) if finite[k]) or 'none'}; choose one with --reference KEY")
+    if functional_key is not None and not finite[functional_key]:
+        messages.append(f"the '{functional_key}' image holds NaN/inf pixels: functional_dot_product is not computed")
+        functional_key = None
     return _assemble(root, per_plane, images, reference_key, functional_key, iscell_only, messages)
 
 
