@@ -16,7 +16,10 @@ import numpy as np
 
 from . import __version__
 
-__all__ = ["main"]
+__all__ = ["main", "DEMO_CRITERIA"]
+
+#: The criteria of the demo's worked example (see docs/cutoffs.md).
+DEMO_CRITERIA = {"dot_product": (500.0, None), "corr_coef": (0.8, None)}
 
 
 class _Progress:
@@ -141,12 +144,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
     m = CellectorManager.from_folder(session.root)
     m.roi_processor.compute_features()
     print(f"wrote a synthetic session to {session.root} ({sum(session.n_rois)} ROIs)")
-    # A worked example: a cutoff on corr_coef, compared to the ground truth.
-    m.update_criteria("corr_coef", [0.5, None])
+    # A worked example: two cutoffs, compared to the ground truth the generator knows.
+    m.update_criteria("dot_product", [DEMO_CRITERIA["dot_product"][0], None])
+    m.update_criteria("corr_coef", [DEMO_CRITERIA["corr_coef"][0], None])
     sel = m.compute_idx_selected()
     truth = np.concatenate(session.truth_red)
-    print(f"corr_coef >= 0.5 selects {int(sel.sum())} ROIs; "
-          f"{int((sel & truth).sum())} of {int(truth.sum())} true red cells, {int((sel & ~truth).sum())} false positives")
+    print(f"dot_product >= {DEMO_CRITERIA['dot_product'][0]:g} and corr_coef >= {DEMO_CRITERIA['corr_coef'][0]:g} "
+          f"select {int(sel.sum())} ROIs: {int((sel & truth).sum())} of {int(truth.sum())} true red cells, "
+          f"{int((sel & ~truth).sum())} false positives")
     folder = m.save_all()
     print(f"saved to {folder}; open it with: cellector-gui {session.root}")
     return 0

@@ -10,7 +10,7 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Generator, Iterable
 
 import numpy as np
 from psygnal import Signal
@@ -121,6 +121,23 @@ class CellectorManager:
         **kwargs
             ``reference_key``, ``functional_key``, ``iscell_only`` and processing parameters.
         """
+        steps = cls.iter_open(path, load_saved=load_saved, **kwargs)
+        while True:
+            try:
+                done, total = next(steps)
+            except StopIteration as stop:
+                return stop.value
+            if progress is not None:
+                progress(done, total)
+
+    @classmethod
+    def iter_open(
+        cls, path: str | Path, load_saved: bool = True, **kwargs: Any,
+    ) -> Generator[tuple[int, int], None, "CellectorManager"]:
+        """:meth:`from_folder` as a generator: yields ``(done, total)``, returns the manager.
+
+        For front ends that load in a worker thread (``m = yield from iter_open(...)``).
+        """
         from .io.base import create_from_suite2p
 
         kwargs["autocompute"] = False
@@ -130,8 +147,7 @@ class CellectorManager:
             # Validate everything saved before computing, so a bad store fails before any write.
             state = store.load_state(rp.root_dir)
             _check_same_rois(rp, state["metadata"], state["manual_selection"])
-        if rp.missing_features():
-            rp.compute_features(progress=progress)
+        yield from rp.iter_compute()
         return cls(rp, load_saved=load_saved, saved_state=state)
 
     @property

@@ -93,15 +93,11 @@ def _start_worker(widget, args, recover) -> None:
 
     @thread_worker(progress=True)
     def work():
-        from cellector.io.base import create_from_suite2p
         from cellector.manager import CellectorManager
 
         path, ref, func, iscell_only = args
-        rp = create_from_suite2p(path, reference_key=ref, functional_key=func, iscell_only=iscell_only,
-                                 autocompute=False)
-        for done, total in rp.iter_compute():
-            yield (done, total)
-        return CellectorManager(rp)
+        return (yield from CellectorManager.iter_open(path, reference_key=ref, functional_key=func,
+                                                      iscell_only=iscell_only))
 
     widget.progress.setVisible(True)
     widget.show_message("computing features…")

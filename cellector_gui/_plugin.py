@@ -39,12 +39,27 @@ def _read(path: Any) -> list[tuple]:
     if isinstance(path, (list, tuple)):
         path = path[0]
     session = load_suite2p(path)
+    _open_dock_soon()
     meta = {META_KEY: str(session.root)}
     layers = [(session.reference, {"name": "reference", "colormap": "gray", "metadata": meta}, "image")]
     if session.functional_reference is not None:
         layers.append((session.functional_reference, {"name": "functional", "colormap": "gray", "visible": False,
                                                       "metadata": meta}, "image"))
     return layers
+
+
+def _open_dock_soon() -> None:
+    """Open the Cellector dock once the reader's layers are in the viewer (as ``cellector-gui`` does)."""
+    try:
+        import napari
+        from qtpy.QtCore import QTimer
+
+        viewer = napari.current_viewer()
+    except ImportError:
+        return
+    if viewer is not None:
+        # add_plugin_dock_widget shows the existing dock instead of adding a second one
+        QTimer.singleShot(0, lambda: viewer.window.add_plugin_dock_widget("cellector", "Cellector"))
 
 
 def sample_session() -> list[tuple]:
@@ -60,7 +75,7 @@ class CellectorDock(QWidget):
 
     def __init__(self, napari_viewer: Any, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        from ._main import _load_manager
+        from ._main import _start_worker
         from ._widget import CellectorWidget
 
         self.viewer = napari_viewer
@@ -72,7 +87,5 @@ class CellectorDock(QWidget):
         if root is None:
             self.inner.show_message("open a suite2p folder with: napari FOLDER --plugin cellector")
             return
-        try:
-            self.inner.set_manager(_load_manager(root, "meanImg_chan2", "meanImg", False))
-        except (ValueError, OSError) as exc:
-            self.inner.show_message(f"error: {exc}")
+        # the same worker-thread loading (progress bar, error dialog, journal offer) as cellector-gui
+        _start_worker(self.inner, (root, "meanImg_chan2", "meanImg", False), None)

@@ -57,3 +57,25 @@ def MouseEvent():  # noqa: N802 - mirrors napari's fixture of the same name
         delta: tuple = (0, 0)
 
     return Event
+
+
+@pytest.fixture(autouse=True)
+def dialogs(monkeypatch):
+    """Modal dialogs never block a test: each is recorded and answered (No / Discard / Ok)."""
+    from qtpy.QtWidgets import QMessageBox
+
+    seen = []
+
+    def record(kind, answer):
+        def f(*args, **kwargs):
+            texts = [a for a in args if isinstance(a, str)]
+            seen.append((kind, " ".join(texts)))
+            return answer
+        return f
+
+    monkeypatch.setattr(QMessageBox, "question", staticmethod(record("question", QMessageBox.StandardButton.No)))
+    monkeypatch.setattr(QMessageBox, "warning", staticmethod(record("warning", QMessageBox.StandardButton.Ok)))
+    monkeypatch.setattr(QMessageBox, "critical", staticmethod(record("critical", QMessageBox.StandardButton.Ok)))
+    monkeypatch.setattr(QMessageBox, "exec", lambda self: (seen.append(("exec", self.text())),
+                                                           QMessageBox.StandardButton.Discard)[1])
+    return seen

@@ -189,19 +189,34 @@ def test_close_asks_when_dirty(window, monkeypatch):
     assert widget.confirm_close() and not widget.manager.dirty
 
 
-def test_journal_restored_on_reopen(make_napari_viewer, synthetic):
+def test_journal_of_a_killed_session_is_offered_on_reopen(make_napari_viewer, synthetic, dialogs, monkeypatch):
+    import subprocess
+    import sys
+
+    from qtpy.QtWidgets import QMessageBox
+
     from cellector_gui import build_window
 
-    v, w = build_window(synthetic.root, viewer=make_napari_viewer(), recover=False)
-    w.manager.save_all()
-    w.manager.flip(2)  # then the session "crashes": nothing saved
-    expected = w.manager.manual_selection
-    w.manager._set_dirty(False)
+    code = ("import os\nfrom cellector.manager import CellectorManager\n"
+            f"m = CellectorManager.from_folder({str(synthetic.root)!r})\n"
+            "m.save_all()\nm.flip(2)\nm.flip(7)\nm.flip(7)\nm.flip(11)\n"
+            "os._exit(9)  # killed before saving\n")
+    assert subprocess.run([sys.executable, "-c", code]).returncode == 9
+    expected = np.zeros((2, sum(synthetic.n_rois)), bool)
+    expected[1, [2, 7, 11]] = True
+    v, w = build_window(synthetic.root, viewer=make_napari_viewer(), recover=None)
+    assert dialogs[-1][0] == "question" and "4 manual edits" in dialogs[-1][1]  # "No" by default
+    assert not w.manager.manual_selection[1].any()  # declined: journal discarded
     w.unbind()
-    v2, w2 = build_window(synthetic.root, viewer=make_napari_viewer(), recover=True)
-    np.testing.assert_array_equal(w2.manager.manual_selection, expected)
-    assert "restored 1" in w2.status.text()
-    w2.manager._set_dirty(False)
+    assert subprocess.run([sys.executable, "-c", code]).returncode == 9
+    monkeypatch.setattr(QMessageBox, "question", staticmethod(lambda *a, **k: QMessageBox.StandardButton.Yes))
+    v2, w2 = build_window(synthetic.root, viewer=make_napari_viewer(), recover=None)
+    m = w2.manager
+    np.testing.assert_array_equal(m.manual_selection[1], expected[1])
+    # no criteria: every ROI meets them, so a flip labels it off; 7 was flipped back on
+    assert m.manual_selection[0, [2, 7, 11]].tolist() == [False, True, False]
+    assert "restored 4" in w2.status.text() and m.dirty
+    m._set_dirty(False)
     w2.unbind()
 
 
