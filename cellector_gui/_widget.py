@@ -7,6 +7,7 @@ the slider too).
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +57,8 @@ class CellectorWidget(QWidget):
         super().__init__(parent)
         self.viewer = viewer
         self.manager: CellectorManager | None = None
+        self._recolor_held = 0
+        self._recolor_pending = False
         self.overlay: RoiOverlay | None = None
         self.cards: dict[str, FeatureCard] = {}
         self.show_mode = "all"
@@ -158,19 +161,34 @@ class CellectorWidget(QWidget):
         session = getattr(rp, "session", None)
         names = [layer.name for layer in self.viewer.layers]
         if "reference" not in names:
-            self.viewer.add_image(rp.reference, name="reference", colormap="gray", blending="additive")
+            self._add_gray(rp.reference, "reference", blending="additive")
             if rp.functional_reference is not None:
-                self.viewer.add_image(rp.functional_reference, name="functional", colormap="gray", visible=False)
+                self._add_gray(rp.functional_reference, "functional", visible=False)
             if session is not None:
                 for key, img in session.images.items():
                     if key not in (session.reference_key, session.functional_key):
-                        self.viewer.add_image(img, name=key, colormap="gray", visible=False)
+                        self._add_gray(img, key, visible=False)
         self.overlay = RoiOverlay(rp.rois)
         lam = np.zeros(rp.rois.shape, np.float32)
         np.maximum.at(lam, (rp.rois.zpix, rp.rois.ypix, rp.rois.xpix), rp.rois.lam)
-        self.viewer.add_image(lam, name="ROI weights (lam)", colormap="magma", visible=False, blending="additive")
-        self.roi_layer = self.viewer.add_image(self.overlay.rgba, name="ROIs", rgb=True, blending="translucent")
+        self._add_gray(lam, "ROI weights (lam)", colormap="magma", visible=False, blending="additive")
+        self.roi_layer = self.viewer.add_image(self.overlay.rgba, name="ROIs", rgb=True, blending="translucent",
+                                               contrast_limits=(0, 255))
         self.roi_layer.editable = False
+
+    def _add_gray(self, image: np.ndarray, name: str, **kwargs: Any) -> None:
+        """Add an image with contrast limits from robust percentiles of a subsample.
+
+        napari would otherwise scan the whole stack for its range (~0.2 s per
+        4 x 1024² image) and a few bright pixels would wash out the reference.
+        """
+        sample = image.ravel()[:: max(1, image.size // 250_000)]
+        sample = sample[np.isfinite(sample)]
+        lo, hi = (np.percentile(sample, [0.5, 99.8]) if sample.size else (0.0, 1.0))
+        if not hi > lo:
+            hi = lo + 1.0
+        kwargs.setdefault("colormap", "gray")
+        self.viewer.add_image(image, name=name, contrast_limits=(float(lo), float(hi)), **kwargs)
 
     def _bind(self) -> None:
         for key, (func, _desc) in _bindings.KEYMAP.items():
@@ -225,7 +243,22 @@ class CellectorWidget(QWidget):
             card.show_selection(selected)
         self._update_summary(selected)
 
+    @contextlib.contextmanager
+    def _one_recolor(self):
+        """Run a compound action (flip + focus) with a single repaint of the ROIs at the end."""
+        self._recolor_held += 1
+        try:
+            yield
+        finally:
+            self._recolor_held -= 1
+            if not self._recolor_held and self._recolor_pending:
+                self._recolor_pending = False
+                self._recolor()
+
     def _recolor(self) -> None:
+        if self._recolor_held:
+            self._recolor_pending = True
+            return
         m, ov = self.manager, self.overlay
         mode = self.color_combo.currentText().removeprefix("colour: ")
         if mode in m.features:
@@ -238,7 +271,8 @@ class CellectorWidget(QWidget):
         else:
             ov.decision_lut(m.compute_idx_selected(), m.manual_selection, self.show_mode, m.focus)
         ov.render(self._current_plane())
-        self.roi_layer.refresh()
+        # the layer-list thumbnail of the ROI layer is not worth ~3 ms on every change
+        self.roi_layer.refresh(thumbnail=False)
 
     def _update_summary(self, selected: np.ndarray) -> None:
         m = self.manager
@@ -348,8 +382,9 @@ class CellectorWidget(QWidget):
         idx = self.roi_at(position)
         if idx < 0:
             return
-        new = self.manager.flip(idx)
-        self.manager.set_focus(idx)
+        with self._one_recolor():
+            new = self.manager.flip(idx)
+            self.manager.set_focus(idx)
         self.show_message(f"ROI {idx} manually {'selected' if new else 'rejected'}")
 
     def hover_at(self, position) -> None:
