@@ -240,18 +240,39 @@ def phase_corr_zero(masks: np.ndarray, refs: np.ndarray, win: np.ndarray, eps: f
     input are Hermitian, so the full mean equals the half-spectrum (``rfftn``) sum with
     the non-redundant columns counted twice.
     """
-    axes = (-3, -2, -1)
-    a = scipy.fft.rfftn(masks * win, axes=axes, workers=-1)
-    b = scipy.fft.rfftn(refs * win, axes=axes, workers=-1)
-    r = a * np.conj(b)
-    r /= eps + np.abs(r)
     s = masks.shape[-1]
-    weights = np.full(r.shape[-1], 2.0)
+    if masks.shape[-3] == 1:
+        # one plane: the transform along the length-1 axis is the identity, and the
+        # batched 2-D transform is 3x faster than rfftn over three axes
+        a = scipy.fft.rfft2(masks[:, 0] * win, workers=-1)[:, None]
+        b = scipy.fft.rfft2(refs[:, 0] * win, workers=-1)[:, None]
+    else:
+        a = scipy.fft.rfftn(masks * win, axes=(-3, -2, -1), workers=-1)
+        b = scipy.fft.rfftn(refs * win, axes=(-3, -2, -1), workers=-1)
+    weights = np.full(a.shape[-1], 2.0)
     weights[0] = 1.0
     if s % 2 == 0:
         weights[-1] = 1.0  # the Nyquist column has no mirror
-    total = np.einsum("ndyk,k->n", r.real, weights)
-    return total / (masks.shape[-3] * s * s)
+    return _weighted_phase_sum(a, b, weights, float(eps)) / (masks.shape[-3] * s * s)
+
+
+@numba.njit(cache=True, parallel=True, error_model="numpy")  # 0/0 gives NaN as in numpy (eps = 0)
+def _weighted_phase_sum(a: np.ndarray, b: np.ndarray, weights: np.ndarray, eps: float) -> np.ndarray:
+    """``sum_k w_k real(R_k)``, ``R = a conj(b) / (eps + |a conj(b)|)``, per ROI in one pass."""
+    n, nd, ny, nk = a.shape
+    out = np.empty(n)
+    for i in numba.prange(n):
+        total = 0.0
+        for d in range(nd):
+            for y in range(ny):
+                for k in range(nk):
+                    ar, ai = a[i, d, y, k].real, a[i, d, y, k].imag
+                    br, bi = b[i, d, y, k].real, b[i, d, y, k].imag
+                    re = ar * br + ai * bi  # a * conj(b)
+                    im = ai * br - ar * bi
+                    total += weights[k] * re / (eps + np.sqrt(re * re + im * im))
+        out[i] = total
+    return out
 
 
 def dot_products(rois: RoiSet, filtered: np.ndarray) -> np.ndarray:
