@@ -102,11 +102,24 @@ def _start_worker(widget, args, recover) -> None:
     widget.progress.setVisible(True)
     widget.show_message("computing features…")
     worker = work()
-    worker.yielded.connect(lambda dt: (widget.progress.setMaximum(dt[1]), widget.progress.setValue(dt[0])))
-    worker.returned.connect(lambda m: (widget.progress.setVisible(False), _attach(widget, m, recover)))
-    worker.errored.connect(lambda exc: _report(widget, exc))
+    worker.yielded.connect(_while_alive(lambda dt: (widget.progress.setMaximum(dt[1]),
+                                                    widget.progress.setValue(dt[0]))))
+    worker.returned.connect(_while_alive(lambda m: (widget.progress.setVisible(False), _attach(widget, m, recover))))
+    worker.errored.connect(_while_alive(lambda exc: _report(widget, exc)))
+    widget.destroyed.connect(lambda *_: worker.quit())  # window closed while loading: stop
     widget._worker = worker
     worker.start()
+
+
+def _while_alive(slot):
+    """A worker callback that does nothing once the window it would update was closed."""
+    def call(*args):
+        try:
+            slot(*args)
+        except RuntimeError as exc:  # "wrapped C/C++ object ... has been deleted"
+            if "deleted" not in str(exc):
+                raise
+    return call
 
 
 def _report(widget, exc: Exception) -> None:
@@ -124,7 +137,8 @@ def _set_icon(viewer) -> None:
         viewer.window._qt_window.setWindowIcon(QIcon(str(ICON)))
 
 
-def _parser() -> argparse.ArgumentParser:
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``cellector-gui`` (exposed for docs and tests)."""
     p = argparse.ArgumentParser(prog="cellector-gui", description="Curate red (channel-2) ROIs of a suite2p folder in napari.")
     p.add_argument("folder", nargs="?", type=Path, help="suite2p folder (holding plane0, plane1, ...)")
     p.add_argument("--demo", action="store_true", help="open a synthetic demo session (written to a temporary folder)")
@@ -137,7 +151,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the window; returns the exit code (2 for bad input, with a one-line message)."""
-    args = _parser().parse_args(argv)
+    args = build_parser().parse_args(argv)
     if args.demo == (args.folder is not None):
         print("cellector-gui: error: give a suite2p FOLDER or --demo", file=sys.stderr)
         return 2

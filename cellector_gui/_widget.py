@@ -101,9 +101,14 @@ class CellectorWidget(QWidget):
         self.outline_box = QCheckBox("outline", self)
         self.outline_box.toggled.connect(self._on_outline_toggled)
         self.near_box = QCheckBox("review near cutoff", self)
-        for w in (self.color_combo, self.show_combo, self.outline_box, self.near_box):
-            view.addWidget(w)
+        for w in (self.color_combo, self.show_combo):
+            view.addWidget(w, 1)
         layout.addLayout(view)
+        toggles = QHBoxLayout()
+        for w in (self.outline_box, self.near_box):
+            toggles.addWidget(w)
+        toggles.addStretch(1)
+        layout.addLayout(toggles)
         self.cards_box = QWidget(self)
         self.cards_layout = QVBoxLayout(self.cards_box)
         scroll = QScrollArea(self)
@@ -152,6 +157,7 @@ class CellectorWidget(QWidget):
         self._bind()
         self._set_enabled(True)
         self.refresh()
+        self.roi_layer.refresh()  # with its thumbnail
         self._update_title()
         for note in manager.notes + getattr(getattr(rp, "session", None), "messages", []):
             self.show_message(note)
@@ -331,6 +337,7 @@ class CellectorWidget(QWidget):
         self.manager.update_criteria(name, bounds, coalesce=True)
         if final:
             self.manager.end_coalescing()
+            self.roi_layer.refresh()  # the layer-list thumbnail, skipped while dragging
 
     def _on_undo_clicked(self) -> None:
         self.manager.undo()
