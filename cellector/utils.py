@@ -62,7 +62,13 @@ def deprecated(reason: str) -> Callable[[Callable], Callable]:
 
 
 def transpose(nested: Sequence[Sequence[Any]]) -> list[list[Any]]:
-    """Transpose a list of equal-length lists: ``transpose([[1, 2], [3, 4]]) == [[1, 3], [2, 4]]``."""
+    """Transpose a list of equal-length lists.
+
+    Examples
+    --------
+    >>> transpose([[1, 2], [3, 4]])
+    [[1, 3], [2, 4]]
+    """
     lengths = {len(row) for row in nested}
     if len(lengths) > 1:
         raise ValueError(f"all rows must have the same length, got lengths {sorted(lengths)}")
@@ -73,6 +79,11 @@ def cat_planes(per_plane: Sequence[Any]) -> np.ndarray | list:
     """Concatenate per-plane data in plane order.
 
     Arrays are concatenated along axis 0; lists (e.g. of per-ROI arrays) are joined.
+
+    Examples
+    --------
+    >>> cat_planes([np.array([1, 2]), np.array([3])])
+    array([1, 2, 3])
     """
     if all(isinstance(p, list) for p in per_plane):
         return [item for p in per_plane for item in p]
@@ -80,7 +91,13 @@ def cat_planes(per_plane: Sequence[Any]) -> np.ndarray | list:
 
 
 def split_planes(values: Sequence[Any], counts: Sequence[int]) -> list:
-    """Inverse of :func:`cat_planes`: split ``values`` into chunks of ``counts`` ROIs."""
+    """Inverse of :func:`cat_planes`: split ``values`` into chunks of ``counts`` ROIs.
+
+    Examples
+    --------
+    >>> split_planes([1, 2, 3], [2, 1])
+    [[1, 2], [3]]
+    """
     if sum(counts) != len(values):
         raise ValueError(f"counts sum to {sum(counts)} but there are {len(values)} values")
     edges = np.cumsum([0, *counts])
@@ -233,7 +250,16 @@ def center_surround(masks: np.ndarray, iterations: int = 2) -> tuple[np.ndarray,
 
 
 def surround_filter(masks: np.ndarray, iterations: int = 2) -> np.ndarray:
-    """The surround of each mask (see :func:`center_surround`), bool, same shape."""
+    """The surround of each mask (see :func:`center_surround`), bool, same shape.
+
+    Examples
+    --------
+    A single pixel grows into a diamond of city-block radius 2 (13 pixels):
+
+    >>> m = np.zeros((1, 7, 7)); m[0, 3, 3] = 1
+    >>> int(surround_filter(m).sum())
+    13
+    """
     return center_surround(masks, iterations)[1]
 
 
@@ -254,7 +280,16 @@ def phase_correlation(a: np.ndarray, b: np.ndarray, eps: float = 1e6, window: st
 
 
 def phase_correlation_zero(a: np.ndarray, b: np.ndarray, eps: float = 1e6, window: str | None = "hanning") -> np.ndarray:
-    """Zero-lag phase correlation per item: ``real(mean(R))`` (see the feature ``phase_corr``)."""
+    """Zero-lag phase correlation per item: ``real(mean(R))`` (see the feature ``phase_corr``).
+
+    Examples
+    --------
+    Without regularisation a patch correlates perfectly with itself:
+
+    >>> a = np.zeros((9, 9)); a[4, 4] = 2.0
+    >>> round(float(phase_correlation_zero(a, a, eps=0)), 12)
+    1.0
+    """
     a4, b4 = _as4(a).astype(np.float64), _as4(b).astype(np.float64)
     win = _window(window, a4.shape[-1])
     out = _f.phase_corr_zero(a4, b4, win, float(eps))
@@ -262,7 +297,17 @@ def phase_correlation_zero(a: np.ndarray, b: np.ndarray, eps: float = 1e6, windo
 
 
 def in_vs_out(masks: np.ndarray, reference: np.ndarray, iterations: int = 2) -> np.ndarray:
-    """``sum(center * C) / (sum(center * C) + sum(surround * C))`` per ROI, float32 (0 when the total is 0)."""
+    """``sum(center * C) / (sum(center * C) + sum(surround * C))`` per ROI, float32 (0 when the total is 0).
+
+    Examples
+    --------
+    One pixel on a constant reference: 1 inside, 13 in the surround (which includes
+    the footprint), so 1 / (1 + 13):
+
+    >>> m = np.zeros((1, 7, 7)); m[0, 3, 3] = 1
+    >>> round(float(in_vs_out(m, np.ones((1, 7, 7)))[0]), 6)
+    0.071429
+    """
     m, c = _as4(masks).astype(np.float32), _as4(reference).astype(np.float32)
     return _f._surround_features(m, c, c, int(iterations))[0]
 
@@ -280,6 +325,14 @@ def dot_product(
     """``sum_p FILT[z, y, x] * lam_p / ||lam||_2`` per ROI, float64; NaN for all-zero lam.
 
     ``plane`` is one plane index per ROI, or one z array per ROI (volumetric).
+
+    Examples
+    --------
+    Weights 3 and 4 (norm 5) on pixels of value 1 and 2: (1*3 + 2*4) / 5 = 2.2.
+
+    >>> dot_product([np.array([3.0, 4.0])], [np.array([0, 0])], [np.array([0, 1])], [0],
+    ...             np.array([[1.0, 2.0]]))
+    array([2.2])
     """
     filt = np.asarray(filtered_reference, np.float64)
     filt = filt[None] if filt.ndim == 2 else filt
