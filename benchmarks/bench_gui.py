@@ -21,17 +21,12 @@ reports:
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
-import subprocess
-import sys
-import tempfile
 from pathlib import Path
 
+from _common import FRAME, PER_PLANE, make_folder, parse_args, run_child
+
 SIZES = (1_000, 20_000)
-PER_PLANE = 5_000
-FRAME = (1024, 1024)
 
 _CHILD = r"""
 import json, sys, time
@@ -91,7 +86,7 @@ assert widget.manager.manual_selection[1, ids - 1].all(), "clicks did not reach 
 
 save = []
 for i in range(5):
-    widget.manager.flip(int(ids[0]))
+    widget.manager.flip(int(ids[0]) - 1)
     t = time.perf_counter()
     widget.save()
     save.append(time.perf_counter() - t)
@@ -108,34 +103,21 @@ viewer.close()
 
 
 def prepare(data: Path, n: int) -> Path:
-    """Synthetic folder for ``n`` ROIs with its features cached."""
-    from cellector.datasets import make_suite2p_folder
-    from cellector.io.base import create_from_suite2p
+    """Synthetic folder for ``n`` ROIs with its features cached and no criteria or labels saved."""
+    from cellector.manager import CellectorManager
 
-    out = data / f"rois{n}"
-    if not (out / "suite2p").is_dir():
-        planes = max(1, n // PER_PLANE)
-        make_suite2p_folder(out, n_planes=planes, n_rois=n // planes, shape=FRAME, seed=1)
-    create_from_suite2p(out / "suite2p")  # computes and caches, or loads the cache
-    return out / "suite2p"
+    root = make_folder(data, n)
+    CellectorManager.from_folder(root, load_saved=False).save_all()  # a clean state for every run
+    return root
 
 
 def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("sizes", nargs="*", type=int, default=list(SIZES))
-    p.add_argument("--data", type=Path, help="folder for the synthetic sessions (kept between runs)")
-    args = p.parse_args(argv)
-    data = args.data or Path(tempfile.mkdtemp(prefix="cellector-bench-"))
-    data.mkdir(parents=True, exist_ok=True)
+    sizes, data = parse_args(__doc__, SIZES, argv)
     print(f"machine: {os.cpu_count()} cores; frame {FRAME[0]}x{FRAME[1]}, {PER_PLANE} ROIs per plane; "
           "latencies in ms as median / 95th percentile")
     print(f"{'ROIs':>7} {'open s':>7} {'slider':>13} {'slider+hist':>13} {'click':>13} {'save':>13}")
-    for n in args.sizes:
-        root = prepare(data, n)
-        r = subprocess.run([sys.executable, "-c", _CHILD, str(root)], capture_output=True, text=True)
-        if r.returncode != 0:
-            raise SystemExit(f"benchmark child failed:\n{r.stderr[-3000:]}")
-        f = json.loads(r.stdout.strip().splitlines()[-1])
+    for n in sizes:
+        f = run_child(_CHILD, prepare(data, n))
         cells = " ".join(f"{a:>6.1f}/{b:<6.1f}" for a, b in (f["slider"], f["slider_hist"], f["click"], f["save"]))
         print(f"{f['n']:>7} {f['open']:>7.2f} {cells}", flush=True)
     print("targets at 20 000 ROIs: open < 5 s, slider and click < 30 ms, save < 200 ms")

@@ -389,10 +389,15 @@ def compute_features(
     **parameters: Any,
 ) -> dict[str, np.ndarray]:
     """Compute features (see :func:`iter_features`), calling ``progress(done, total)``."""
-    gen = iter_features(rois, reference, functional_reference, names, **parameters)
+    return run_with_progress(iter_features(rois, reference, functional_reference, names, **parameters), progress)
+
+
+def run_with_progress(steps: Generator[tuple[int, int], None, Any],
+                      progress: Callable[[int, int], None] | None = None) -> Any:
+    """Run a generator that yields ``(done, total)``; report each step; return its value."""
     while True:
         try:
-            done, total = next(gen)
+            done, total = next(steps)
         except StopIteration as stop:
             return stop.value
         if progress is not None:

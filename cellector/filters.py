@@ -99,7 +99,7 @@ def butterworth_bpf(
     return np.ascontiguousarray(out[:ny, :nx])
 
 
-@functools.lru_cache(maxsize=8)
+@functools.lru_cache(maxsize=2)  # ~33 MB each for a 1024² frame
 def _kernel_spectrum(
     ny: int, nx: int, lowcut: float | None, highcut: float | None, order: int
 ) -> tuple[np.ndarray, tuple[int, int]]:

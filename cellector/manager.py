@@ -16,6 +16,7 @@ import numpy as np
 from psygnal import Signal
 
 from .io import store
+from .features import run_with_progress
 from .roi_processor import RoiProcessor
 
 __all__ = ["CellectorManager", "Bounds"]
@@ -121,14 +122,7 @@ class CellectorManager:
         **kwargs
             ``reference_key``, ``functional_key``, ``iscell_only`` and processing parameters.
         """
-        steps = cls.iter_open(path, load_saved=load_saved, **kwargs)
-        while True:
-            try:
-                done, total = next(steps)
-            except StopIteration as stop:
-                return stop.value
-            if progress is not None:
-                progress(done, total)
+        return run_with_progress(cls.iter_open(path, load_saved=load_saved, **kwargs), progress)
 
     @classmethod
     def iter_open(
@@ -147,7 +141,7 @@ class CellectorManager:
             # Validate everything saved before computing, so a bad store fails before any write.
             state = store.load_state(rp.root_dir)
             _check_same_rois(rp, state["metadata"], state["manual_selection"])
-        yield from rp.iter_compute()
+        yield from rp.iter_compute(saved_state=state)
         return cls(rp, load_saved=load_saved, saved_state=state)
 
     @property
@@ -376,9 +370,8 @@ class CellectorManager:
         return self.root_dir
 
     def _meta(self) -> dict:
-        meta = self.roi_processor.metadata()
         # Labels are tied to the ROIs they were made on (features have their own provenance).
-        return {**meta, "labels_roi_fingerprint": meta["roi_fingerprint"],
+        return {**self.roi_processor.metadata(), "labels_roi_fingerprint": self.roi_processor.roi_fingerprint,
                 "n_selected": int(self.compute_idx_selected().sum())}
 
     def save_features(self) -> None:
@@ -434,7 +427,7 @@ class CellectorManager:
         path = self._journal_path()
         if path is None:
             return
-        entry = {"fingerprint": self.roi_processor.metadata()["roi_fingerprint"], "index": index.tolist(),
+        entry = {"fingerprint": self.roi_processor.roi_fingerprint, "index": index.tolist(),
                  "label": np.asarray(label).tolist(), "active": np.asarray(active).tolist()}
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -458,7 +451,7 @@ class CellectorManager:
         path = self._journal_path()
         if path is None or not path.is_file():
             return []
-        fp = self.roi_processor.metadata()["roi_fingerprint"]
+        fp = self.roi_processor.roi_fingerprint
         out = []
         for line in path.read_text("utf-8").splitlines():
             try:
@@ -502,7 +495,7 @@ def _check_same_rois(rp: RoiProcessor, meta: dict | None, manual: np.ndarray | N
                 f"saved manual selection covers {manual.shape[1]} ROIs but the folder has {n}; "
                 "stat.npy changed since it was saved")
         return
-    if saved_fp != rp.metadata()["roi_fingerprint"]:
+    if saved_fp != rp.roi_fingerprint:
         raise store.StoreError(
             "the ROIs changed since the labels were saved (stat.npy edited, e.g. by the suite2p GUI, "
             f"or a different ROI subset); refusing to apply them. Saved: {meta.get('n_rois')} ROIs, now {n}")

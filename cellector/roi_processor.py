@@ -8,7 +8,8 @@ from typing import Any, Callable, Generator, Sequence
 import numpy as np
 
 from . import __version__
-from .features import FEATURE_PARAMETERS, feature_names, iter_features, validate_parameters, validate_reference
+from .features import (FEATURE_PARAMETERS, feature_names, iter_features, run_with_progress, validate_parameters,
+                       validate_reference)
 from .io import store
 from .rois import RoiSet
 
@@ -120,6 +121,11 @@ class RoiProcessor:
         order += [n for n in self._extra_order if n not in order]
         return {n: self._features[n] for n in order if n in self._features}
 
+    @property
+    def roi_fingerprint(self) -> str:
+        """Hash of every ROI's pixels (stored with saved labels, checked on load)."""
+        return self._digests["rois"]
+
     def provenance(self, name: str) -> dict:
         """What feature ``name`` was computed from: its parameters and input digests."""
         if name not in FEATURE_PARAMETERS:
@@ -134,10 +140,16 @@ class RoiProcessor:
         """Default features not yet computed (in the spec's order)."""
         return [n for n in feature_names(self.functional_reference is not None) if n not in self._features]
 
-    def iter_compute(self, chunk_size: int = 1024) -> Generator[tuple[int, int], None, None]:
-        """Load matching saved features, compute the rest, yielding ``(done, total)``."""
+    def iter_compute(
+        self, chunk_size: int = 1024, saved_state: dict | None = None,
+    ) -> Generator[tuple[int, int], None, None]:
+        """Load matching saved features, compute the rest, yielding ``(done, total)``.
+
+        ``saved_state`` is :func:`cellector.io.store.load_state`'s result when the caller
+        has already read it (it is then not read again).
+        """
         if self.use_saved and self.root_dir is not None:
-            self._load_saved()
+            self._load_saved(saved_state)
         todo = self.missing_features()
         if todo:
             result = yield from iter_features(self.rois, self.reference, self.functional_reference, todo,
@@ -149,13 +161,11 @@ class RoiProcessor:
 
     def compute_features(self, progress: Callable[[int, int], None] | None = None) -> dict[str, np.ndarray]:
         """Compute every missing default feature; returns :attr:`features`."""
-        for done, total in self.iter_compute():
-            if progress is not None:
-                progress(done, total)
+        run_with_progress(self.iter_compute(), progress)
         return self.features
 
-    def _load_saved(self) -> None:
-        state = store.load_state(self.root_dir)
+    def _load_saved(self, state: dict | None = None) -> None:
+        state = store.load_state(self.root_dir) if state is None else state
         if not state["consistent"]:
             return  # files changed behind our back: recompute rather than trust them
         meta = state["metadata"] or {}

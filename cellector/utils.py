@@ -14,7 +14,6 @@ import warnings
 from typing import Any, Callable, Sequence
 
 import numpy as np
-import scipy.fft
 
 from . import features as _f
 from .filters import window as _window

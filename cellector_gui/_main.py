@@ -36,8 +36,9 @@ def build_window(
 
     Parameters
     ----------
-    path : str or Path
-        suite2p folder.
+    path : str, Path or Session
+        suite2p folder, or a :class:`cellector.io.suite2p.Session` already read
+        (``cellector-gui`` reads it once to check it, then hands it over).
     show : bool
         Show the window (tests pass False).
     reference_key, functional_key, iscell_only
@@ -60,7 +61,7 @@ def build_window(
     from ._widget import CellectorWidget
 
     if viewer is None:
-        viewer = napari.Viewer(title=f"cellector — {path}", show=show)
+        viewer = napari.Viewer(title=f"cellector — {getattr(path, 'root', path)}", show=show)
     _set_icon(viewer)
     widget = CellectorWidget(viewer)
     viewer.window.add_dock_widget(widget, name="cellector", area="right")
@@ -166,7 +167,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from cellector.io.suite2p import load_suite2p
 
         try:
-            load_suite2p(folder, args.reference, args.functional, args.iscell_only)
+            folder = load_suite2p(folder, args.reference, args.functional, args.iscell_only)
         except (ValueError, OSError) as exc:
             print(f"cellector-gui: error: {exc}", file=sys.stderr)
             return 2

@@ -243,8 +243,8 @@ class CellectorWidget(QWidget):
 
     def refresh(self) -> None:
         """Re-render ROI colours, histogram highlights and the summary from the manager."""
-        self._recolor()
         selected = self.manager.compute_idx_selected()
+        self._recolor(selected)
         for card in self.cards.values():
             card.show_selection(selected)
         self._update_summary(selected)
@@ -261,7 +261,7 @@ class CellectorWidget(QWidget):
                 self._recolor_pending = False
                 self._recolor()
 
-    def _recolor(self) -> None:
+    def _recolor(self, selected: np.ndarray | None = None) -> None:
         if self._recolor_held:
             self._recolor_pending = True
             return
@@ -275,7 +275,8 @@ class CellectorWidget(QWidget):
 
             ov.feature_lut(v, colormaps["viridis"], lo, hi, m.focus)
         else:
-            ov.decision_lut(m.compute_idx_selected(), m.manual_selection, self.show_mode, m.focus)
+            selected = m.compute_idx_selected() if selected is None else selected
+            ov.decision_lut(selected, m.manual_selection, self.show_mode, m.focus)
         ov.render(self._current_plane())
         # the layer-list thumbnail of the ROI layer is not worth ~3 ms on every change
         self.roi_layer.refresh(thumbnail=False)

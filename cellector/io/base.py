@@ -31,7 +31,7 @@ def session_info(session: Session) -> dict:
 
 
 def create_from_suite2p(
-    suite2p_dir: str | Path,
+    suite2p_dir: str | Path | Session,
     reference_key: str = "meanImg_chan2",
     functional_key: str | None = "meanImg",
     iscell_only: bool = False,
@@ -41,9 +41,11 @@ def create_from_suite2p(
 
     ``red_s2p`` (``redcell.npy`` column 1) is added when every plane has it. Other
     keyword arguments go to :class:`RoiProcessor` (``autocompute``, ``use_saved``,
-    processing parameters, ...).
+    processing parameters, ...). ``suite2p_dir`` may be a :class:`Session` already read
+    with :func:`load_suite2p` (its own keys and coverage then apply).
     """
-    session = load_suite2p(suite2p_dir, reference_key, functional_key, iscell_only)
+    session = suite2p_dir if isinstance(suite2p_dir, Session) else load_suite2p(
+        suite2p_dir, reference_key, functional_key, iscell_only)
     extra = {} if session.red_s2p is None else {"red_s2p": session.red_s2p}
     extra.update(kwargs.pop("extra_features", None) or {})
     rp = RoiProcessor.from_roiset(session.root, session.rois, session.reference, session.functional_reference,

@@ -179,3 +179,13 @@ def test_pickle_criteria_with_code_is_refused(tmp_path):
         pickle.dump(_Evil(), fh)
     with pytest.raises(StoreError, match="refusing"):
         load_state(tmp_path)
+
+
+def test_a_session_read_once_is_not_read_again(synthetic, monkeypatch):
+    import cellector.io.base as base
+
+    session = load_suite2p(synthetic.root, iscell_only=True)
+    monkeypatch.setattr(base, "load_suite2p", lambda *a, **k: pytest.fail("read twice"))
+    rp = create_from_suite2p(session, autocompute=False)
+    assert rp.session is session and rp.num_rois == session.rois.n_rois
+    assert rp.metadata()["covered"] == "iscell"

@@ -150,7 +150,7 @@ def test_journal_recovers_a_crashed_session(synthetic):
 
 
 def test_unknown_feature_criteria_file_is_kept(synthetic):
-    m = CellectorManager.from_folder(synthetic.root)
+    CellectorManager.from_folder(synthetic.root)  # computes and saves the features: cellector/ exists
     extra = synthetic.root / "cellector" / "old_feature_featurecriteria.npy"
     np.save(extra, np.array([1.0, 2.0]))
     m2 = CellectorManager.from_folder(synthetic.root)
