@@ -123,3 +123,15 @@ def test_docs_build_without_warnings(tmp_path):
                        cwd=REPO, capture_output=True, text=True)
     assert r.returncode == 0, r.stderr[-3000:]
     assert (tmp_path / "site" / "api" / "index.html").read_text().count("compute_features") > 0
+
+
+def test_benchmark_scripts_run(tmp_path):
+    """The benchmark commands of docs/benchmarks.md (smallest size) print their table rows."""
+    text = (REPO / "docs" / "benchmarks.md").read_text()
+    for script in ("bench_features.py", "bench_gui.py"):
+        assert f"benchmarks/{script} --data" in text
+        r = subprocess.run([sys.executable, str(REPO / "benchmarks" / script), "1000", "--data", str(tmp_path)],
+                           capture_output=True, text=True, timeout=600)
+        assert r.returncode == 0, r.stderr[-2000:]
+        row = [line.split() for line in r.stdout.splitlines() if line.split()[:1] == ["1000"]]
+        assert row and all(float(c.split("/")[0]) > 0 for c in row[0][1:5]), r.stdout

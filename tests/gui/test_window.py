@@ -257,3 +257,36 @@ def test_gui_command_bad_folder(tmp_path, capsys):
     assert main([str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert err.startswith("cellector-gui: error:") and "Traceback" not in err and err.count("\n") == 1
+
+
+def test_colour_by_feature_outline_and_show_modes(window):
+    from matplotlib import colormaps
+
+    viewer, widget = window
+    m = widget.manager
+    label = widget.overlay.label[0]
+    visible = np.unique(label[label > 0]) - 1
+    v = m.features["corr_coef"]
+    lo, hi = np.nanmin(v), np.nanmax(v)
+    widget.color_combo.setCurrentText("colour: corr_coef")
+    for idx in visible[:10]:
+        expected = (np.asarray(colormaps["viridis"]((v[idx] - lo) / (hi - lo))) * 255).astype(np.uint8)
+        assert _rgba_at(widget, idx) == (*expected[:3], 200)
+    widget.color_combo.setCurrentText("colour: decision")
+    # outline: a pixel whose four neighbours are in the same ROI goes transparent, the edge stays
+    inner = (label[1:-1, 1:-1] > 0) & (label[1:-1, 1:-1] == label[:-2, 1:-1]) & \
+        (label[1:-1, 1:-1] == label[2:, 1:-1]) & (label[1:-1, 1:-1] == label[1:-1, :-2]) & \
+        (label[1:-1, 1:-1] == label[1:-1, 2:])
+    y, x = np.argwhere(inner)[0] + 1
+    assert widget.roi_layer.data[0, y, x, 3] > 0
+    widget.outline_box.setChecked(True)
+    assert widget.roi_layer.data[0, y, x, 3] == 0
+    ys, xs = np.nonzero(label == label[y, x])
+    assert widget.roi_layer.data[0, ys[0], xs[0], 3] > 0  # the topmost pixel is on the outline
+    widget.outline_box.setChecked(False)
+    # show only selected: rejected ROIs disappear
+    m.update_criteria("corr_coef", [float(np.nanmedian(v)), None])
+    rejected = [i for i in visible if not m.compute_idx_selected()[i]][:5]
+    assert rejected and all(_rgba_at(widget, i)[3] > 0 for i in rejected)
+    widget.show_combo.setCurrentText("show: selected")
+    assert all(_rgba_at(widget, i)[3] == 0 for i in rejected)
