@@ -40,8 +40,10 @@ print(json.dumps({"n": rp.num_rois, "read": t1 - t0, "compute": t2 - t1, "wall":
 def main(argv: list[str] | None = None) -> None:
     sizes, data = parse_args(__doc__, SIZES, argv)
     run_child(_CHILD, make_folder(data, 1_000))  # warm the numba cache so no size pays compilation
-    print(f"machine: {os.cpu_count()} cores, python {sys.version.split()[0]}; frame {FRAME[0]}x{FRAME[1]}, "
-          f"{PER_PLANE} ROIs per plane")
+    print(
+        f"machine: {os.cpu_count()} cores, python {sys.version.split()[0]}; frame {FRAME[0]}x{FRAME[1]}, "
+        f"{PER_PLANE} ROIs per plane"
+    )
     print(f"{'ROIs':>8} {'planes':>6} {'read s':>7} {'compute s':>9} {'wall s':>7} {'peak GB':>8}  target")
     for n in sizes:
         t = time.perf_counter()
@@ -50,8 +52,11 @@ def main(argv: list[str] | None = None) -> None:
         r = run_child(_CHILD, root)
         target = TARGETS.get(n)
         tgt = f"<= {target[0]:g} s, <= {target[1]:g} GB" if target else "-"
-        print(f"{r['n']:>8} {max(1, n // PER_PLANE):>6} {r['read']:>7.2f} {r['compute']:>9.2f} {r['wall']:>7.2f} "
-              f"{r['peak'] / 1e9:>8.2f}  {tgt}   (folder written in {made:.1f} s)", flush=True)
+        print(
+            f"{r['n']:>8} {max(1, n // PER_PLANE):>6} {r['read']:>7.2f} {r['compute']:>9.2f} {r['wall']:>7.2f} "
+            f"{r['peak'] / 1e9:>8.2f}  {tgt}   (folder written in {made:.1f} s)",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

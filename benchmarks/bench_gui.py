@@ -34,12 +34,12 @@ T0 = time.perf_counter()
 import numpy as np
 import napari
 from qtpy.QtWidgets import QApplication
-from napari.utils._proxies import ReadOnlyWrapper
 from napari.utils.interactions import mouse_press_callbacks, mouse_release_callbacks
 from cellector_gui import build_window
+from cellector_gui._qt_access import canvas_widget
 
 viewer, widget = build_window(sys.argv[1], show=True, block=True, recover=False)
-canvas = viewer.window._qt_viewer.canvas.native
+canvas = canvas_widget(widget)
 app = QApplication.instance()
 
 def paint():
@@ -77,8 +77,8 @@ for roi in ids:
     z, y, x = np.argwhere(label == roi)[0]
     pos = (float(z), float(y), float(x))
     t = time.perf_counter()
-    mouse_press_callbacks(viewer, ReadOnlyWrapper(Event("mouse_press", pos), exceptions=("handled",)))
-    mouse_release_callbacks(viewer, ReadOnlyWrapper(Event("mouse_release", pos), exceptions=("handled",)))
+    mouse_press_callbacks(viewer, Event("mouse_press", pos))
+    mouse_release_callbacks(viewer, Event("mouse_release", pos))
     paint()
     click.append(time.perf_counter() - t)
     idle()
@@ -97,7 +97,7 @@ def stats(a):
 
 print(json.dumps({"n": widget.manager.num_rois, "open": t_open, "slider": stats(slider),
                   "slider_hist": stats(slider_hist), "click": stats(click), "save": stats(save)}))
-widget.manager._set_dirty(False)
+widget.manager.mark_saved()
 viewer.close()
 """
 
@@ -113,8 +113,10 @@ def prepare(data: Path, n: int) -> Path:
 
 def main(argv: list[str] | None = None) -> None:
     sizes, data = parse_args(__doc__, SIZES, argv)
-    print(f"machine: {os.cpu_count()} cores; frame {FRAME[0]}x{FRAME[1]}, {PER_PLANE} ROIs per plane; "
-          "latencies in ms as median / 95th percentile")
+    print(
+        f"machine: {os.cpu_count()} cores; frame {FRAME[0]}x{FRAME[1]}, {PER_PLANE} ROIs per plane; "
+        "latencies in ms as median / 95th percentile"
+    )
     print(f"{'ROIs':>7} {'open s':>7} {'slider':>13} {'slider+hist':>13} {'click':>13} {'save':>13}")
     for n in sizes:
         f = run_child(_CHILD, prepare(data, n))

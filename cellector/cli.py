@@ -9,14 +9,14 @@ import argparse
 import csv
 import io
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
 from . import __version__
 
-__all__ = ["main", "DEMO_CRITERIA"]
+__all__ = ["DEMO_CRITERIA", "main"]
 
 #: The criteria of the demo's worked example (see docs/cutoffs.md).
 DEMO_CRITERIA = {"dot_product": (500.0, None), "corr_coef": (0.8, None)}
@@ -41,7 +41,9 @@ def _load_kwargs(args: argparse.Namespace) -> dict:
 
 
 def _add_input_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--reference", default="meanImg_chan2", metavar="KEY", help="reference image key (default meanImg_chan2)")
+    p.add_argument(
+        "--reference", default="meanImg_chan2", metavar="KEY", help="reference image key (default meanImg_chan2)"
+    )
     p.add_argument("--functional", default="meanImg", metavar="KEY", help="functional image key (default meanImg)")
     p.add_argument("--iscell-only", action="store_true", help="process only suite2p cells (iscell[:, 0] == 1)")
 
@@ -63,11 +65,14 @@ def cmd_info(args: argparse.Namespace) -> int:
     s = load_suite2p(args.folder, **_load_kwargs(args))
     st = load_state(s.root)
     print(f"folder: {s.root}")
-    for plane, count in zip(s.planes, s.plane_counts):
+    for plane, count in zip(s.planes, s.plane_counts, strict=False):
         print(f"  {plane}: {count} ROIs")
     print(f"ROIs processed: {s.rois.n_rois} ({s.covered})")
     print(f"frame: {s.rois.shape[1]} x {s.rois.shape[2]}, image keys: {', '.join(s.images)}")
-    print(f"reference: {s.reference_key}, functional: {s.functional_key}, red_s2p: {'yes' if s.red_s2p is not None else 'no'}")
+    print(
+        f"reference: {s.reference_key}, functional: {s.functional_key}, "
+        f"red_s2p: {'yes' if s.red_s2p is not None else 'no'}"
+    )
     print(f"saved features: {', '.join(st['features']) or 'none'}")
     crit = ", ".join(f"{k} [{_fmt(v[0])}, {_fmt(v[1])}]" for k, v in st["criteria"].items()) or "none"
     print(f"saved criteria: {crit}")
@@ -101,7 +106,8 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     m = CellectorManager.from_folder(args.folder, **_load_kwargs(args))
     s = m.roi_processor.session
-    table = {"plane": np.array(s.planes)[s.roi_plane], "suite2p_index": s.suite2p_index}
+    assert s is not None and m.root_dir is not None  # from_folder always reads a suite2p session
+    table: dict[str, np.ndarray] = {"plane": np.array(s.planes)[s.roi_plane], "suite2p_index": s.suite2p_index}
     table.update(m.features)
     ms = m.manual_selection
     table.update({"manual_label": ms[0], "manual_active": ms[1], "selected": m.compute_idx_selected()})
@@ -110,11 +116,15 @@ def cmd_export(args: argparse.Namespace) -> int:
         buf = io.StringIO(newline="")
         w = csv.writer(buf, lineterminator="\n")
         w.writerow(list(table))
-        for row in zip(*table.values()):
+        for row in zip(*table.values(), strict=False):
             w.writerow([_cell(v) for v in row])
         atomic_write_text(out, buf.getvalue())
     else:
-        atomic_save_npy(out, np.rec.fromarrays([np.asarray(v) for v in table.values()], names=list(table)))
+        columns = {k: np.asarray(v) for k, v in table.items()}
+        rec = np.empty(m.num_rois, dtype=[(k, v.dtype) for k, v in columns.items()])
+        for k, v in columns.items():
+            rec[k] = v
+        atomic_save_npy(out, rec)
     print(f"wrote {out} ({m.num_rois} ROIs)")
     return 0
 
@@ -149,16 +159,18 @@ def cmd_demo(args: argparse.Namespace) -> int:
     m.update_criteria("corr_coef", [DEMO_CRITERIA["corr_coef"][0], None])
     sel = m.compute_idx_selected()
     truth = np.concatenate(session.truth_red)
-    print(f"dot_product >= {DEMO_CRITERIA['dot_product'][0]:g} and corr_coef >= {DEMO_CRITERIA['corr_coef'][0]:g} "
-          f"select {int(sel.sum())} ROIs: {int((sel & truth).sum())} of {int(truth.sum())} true red cells, "
-          f"{int((sel & ~truth).sum())} false positives")
+    print(
+        f"dot_product >= {DEMO_CRITERIA['dot_product'][0]:g} and corr_coef >= {DEMO_CRITERIA['corr_coef'][0]:g} "
+        f"select {int(sel.sum())} ROIs: {int((sel & truth).sum())} of {int(truth.sum())} true red cells, "
+        f"{int((sel & ~truth).sum())} false positives"
+    )
     folder = m.save_all()
     print(f"saved to {folder}; open it with: cellector-gui {session.root}")
     return 0
 
 
 def _one_line(exc: BaseException) -> str:
-    """The message of ``exc`` on one line (OS errors as 'file: reason')."""
+    """Return the message of ``exc`` on one line (OS errors as 'file: reason')."""
     if isinstance(exc, OSError) and exc.strerror:
         text = f"{exc.filename}: {exc.strerror}" if exc.filename else exc.strerror
     else:
@@ -167,8 +179,10 @@ def _one_line(exc: BaseException) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser (exposed for docs and tests)."""
-    parser = argparse.ArgumentParser(prog="cellector", description="Find suite2p ROIs that carry a second fluorophore (headless).")
+    """Build the argument parser (exposed for docs and tests)."""
+    parser = argparse.ArgumentParser(
+        prog="cellector", description="Find suite2p ROIs that carry a second fluorophore (headless)."
+    )
     parser.add_argument("--version", action="version", version=f"cellector {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("compute", help="compute (or load cached) features of suite2p folders")
@@ -213,7 +227,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("cellector: interrupted", file=sys.stderr)
         return 1
-    except Exception as exc:  # noqa: BLE001 - the one place internal errors become an exit code
+    except Exception as exc:
         print(f"cellector: internal error: {type(exc).__name__}: {exc} (please report this)", file=sys.stderr)
         return 1
 

@@ -52,9 +52,7 @@ def _disk_offsets(radius: float) -> tuple[np.ndarray, np.ndarray]:
     return dy[keep], dx[keep]
 
 
-def _roi_pixels(
-    rng: np.random.Generator, cy: np.ndarray, cx: np.ndarray, radii: np.ndarray, ly: int, lx: int
-):
+def _roi_pixels(rng: np.random.Generator, cy: np.ndarray, cx: np.ndarray, radii: np.ndarray, ly: int, lx: int):
     """Pixels of disc ROIs, clipped to the frame, as flat arrays plus offsets."""
     templates = {r: _disk_offsets(r) for r in np.unique(radii)}
     counts = np.array([templates[r][0].size for r in radii])
@@ -204,10 +202,20 @@ def make_suite2p_folder(
         y, x, lam, ptr = _roi_pixels(rng, cy, cx, radii, ly, lx)
         plane_dir = root / f"plane{p}"
         plane_dir.mkdir(parents=True, exist_ok=True)
-        ops = {"Ly": ly, "Lx": lx, "nchannels": 2, "iplane": p, "nplanes": n_planes,
-               "meanImg": green, "meanImg_chan2": red, "meanImgE": green / green.max(),
-               "yrange": np.array([0, ly]), "xrange": np.array([0, lx]),
-               "suite2p_version": "synthetic", "save_path": str(plane_dir)}
+        ops = {
+            "Ly": ly,
+            "Lx": lx,
+            "nchannels": 2,
+            "iplane": p,
+            "nplanes": n_planes,
+            "meanImg": green,
+            "meanImg_chan2": red,
+            "meanImgE": green / green.max(),
+            "yrange": np.array([0, ly]),
+            "xrange": np.array([0, lx]),
+            "suite2p_version": "synthetic",
+            "save_path": str(plane_dir),
+        }
         np.save(plane_dir / "ops.npy", np.array(ops, dtype=object), allow_pickle=True)
         np.save(plane_dir / "stat.npy", _stat(y, x, lam, ptr, cy, cx, radii), allow_pickle=True)
         iscell, redprob = _labels(rng, is_red)

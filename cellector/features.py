@@ -9,7 +9,8 @@ footprint's surround. Memory is bounded by the chunk size, not by N.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Generator, Iterable
+from collections.abc import Callable, Generator, Iterable
+from typing import Any
 
 import numba
 import numpy as np
@@ -21,9 +22,9 @@ from .rois import RoiSet
 __all__ = [
     "DEFAULT_PARAMETERS",
     "FEATURE_PARAMETERS",
+    "compute_features",
     "feature_names",
     "iter_features",
-    "compute_features",
     "validate_parameters",
     "validate_reference",
 ]
@@ -44,10 +45,10 @@ _PATCH = ("centered_width", "centroid_method", "fill_value")
 _FILTER = ("lowcut", "highcut", "order")
 #: The parameters each feature depends on (a change recomputes exactly these).
 FEATURE_PARAMETERS: dict[str, tuple[str, ...]] = {
-    "phase_corr": _PATCH + ("window_kernel", "phase_corr_eps"),
+    "phase_corr": (*_PATCH, "window_kernel", "phase_corr_eps"),
     "dot_product": _FILTER,
-    "corr_coef": _PATCH + ("surround_iterations",) + _FILTER,
-    "in_vs_out": _PATCH + ("surround_iterations",),
+    "corr_coef": (*_PATCH, "surround_iterations", *_FILTER),
+    "in_vs_out": (*_PATCH, "surround_iterations"),
     "functional_dot_product": _FILTER,
 }
 _ORDER = ("phase_corr", "dot_product", "corr_coef", "in_vs_out", "functional_dot_product")
@@ -56,7 +57,7 @@ Progress = tuple[int, int]
 
 
 def feature_names(functional: bool) -> list[str]:
-    """The computed default features in the spec's order."""
+    """Return the computed default features in the spec's order."""
     return [n for n in _ORDER if functional or n != "functional_dot_product"]
 
 
@@ -143,7 +144,7 @@ def _centered_reference(ref, cent, i0, i1, w, depth, fill):  # pragma: no cover
 
 @numba.njit(cache=True)
 def _center_surround_one(m, iterations):  # pragma: no cover
-    """center = m > 0; surround = center dilated by the 6/4-connected cross."""
+    """Center = m > 0; surround = center dilated by the 6/4-connected cross."""
     depth, s, _ = m.shape
     center = m > 0
     surround = center.copy()
@@ -168,9 +169,14 @@ def _center_surround_one(m, iterations):  # pragma: no cover
                 for c in range(x0, x1 + 1):
                     if prev[d, r, c]:
                         continue
-                    hit = (r > 0 and prev[d, r - 1, c]) or (r < s - 1 and prev[d, r + 1, c]) \
-                        or (c > 0 and prev[d, r, c - 1]) or (c < s - 1 and prev[d, r, c + 1]) \
-                        or (d > 0 and prev[d - 1, r, c]) or (d < depth - 1 and prev[d + 1, r, c])
+                    hit = (
+                        (r > 0 and prev[d, r - 1, c])
+                        or (r < s - 1 and prev[d, r + 1, c])
+                        or (c > 0 and prev[d, r, c - 1])
+                        or (c < s - 1 and prev[d, r, c + 1])
+                        or (d > 0 and prev[d - 1, r, c])
+                        or (d < depth - 1 and prev[d + 1, r, c])
+                    )
                     if hit:
                         surround[d, r, c] = True
     return center, surround
@@ -334,8 +340,10 @@ def iter_features(
     if {"dot_product", "corr_coef"} & set(wanted):
         filt = butterworth_bpf(ref, p["lowcut"], p["highcut"], p["order"])
     if "dot_product" in wanted:
+        assert filt is not None
         out["dot_product"] = dot_products(rois, filt)
     if "functional_dot_product" in wanted:
+        assert fref is not None  # checked with `unknown` above
         ffilt = butterworth_bpf(fref, p["lowcut"], p["highcut"], p["order"])
         out["functional_dot_product"] = dot_products(rois, ffilt)
         del ffilt
@@ -392,8 +400,9 @@ def compute_features(
     return run_with_progress(iter_features(rois, reference, functional_reference, names, **parameters), progress)
 
 
-def run_with_progress(steps: Generator[tuple[int, int], None, Any],
-                      progress: Callable[[int, int], None] | None = None) -> Any:
+def run_with_progress(
+    steps: Generator[tuple[int, int], None, Any], progress: Callable[[int, int], None] | None = None
+) -> Any:
     """Run a generator that yields ``(done, total)``; report each step; return its value."""
     while True:
         try:

@@ -7,10 +7,9 @@ import functools
 import numpy as np
 import scipy.fft
 
-__all__ = ["window", "butterworth_gain", "butterworth_bpf"]
+__all__ = ["butterworth_bpf", "butterworth_gain", "window"]
 
-_WINDOWS = {"hanning": np.hanning, "hamming": np.hamming, "blackman": np.blackman,
-            "bartlett": np.bartlett}
+_WINDOWS = {"hanning": np.hanning, "hamming": np.hamming, "blackman": np.blackman, "bartlett": np.bartlett}
 
 
 def window(kernel: str | None, size: int) -> np.ndarray:
@@ -31,9 +30,7 @@ def window(kernel: str | None, size: int) -> np.ndarray:
     return np.outer(k, k)
 
 
-def butterworth_gain(
-    shape: tuple[int, int], lowcut: float | None, highcut: float | None, order: int
-) -> np.ndarray:
+def butterworth_gain(shape: tuple[int, int], lowcut: float | None, highcut: float | None, order: int) -> np.ndarray:
     """Band-pass gain on the ``(2ny+1, 2nx+1)`` zero-padded frequency grid.
 
     Frequencies are ``fftfreq(2n+1, d=1/n)``, i.e. cycles per length of the original
@@ -103,7 +100,7 @@ def butterworth_bpf(
 def _kernel_spectrum(
     ny: int, nx: int, lowcut: float | None, highcut: float | None, order: int
 ) -> tuple[np.ndarray, tuple[int, int]]:
-    """The band-pass as a convolution kernel, re-sampled for a fast FFT length.
+    """Return the band-pass as a convolution kernel, re-sampled for a fast FFT length.
 
     Filtering the frame zero-padded to ``N = (2ny+1, 2nx+1)`` and cropping to
     ``[:ny, :nx]`` is a linear convolution with the kernel ``k = IDFT_N(gain)`` at
@@ -116,8 +113,8 @@ def _kernel_spectrum(
     gain = butterworth_gain((ny, nx), lowcut, highcut, order)
     k = scipy.fft.irfft2(gain, s=(2 * ny + 1, 2 * nx + 1), workers=-1)
     size = (scipy.fft.next_fast_len(2 * ny - 1, real=True), scipy.fft.next_fast_len(2 * nx - 1, real=True))
-    lag_y = np.r_[0:ny, -(ny - 1):0]
-    lag_x = np.r_[0:nx, -(nx - 1):0]
+    lag_y = np.r_[0:ny, -(ny - 1) : 0]
+    lag_x = np.r_[0:nx, -(nx - 1) : 0]
     k_fast = np.zeros(size)
     k_fast[np.ix_(lag_y % size[0], lag_x % size[1])] = k[np.ix_(lag_y % k.shape[0], lag_x % k.shape[1])]
     spectrum = scipy.fft.rfft2(k_fast, workers=-1)

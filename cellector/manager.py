@@ -8,18 +8,19 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Generator, Iterable
+from typing import Any
 
 import numpy as np
 from psygnal import Signal
 
-from .io import store
 from .features import run_with_progress
+from .io import store
 from .roi_processor import RoiProcessor
 
-__all__ = ["CellectorManager", "Bounds"]
+__all__ = ["Bounds", "CellectorManager"]
 
 Bounds = tuple[float | None, float | None]
 UNDO_DEPTH = 100
@@ -98,17 +99,20 @@ class CellectorManager:
     # ------------------------------------------------------------------ construction
 
     @classmethod
-    def make_from_roi_processor(cls, roi_processor: RoiProcessor, **kwargs: Any) -> "CellectorManager":
-        """A manager over an existing RoiProcessor (computes missing features first)."""
+    def make_from_roi_processor(cls, roi_processor: RoiProcessor, **kwargs: Any) -> CellectorManager:
+        """Make a manager over an existing RoiProcessor (computes missing features first)."""
         if roi_processor.missing_features():
             roi_processor.compute_features()
         return cls(roi_processor, **kwargs)
 
     @classmethod
     def from_folder(
-        cls, path: str | Path, load_saved: bool = True, progress: Callable[[int, int], None] | None = None,
+        cls,
+        path: str | Path,
+        load_saved: bool = True,
+        progress: Callable[[int, int], None] | None = None,
         **kwargs: Any,
-    ) -> "CellectorManager":
+    ) -> CellectorManager:
         """Open a suite2p folder: the saved state is validated first, then features (cached).
 
         Parameters
@@ -126,8 +130,11 @@ class CellectorManager:
 
     @classmethod
     def iter_open(
-        cls, path: str | Path, load_saved: bool = True, **kwargs: Any,
-    ) -> Generator[tuple[int, int], None, "CellectorManager"]:
+        cls,
+        path: str | Path,
+        load_saved: bool = True,
+        **kwargs: Any,
+    ) -> Generator[tuple[int, int], None, CellectorManager]:
         """:meth:`from_folder` as a generator: yields ``(done, total)``, returns the manager.
 
         For front ends that load in a worker thread (``m = yield from iter_open(...)``).
@@ -173,7 +180,7 @@ class CellectorManager:
         b = list(bounds)
         if len(b) != 2:
             raise ValueError(f"criterion for {name!r} must be [min, max], got {b!r}")
-        out = []
+        out: list[float | None] = []
         for v in b:
             if v is None:
                 out.append(None)
@@ -220,7 +227,7 @@ class CellectorManager:
         self._set_dirty(True)
 
     def feature_meets(self, name: str) -> np.ndarray:
-        """bool (N,): ROIs within feature ``name``'s bounds (inclusive; NaN fails an active bound)."""
+        """Bool (N,): ROIs within feature ``name``'s bounds (inclusive; NaN fails an active bound)."""
         if name not in self._meets_one:
             lo, hi = self._criteria.get(name, (None, None))
             v = self.features[name]
@@ -234,7 +241,7 @@ class CellectorManager:
         return self._meets_one[name]
 
     def compute_idx_meets_criteria(self) -> np.ndarray:
-        """bool (N,): ROIs that meet every active criterion."""
+        """Bool (N,): ROIs that meet every active criterion."""
         ok = np.ones(self.num_rois, bool)
         for name in self._criteria:
             if name in self.features and self._criteria[name] != (None, None):
@@ -242,14 +249,14 @@ class CellectorManager:
         return ok
 
     def compute_idx_selected(self) -> np.ndarray:
-        """bool (N,): the criteria's decision, overridden by active manual labels."""
+        """Bool (N,): the criteria's decision, overridden by active manual labels."""
         return np.where(self._active, self._label, self.compute_idx_meets_criteria())
 
     # ------------------------------------------------------------------ manual labels
 
     @property
     def manual_selection(self) -> np.ndarray:
-        """bool (2, N): row 0 label, row 1 active (a copy)."""
+        """Bool (2, N): row 0 label, row 1 active (a copy)."""
         return np.stack([self._label, self._active])
 
     def update_manual_labels(self, idx: Any, label: Any, active: Any = True) -> None:
@@ -330,9 +337,11 @@ class CellectorManager:
         dst.append(edit)
         state = getattr(edit, which)
         if edit.kind == "criteria":
+            assert edit.name is not None
             self._set_criterion(edit.name, state)
             self._after_criteria(edit.name)
         else:
+            assert edit.index is not None
             self._apply_manual(edit.index, state[0], state[1])
         return True
 
@@ -357,6 +366,10 @@ class CellectorManager:
         """Whether there are unsaved changes."""
         return self._dirty
 
+    def mark_saved(self) -> None:
+        """Declare the current state saved (the caller saved it, or chose to discard the changes)."""
+        self._set_dirty(False)
+
     def _set_dirty(self, value: bool) -> None:
         if value != self._dirty:
             self._dirty = value
@@ -371,8 +384,11 @@ class CellectorManager:
 
     def _meta(self) -> dict:
         # Labels are tied to the ROIs they were made on (features have their own provenance).
-        return {**self.roi_processor.metadata(), "labels_roi_fingerprint": self.roi_processor.roi_fingerprint,
-                "n_selected": int(self.compute_idx_selected().sum())}
+        return {
+            **self.roi_processor.metadata(),
+            "labels_roi_fingerprint": self.roi_processor.roi_fingerprint,
+            "n_selected": int(self.compute_idx_selected().sum()),
+        }
 
     def save_features(self) -> None:
         """Save the features (with provenance)."""
@@ -395,21 +411,27 @@ class CellectorManager:
     def save_all(self) -> Path:
         """Save features, criteria, manual labels and selection as one state; returns the folder."""
         folder = store.save_state(
-            self._require_root(), self._meta(), features=self.features,
+            self._require_root(),
+            self._meta(),
+            features=self.features,
             criteria={**self._extra_criteria, **self._criteria},
-            manual_selection=self.manual_selection, idx_selected=self.compute_idx_selected())
+            manual_selection=self.manual_selection,
+            idx_selected=self.compute_idx_selected(),
+        )
         self._clear_journal()
         self._set_dirty(False)
         return folder
 
     def _load_saved(self, state: dict | None = None) -> None:
         if state is None:
-            state = store.load_state(self.root_dir)
+            state = store.load_state(self._require_root())
             _check_same_rois(self.roi_processor, state["metadata"], state["manual_selection"])
         self.notes += state["notes"]
         if state["metadata"] is None and state["manual_selection"] is not None:
-            self.notes.append("labels saved by the published cellector: its ROI order may not follow "
-                              "the plane numbers (plane10 before plane2)")
+            self.notes.append(
+                "labels saved by the published cellector: its ROI order may not follow "
+                "the plane numbers (plane10 before plane2)"
+            )
         for name, bounds in state["criteria"].items():
             if name in self.features:
                 self._set_criterion(name, bounds)
@@ -427,8 +449,12 @@ class CellectorManager:
         path = self._journal_path()
         if path is None:
             return
-        entry = {"fingerprint": self.roi_processor.roi_fingerprint, "index": index.tolist(),
-                 "label": np.asarray(label).tolist(), "active": np.asarray(active).tolist()}
+        entry = {
+            "fingerprint": self.roi_processor.roi_fingerprint,
+            "index": index.tolist(),
+            "label": np.asarray(label).tolist(),
+            "active": np.asarray(active).tolist(),
+        }
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             with open(path, "a", encoding="utf-8") as fh:
@@ -444,7 +470,7 @@ class CellectorManager:
             path.unlink()
 
     def pending_journal(self) -> int:
-        """Number of manual edits journalled since the last save (a crashed session)."""
+        """Count the manual edits journalled since the last save (a crashed session)."""
         return len(self._journal_entries())
 
     def _journal_entries(self) -> list[dict]:
@@ -493,9 +519,11 @@ def _check_same_rois(rp: RoiProcessor, meta: dict | None, manual: np.ndarray | N
         if manual is not None and manual.shape[1] != n:
             raise store.StoreError(
                 f"saved manual selection covers {manual.shape[1]} ROIs but the folder has {n}; "
-                "stat.npy changed since it was saved")
+                "stat.npy changed since it was saved"
+            )
         return
     if saved_fp != rp.roi_fingerprint:
         raise store.StoreError(
             "the ROIs changed since the labels were saved (stat.npy edited, e.g. by the suite2p GUI, "
-            f"or a different ROI subset); refusing to apply them. Saved: {meta.get('n_rois')} ROIs, now {n}")
+            f"or a different ROI subset); refusing to apply them. Saved: {(meta or {}).get('n_rois')} ROIs, now {n}"
+        )

@@ -3,15 +3,25 @@
 from __future__ import annotations
 
 import hashlib
-from typing import Any, Callable, Generator, Sequence
+from collections.abc import Callable, Generator, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from . import __version__
-from .features import (FEATURE_PARAMETERS, feature_names, iter_features, run_with_progress, validate_parameters,
-                       validate_reference)
+from .features import (
+    FEATURE_PARAMETERS,
+    feature_names,
+    iter_features,
+    run_with_progress,
+    validate_parameters,
+    validate_reference,
+)
 from .io import store
 from .rois import RoiSet
+
+if TYPE_CHECKING:
+    from .io.suite2p import Session
 
 __all__ = ["RoiProcessor"]
 
@@ -76,14 +86,31 @@ class RoiProcessor:
 
     @classmethod
     def from_roiset(
-        cls, root_dir: Any, rois: RoiSet, reference: np.ndarray, functional_reference: np.ndarray | None = None,
-        extra_features: dict[str, np.ndarray] | None = None, autocompute: bool = True, use_saved: bool = True,
-        save_features: bool = True, session_info: dict | None = None, **parameters: Any,
-    ) -> "RoiProcessor":
+        cls,
+        root_dir: Any,
+        rois: RoiSet,
+        reference: np.ndarray,
+        functional_reference: np.ndarray | None = None,
+        extra_features: dict[str, np.ndarray] | None = None,
+        autocompute: bool = True,
+        use_saved: bool = True,
+        save_features: bool = True,
+        session_info: dict | None = None,
+        **parameters: Any,
+    ) -> RoiProcessor:
         """Build from an existing :class:`RoiSet` (no list conversion)."""
         self = cls.__new__(cls)
-        self._init(root_dir, rois, validate_reference(reference), functional_reference, extra_features,
-                   use_saved, save_features, parameters, session_info)
+        self._init(
+            root_dir,
+            rois,
+            validate_reference(reference),
+            functional_reference,
+            extra_features,
+            use_saved,
+            save_features,
+            parameters,
+            session_info,
+        )
         if autocompute:
             self.compute_features()
         return self
@@ -94,15 +121,22 @@ class RoiProcessor:
         self.reference = ref
         self.functional_reference = None if fref is None else validate_reference(fref, "functional_reference")
         if self.functional_reference is not None and self.functional_reference.shape != ref.shape:
-            raise ValueError(f"functional_reference shape {self.functional_reference.shape} differs from reference {ref.shape}")
+            raise ValueError(
+                f"functional_reference shape {self.functional_reference.shape} differs from reference {ref.shape}"
+            )
         self.parameters = validate_parameters(parameters)
         self.use_saved = use_saved
         self.save_features_on_compute = save
         self.session_info = dict(session_info or {})
+        #: The suite2p session the ROIs were read from (set by ``create_from_suite2p``), else None.
+        self.session: Session | None = None
         self._features: dict[str, np.ndarray] = {}
         self._extra_order: list[str] = []
-        self._digests = {"reference": _array_digest(ref), "functional": _array_digest(self.functional_reference),
-                         "rois": rois.fingerprint()}
+        self._digests = {
+            "reference": _array_digest(ref),
+            "functional": _array_digest(self.functional_reference),
+            "rois": rois.fingerprint(),
+        }
         for name, values in (extra or {}).items():
             self.add_feature(name, values)
 
@@ -127,12 +161,17 @@ class RoiProcessor:
         return self._digests["rois"]
 
     def provenance(self, name: str) -> dict:
-        """What feature ``name`` was computed from: its parameters and input digests."""
+        """Describe what feature ``name`` was computed from: its parameters and input digests."""
         if name not in FEATURE_PARAMETERS:
             return {"source": "external", "n": self.num_rois}
-        inputs = [self._digests["rois"], self._digests["functional" if name == "functional_dot_product" else "reference"]]
-        return {"parameters": {k: self.parameters[k] for k in FEATURE_PARAMETERS[name]},
-                "input": hashlib.sha1("|".join(inputs).encode()).hexdigest()}
+        inputs = [
+            self._digests["rois"],
+            self._digests["functional" if name == "functional_dot_product" else "reference"],
+        ]
+        return {
+            "parameters": {k: self.parameters[k] for k in FEATURE_PARAMETERS[name]},
+            "input": hashlib.sha1("|".join(inputs).encode()).hexdigest(),
+        }
 
     # ------------------------------------------------------------------ computing
 
@@ -141,7 +180,9 @@ class RoiProcessor:
         return [n for n in feature_names(self.functional_reference is not None) if n not in self._features]
 
     def iter_compute(
-        self, chunk_size: int = 1024, saved_state: dict | None = None,
+        self,
+        chunk_size: int = 1024,
+        saved_state: dict | None = None,
     ) -> Generator[tuple[int, int], None, None]:
         """Load matching saved features, compute the rest, yielding ``(done, total)``.
 
@@ -152,8 +193,9 @@ class RoiProcessor:
             self._load_saved(saved_state)
         todo = self.missing_features()
         if todo:
-            result = yield from iter_features(self.rois, self.reference, self.functional_reference, todo,
-                                              chunk_size=chunk_size, **self.parameters)
+            result = yield from iter_features(
+                self.rois, self.reference, self.functional_reference, todo, chunk_size=chunk_size, **self.parameters
+            )
             self._features.update(result)
             if self.save_features_on_compute and self.root_dir is not None:
                 self.save_features()
@@ -171,8 +213,12 @@ class RoiProcessor:
         meta = state["metadata"] or {}
         prov = meta.get("features", {})
         for name, values in state["features"].items():
-            if name in FEATURE_PARAMETERS and name not in self._features and values.shape == (self.num_rois,) \
-                    and prov.get(name) == self.provenance(name):
+            if (
+                name in FEATURE_PARAMETERS
+                and name not in self._features
+                and values.shape == (self.num_rois,)
+                and prov.get(name) == self.provenance(name)
+            ):
                 self._features[name] = values
 
     def add_feature(self, name: str, values: np.ndarray) -> None:
@@ -208,10 +254,15 @@ class RoiProcessor:
     # ------------------------------------------------------------------ saving
 
     def metadata(self) -> dict:
-        """The metadata describing these ROIs and features (for ``cellector.json``)."""
-        meta = {"cellector_version": __version__, "n_rois": self.num_rois, "parameters": self.parameters,
-                "roi_fingerprint": self._digests["rois"], "volumetric": self.rois.volumetric,
-                "features": {n: self.provenance(n) for n in self._features}}
+        """Return the metadata describing these ROIs and features (for ``cellector.json``)."""
+        meta = {
+            "cellector_version": __version__,
+            "n_rois": self.num_rois,
+            "parameters": self.parameters,
+            "roi_fingerprint": self._digests["rois"],
+            "volumetric": self.rois.volumetric,
+            "features": {n: self.provenance(n) for n in self._features},
+        }
         meta.update(self.session_info)
         return meta
 

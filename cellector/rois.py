@@ -7,11 +7,11 @@ Hot code never touches lists of per-ROI arrays: the published API takes lists
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
-import numpy as np
 import numba
+import numpy as np
 
 __all__ = ["RoiSet"]
 
@@ -74,7 +74,7 @@ class RoiSet:
         zpix: Sequence | None,
         shape: tuple[int, int, int],
         volumetric: bool = False,
-    ) -> "RoiSet":
+    ) -> RoiSet:
         """Build from per-ROI lists (the published API's form).
 
         Parameters
@@ -128,15 +128,16 @@ class RoiSet:
         sl = slice(self.ptr[i], self.ptr[i + 1])
         return self.zpix[sl], self.ypix[sl], self.xpix[sl], self.lam[sl]
 
-    def subset(self, index: np.ndarray) -> "RoiSet":
-        """A new RoiSet with the ROIs ``index`` (int or bool array), in that order."""
+    def subset(self, index: np.ndarray) -> RoiSet:
+        """Return a new RoiSet with the ROIs ``index`` (int or bool array), in that order."""
         idx = np.arange(self.n_rois)[index]
         counts = self.npix[idx]
         ptr = np.zeros(idx.size + 1, np.int64)
         np.cumsum(counts, out=ptr[1:])
         take = _gather_index(self.ptr, idx, int(ptr[-1]))
-        return RoiSet(self.ypix[take], self.xpix[take], self.zpix[take], self.lam[take], ptr,
-                      self.shape, self.volumetric)
+        return RoiSet(
+            self.ypix[take], self.xpix[take], self.zpix[take], self.lam[take], ptr, self.shape, self.volumetric
+        )
 
     def centroids(self, method: str = "median") -> np.ndarray:
         """Integer centroids ``(N, 3)`` as ``(zc, yc, xc)`` for patch extraction.

@@ -10,8 +10,10 @@ are the same.
 from __future__ import annotations
 
 import functools
+import itertools
 import warnings
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -20,11 +22,25 @@ from .filters import window as _window
 from .rois import RoiSet
 
 __all__ = [
-    "broadcastable", "deprecated", "transpose", "cat_planes", "split_planes",
-    "flatten_roi_data", "get_roi_centroid", "get_roi_centroids", "get_mask_volume",
-    "get_centered_masks", "get_centered_reference", "center_surround", "surround_filter",
-    "cross_power_spectrum", "phase_correlation", "phase_correlation_zero", "in_vs_out",
-    "dot_product", "compute_correlation",
+    "broadcastable",
+    "cat_planes",
+    "center_surround",
+    "compute_correlation",
+    "cross_power_spectrum",
+    "deprecated",
+    "dot_product",
+    "flatten_roi_data",
+    "get_centered_masks",
+    "get_centered_reference",
+    "get_mask_volume",
+    "get_roi_centroid",
+    "get_roi_centroids",
+    "in_vs_out",
+    "phase_correlation",
+    "phase_correlation_zero",
+    "split_planes",
+    "surround_filter",
+    "transpose",
 ]
 
 
@@ -47,7 +63,7 @@ def broadcastable(*arrays: Any) -> bool:
 
 
 def deprecated(reason: str) -> Callable[[Callable], Callable]:
-    """Decorator: calling the function emits a ``DeprecationWarning`` with ``reason``."""
+    """Make calling the decorated function emit a ``DeprecationWarning`` with ``reason``."""
 
     def wrap(func: Callable) -> Callable:
         @functools.wraps(func)
@@ -71,7 +87,7 @@ def transpose(nested: Sequence[Sequence[Any]]) -> list[list[Any]]:
     lengths = {len(row) for row in nested}
     if len(lengths) > 1:
         raise ValueError(f"all rows must have the same length, got lengths {sorted(lengths)}")
-    return [list(col) for col in zip(*nested)]
+    return [list(col) for col in zip(*nested, strict=False)]
 
 
 def cat_planes(per_plane: Sequence[Any]) -> np.ndarray | list:
@@ -100,11 +116,13 @@ def split_planes(values: Sequence[Any], counts: Sequence[int]) -> list:
     if sum(counts) != len(values):
         raise ValueError(f"counts sum to {sum(counts)} but there are {len(values)} values")
     edges = np.cumsum([0, *counts])
-    return [values[a:b] for a, b in zip(edges[:-1], edges[1:])]
+    return [values[a:b] for a, b in itertools.pairwise(edges)]
 
 
 def flatten_roi_data(
-    lam: Sequence[np.ndarray], ypix: Sequence[np.ndarray], xpix: Sequence[np.ndarray],
+    lam: Sequence[np.ndarray],
+    ypix: Sequence[np.ndarray],
+    xpix: Sequence[np.ndarray],
     zpix: Sequence[np.ndarray] | None = None,
 ) -> tuple[np.ndarray, ...]:
     """Concatenate per-ROI arrays into flat ones.
@@ -116,8 +134,10 @@ def flatten_roi_data(
     """
     counts = [np.size(v) for v in ypix]
     roi_idx = np.repeat(np.arange(len(counts)), counts)
-    flat = [np.concatenate([np.ravel(v) for v in seq]) if len(seq) else np.zeros(0)
-            for seq in (lam, ypix, xpix) + (() if zpix is None else (zpix,))]
+    flat = [
+        np.concatenate([np.ravel(v) for v in seq]) if len(seq) else np.zeros(0)
+        for seq in (lam, ypix, xpix) + (() if zpix is None else (zpix,))
+    ]
     return (*flat, roi_idx)
 
 
@@ -126,13 +146,17 @@ def _as_roiset(lam, ypix, xpix, zpix, shape=None) -> RoiSet:
     if shape is None:
         hi = lambda seq: int(max((np.max(v) for v in seq if np.size(v)), default=0)) + 1  # noqa: E731
         shape = (hi(zpix) if volumetric else 1, hi(ypix), hi(xpix))
-    planes = None if (zpix is None or volumetric) else np.zeros(len(ypix), int)
+    planes = None if (zpix is None or volumetric) else [0] * len(ypix)
     return RoiSet.from_lists(ypix, xpix, lam, zpix if volumetric else planes, shape, volumetric)
 
 
 def get_roi_centroid(
-    lam: np.ndarray, ypix: np.ndarray, xpix: np.ndarray, zpix: np.ndarray | None = None,
-    method: str = "median", asint: bool = True,
+    lam: np.ndarray,
+    ypix: np.ndarray,
+    xpix: np.ndarray,
+    zpix: np.ndarray | None = None,
+    method: str = "median",
+    asint: bool = True,
 ) -> tuple:
     """Centroid of one ROI: ``(yc, xc)`` or ``(zc, yc, xc)`` when ``zpix`` is given.
 
@@ -151,29 +175,38 @@ def get_roi_centroid(
 
 
 def get_roi_centroids(
-    lam: Sequence[np.ndarray], ypix: Sequence[np.ndarray], xpix: Sequence[np.ndarray],
-    zpix: Sequence[np.ndarray] | None = None, method: str = "median", asint: bool = True,
+    lam: Sequence[np.ndarray],
+    ypix: Sequence[np.ndarray],
+    xpix: Sequence[np.ndarray],
+    zpix: Sequence[np.ndarray] | None = None,
+    method: str = "median",
+    asint: bool = True,
 ) -> tuple[np.ndarray, ...]:
     """Centroids of all ROIs: arrays ``(yc, xc)`` or ``(zc, yc, xc)``."""
-    out = [get_roi_centroid(*a, method=method, asint=asint) for a in
-           zip(lam, ypix, xpix, *(() if zpix is None else (zpix,)))]
+    zs: Sequence[np.ndarray | None] = [None] * len(ypix) if zpix is None else zpix
+    out = [
+        get_roi_centroid(w, y, x, z, method=method, asint=asint) for w, y, x, z in zip(lam, ypix, xpix, zs, strict=True)
+    ]
     ncol = 2 if zpix is None else 3
     arr = np.array(out, dtype=np.int64 if asint else np.float64).reshape(-1, ncol)
     return tuple(arr.T)
 
 
 def get_mask_volume(
-    lam: Sequence[np.ndarray], ypix: Sequence[np.ndarray], xpix: Sequence[np.ndarray],
-    shape: tuple[int, ...], zpix: Sequence[np.ndarray] | None = None,
+    lam: Sequence[np.ndarray],
+    ypix: Sequence[np.ndarray],
+    xpix: Sequence[np.ndarray],
+    shape: tuple[int, ...],
+    zpix: Sequence[np.ndarray] | None = None,
 ) -> np.ndarray:
     """Dense float32 masks ``(N, *shape)`` with ``lam`` at each ROI's pixels.
 
     Memory is N x prod(shape) x 4 bytes; the feature pipeline never builds this.
     """
     vol = np.zeros((len(ypix), *shape), np.float32)
-    for i, (l, y, x) in enumerate(zip(lam, ypix, xpix)):
+    for i, (weights, y, x) in enumerate(zip(lam, ypix, xpix, strict=False)):
         idx = (i, y, x) if zpix is None else (i, zpix[i], y, x)
-        vol[idx] = l
+        vol[idx] = weights
     return vol
 
 
@@ -185,18 +218,26 @@ def _cent3(centroids: np.ndarray) -> np.ndarray:
 
 
 def get_centered_masks(
-    lam: Sequence[np.ndarray], ypix: Sequence[np.ndarray], xpix: Sequence[np.ndarray],
-    centroids: np.ndarray, width: int = 40, fill_value: float = 0.0,
-    zpix: Sequence[np.ndarray] | None = None, lz: int | None = None,
+    lam: Sequence[np.ndarray],
+    ypix: Sequence[np.ndarray],
+    xpix: Sequence[np.ndarray],
+    centroids: np.ndarray,
+    width: int = 40,
+    fill_value: float = 0.0,
+    zpix: Sequence[np.ndarray] | None = None,
+    lz: int | None = None,
 ) -> np.ndarray:
     """Masks centred on their centroid: ``(N, S, S)`` float32 (``(N, lz, S, S)`` with zpix).
 
     Pixels landing outside the patch are dropped; a duplicate pixel is assigned.
     """
     vol = zpix is not None
-    depth = (lz if lz is not None else int(max(np.max(z) for z in zpix)) + 1) if vol else 1
-    y, x, z = (np.concatenate([np.ravel(v) for v in s]).astype(np.int32) if len(s) else np.zeros(0, np.int32)
-               for s in (ypix, xpix, zpix if vol else [np.zeros(np.size(v)) for v in ypix]))
+    zs: Sequence[np.ndarray] = [np.zeros(np.size(v)) for v in ypix] if zpix is None else zpix
+    depth = (lz if lz is not None else int(max(np.max(z) for z in zs)) + 1) if vol else 1
+    y, x, z = (
+        np.concatenate([np.ravel(v) for v in s]).astype(np.int32) if len(s) else np.zeros(0, np.int32)
+        for s in (ypix, xpix, zs)
+    )
     w8 = np.concatenate([np.ravel(v) for v in lam]).astype(np.float32) if len(lam) else np.zeros(0, np.float32)
     ptr = np.concatenate([[0], np.cumsum([np.size(v) for v in ypix])]).astype(np.int64)
     c = _cent3(centroids)
@@ -205,7 +246,10 @@ def get_centered_masks(
 
 
 def get_centered_reference(
-    reference: np.ndarray, centroids: np.ndarray, width: int = 40, fill_value: float = 0.0,
+    reference: np.ndarray,
+    centroids: np.ndarray,
+    width: int = 40,
+    fill_value: float = 0.0,
     volumetric: bool = False,
 ) -> np.ndarray:
     """Windows ``[yc-w, yc+w] x [xc-w, xc+w]`` of the reference, float32.
@@ -234,8 +278,10 @@ def _as4(stack: np.ndarray) -> np.ndarray:
 
 
 def center_surround(masks: np.ndarray, iterations: int = 2) -> tuple[np.ndarray, np.ndarray]:
-    """Footprint (``masks > 0``) and surround (footprint dilated ``iterations`` times
-    by the 4-connected cross, 6-connected for ``(N, lz, S, S)``; border value 0).
+    """Return the footprint and the surround of each mask.
+
+    The footprint is ``masks > 0``; the surround is the footprint dilated ``iterations``
+    times by the 4-connected cross (6-connected for ``(N, lz, S, S)``; border value 0).
 
     The surround includes the footprint.
     """
@@ -249,7 +295,7 @@ def center_surround(masks: np.ndarray, iterations: int = 2) -> tuple[np.ndarray,
 
 
 def surround_filter(masks: np.ndarray, iterations: int = 2) -> np.ndarray:
-    """The surround of each mask (see :func:`center_surround`), bool, same shape.
+    """Return the surround of each mask (see :func:`center_surround`), bool, same shape.
 
     Examples
     --------
@@ -263,8 +309,11 @@ def surround_filter(masks: np.ndarray, iterations: int = 2) -> np.ndarray:
 
 
 def cross_power_spectrum(a: np.ndarray, b: np.ndarray, eps: float = 1e6) -> np.ndarray:
-    """``R = FFT(a) conj(FFT(b)) / (eps + |FFT(a) conj(FFT(b))|)`` over the last two axes
-    (three for 4-D stacks), complex128."""
+    """Return the normalised cross-power spectrum of ``a`` and ``b``, complex128.
+
+    ``R = FFT(a) conj(FFT(b)) / (eps + |FFT(a) conj(FFT(b))|)`` over the last two axes
+    (three for 4-D stacks).
+    """
     axes = (-3, -2, -1) if np.ndim(a) == 4 else (-2, -1)
     r = np.fft.fftn(np.asarray(a, np.float64), axes=axes) * np.conj(np.fft.fftn(np.asarray(b, np.float64), axes=axes))
     return r / (eps + np.abs(r))
@@ -278,7 +327,9 @@ def phase_correlation(a: np.ndarray, b: np.ndarray, eps: float = 1e6, window: st
     return np.real(np.fft.ifftn(r, axes=axes))
 
 
-def phase_correlation_zero(a: np.ndarray, b: np.ndarray, eps: float = 1e6, window: str | None = "hanning") -> np.ndarray:
+def phase_correlation_zero(
+    a: np.ndarray, b: np.ndarray, eps: float = 1e6, window: str | None = "hanning"
+) -> np.ndarray:
     """Zero-lag phase correlation per item: ``real(mean(R))`` (see the feature ``phase_corr``).
 
     Examples
@@ -318,8 +369,11 @@ def compute_correlation(masks: np.ndarray, reference: np.ndarray, iterations: in
 
 
 def dot_product(
-    lam: Sequence[np.ndarray], ypix: Sequence[np.ndarray], xpix: Sequence[np.ndarray],
-    plane: Sequence[int] | Sequence[np.ndarray], filtered_reference: np.ndarray,
+    lam: Sequence[np.ndarray],
+    ypix: Sequence[np.ndarray],
+    xpix: Sequence[np.ndarray],
+    plane: Sequence[int] | Sequence[np.ndarray],
+    filtered_reference: np.ndarray,
 ) -> np.ndarray:
     """``sum_p FILT[z, y, x] * lam_p / ||lam||_2`` per ROI, float64; NaN for all-zero lam.
 

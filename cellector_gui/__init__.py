@@ -3,4 +3,4 @@
 from ._main import build_window
 from ._widget import CellectorWidget
 
-__all__ = ["build_window", "CellectorWidget"]
+__all__ = ["CellectorWidget", "build_window"]

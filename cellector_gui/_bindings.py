@@ -8,72 +8,73 @@ over for saving the curation, as users expect.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # pragma: no cover
     from ._widget import CellectorWidget
 
-__all__ = ["KEYMAP", "HELP", "on_mouse_drag", "on_mouse_move"]
+__all__ = ["HELP", "KEYMAP", "on_mouse_drag", "on_mouse_move"]
 
 
-def next_roi(w: "CellectorWidget") -> None:
+def next_roi(w: CellectorWidget) -> None:
     w.step_review(+1)
 
 
-def previous_roi(w: "CellectorWidget") -> None:
+def previous_roi(w: CellectorWidget) -> None:
     w.step_review(-1)
 
 
-def flip_focused(w: "CellectorWidget") -> None:
+def flip_focused(w: CellectorWidget) -> None:
     w.flip_focused()
 
 
-def clear_focused(w: "CellectorWidget") -> None:
+def clear_focused(w: CellectorWidget) -> None:
     w.clear_focused()
 
 
-def toggle_reference(w: "CellectorWidget") -> None:
+def toggle_reference(w: CellectorWidget) -> None:
     w.toggle_layer("reference")
 
 
-def toggle_rois(w: "CellectorWidget") -> None:
+def toggle_rois(w: CellectorWidget) -> None:
     w.toggle_layer("ROIs")
 
 
-def toggle_outline(w: "CellectorWidget") -> None:
+def toggle_outline(w: CellectorWidget) -> None:
     w.outline_box.toggle()
 
 
-def toggle_lam(w: "CellectorWidget") -> None:
+def toggle_lam(w: CellectorWidget) -> None:
     w.toggle_layer("ROI weights (lam)")
 
 
-def cycle_show(w: "CellectorWidget") -> None:
+def cycle_show(w: CellectorWidget) -> None:
     w.cycle_show()
 
 
-def toggle_near_cutoff(w: "CellectorWidget") -> None:
+def toggle_near_cutoff(w: CellectorWidget) -> None:
     w.near_box.toggle()
 
 
-def undo(w: "CellectorWidget") -> None:
+def undo(w: CellectorWidget) -> None:
     w.manager.undo()
 
 
-def redo(w: "CellectorWidget") -> None:
+def redo(w: CellectorWidget) -> None:
     w.manager.redo()
 
 
-def save(w: "CellectorWidget") -> None:
+def save(w: CellectorWidget) -> None:
     w.save()
 
 
-def toggle_help(w: "CellectorWidget") -> None:
+def toggle_help(w: CellectorWidget) -> None:
     w.help_label.setVisible(not w.help_label.isVisible())
 
 
 #: key -> (function, description); bound on the viewer while the widget lives.
-KEYMAP: dict[str, tuple[Callable[["CellectorWidget"], None], str]] = {
+KEYMAP: dict[str, tuple[Callable[[CellectorWidget], None], str]] = {
     "n": (next_roi, "next ROI in the review loop (centres the view)"),
     "b": (previous_roi, "previous ROI in the review loop"),
     "f": (flip_focused, "flip the focused ROI's decision (manual override)"),
@@ -90,11 +91,13 @@ KEYMAP: dict[str, tuple[Callable[["CellectorWidget"], None], str]] = {
     "h": (toggle_help, "show/hide this help"),
 }
 
-HELP = "<br>".join(f"<b>{k.replace('Control', 'Ctrl')}</b>: {d}" for k, (_, d) in KEYMAP.items()) + \
-    "<br><b>click</b>: flip an ROI's decision (drag pans, never flips)"
+HELP = (
+    "<br>".join(f"<b>{k.replace('Control', 'Ctrl')}</b>: {d}" for k, (_, d) in KEYMAP.items())
+    + "<br><b>click</b>: flip an ROI's decision (drag pans, never flips)"
+)
 
 
-def on_mouse_drag(w: "CellectorWidget", viewer, event):
+def on_mouse_drag(w: CellectorWidget, viewer, event):
     """Left click (press and release without moving) flips the ROI under the cursor."""
     if event.button not in (1, None) or w.manager is None:
         return
@@ -107,7 +110,7 @@ def on_mouse_drag(w: "CellectorWidget", viewer, event):
         w.click_at(event.position)
 
 
-def on_mouse_move(w: "CellectorWidget", viewer, event) -> None:
+def on_mouse_move(w: CellectorWidget, viewer, event) -> None:
     """Hover: show the ROI's index and feature values in the status line."""
     if w.manager is not None:
         w.hover_at(event.position)

@@ -88,8 +88,7 @@ class FeatureCard(QWidget):
             ax.spines[side].set_visible(False)
         ax.spines["bottom"].set_color("#888888")
         self.all_stairs = ax.stairs(self._all_counts, self.edges, fill=True, color=_GRAY, alpha=0.6)
-        self.sel_stairs = ax.stairs(np.zeros(_BINS), self.edges, fill=True, color=_HIGHLIGHT, alpha=0.9,
-                                    animated=True)
+        self.sel_stairs = ax.stairs(np.zeros(_BINS), self.edges, fill=True, color=_HIGHLIGHT, alpha=0.9, animated=True)
         self.min_line = ax.axvline(self.lo, color="#E69F00", lw=1.2, visible=False, animated=True)
         self.max_line = ax.axvline(self.hi, color="#E69F00", lw=1.2, visible=False, animated=True)
         self.focus_line = ax.axvline(self.lo, color="white", lw=1.5, ls="--", visible=False, animated=True)
@@ -100,7 +99,7 @@ class FeatureCard(QWidget):
     # ------------------------------------------------------------------ user -> signal
 
     def bounds(self) -> tuple[float | None, float | None]:
-        """The criterion the controls show: ``(min|None, max|None)``."""
+        """Return the criterion the controls show: ``(min|None, max|None)``."""
         lo, hi = self.slider.value()
         return (float(lo) if self.use_min.isChecked() else None, float(hi) if self.use_max.isChecked() else None)
 
@@ -125,8 +124,10 @@ class FeatureCard(QWidget):
     def show_criterion(self, bounds: tuple[float | None, float | None]) -> None:
         """Show a criterion from the model (clamped to the data range, no echo)."""
         lo, hi = bounds
-        shown = (self.lo if lo is None else min(max(lo, self.lo), self.hi),
-                 self.hi if hi is None else min(max(hi, self.lo), self.hi))
+        shown = (
+            self.lo if lo is None else min(max(lo, self.lo), self.hi),
+            self.hi if hi is None else min(max(hi, self.lo), self.hi),
+        )
         with signals_blocked(self.slider), signals_blocked(self.use_min), signals_blocked(self.use_max):
             self.slider.setValue(shown)
             self.use_min.setChecked(lo is not None)

@@ -33,7 +33,7 @@ def label_image(rois: RoiSet) -> np.ndarray:
 
 
 def outline(label: np.ndarray) -> np.ndarray:
-    """The label image with ROI interiors set to 0 (pixels whose 4 neighbours share their label)."""
+    """Return the label image with ROI interiors set to 0 (pixels whose 4 neighbours share their label)."""
     edge = np.zeros(label.shape, bool)
     edge[:, 1:, :] |= label[:, 1:, :] != label[:, :-1, :]
     edge[:, :-1, :] |= label[:, :-1, :] != label[:, 1:, :]
@@ -72,10 +72,10 @@ class RoiOverlay:
 
     def roi_at(self, zyx: tuple[float, ...]) -> int:
         """ROI index under a data coordinate ``(z, y, x)`` (or ``(y, x)``), -1 for none or outside."""
-        idx = [int(round(c)) for c in zyx]
+        idx = [round(c) for c in zyx]
         if len(idx) == 2:
             idx = [0, *idx]
-        if any(not 0 <= c < s for c, s in zip(idx, self.label.shape)):
+        if any(not 0 <= c < s for c, s in zip(idx, self.label.shape, strict=False)):
             return -1
         return int(self.label[tuple(idx)]) - 1
 

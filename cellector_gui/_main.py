@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from cellector import __version__
 
-__all__ = ["build_window", "main", "ICON"]
+__all__ = ["ICON", "build_window", "main"]
 
 ICON = Path(__file__).parent / "icons" / "cellector.png"
 
@@ -18,8 +20,9 @@ ICON = Path(__file__).parent / "icons" / "cellector.png"
 def _load_manager(path, reference_key, functional_key, iscell_only, progress=None):
     from cellector.manager import CellectorManager
 
-    return CellectorManager.from_folder(path, progress=progress, reference_key=reference_key,
-                                        functional_key=functional_key, iscell_only=iscell_only)
+    return CellectorManager.from_folder(
+        path, progress=progress, reference_key=reference_key, functional_key=functional_key, iscell_only=iscell_only
+    )
 
 
 def build_window(
@@ -62,9 +65,9 @@ def build_window(
 
     if viewer is None:
         viewer = napari.Viewer(title=f"cellector — {getattr(path, 'root', path)}", show=show)
-    _set_icon(viewer)
     widget = CellectorWidget(viewer)
     viewer.window.add_dock_widget(widget, name="cellector", area="right")
+    _set_icon(widget)
     args = (path, reference_key, functional_key, iscell_only)
     if block:
         _attach(widget, _load_manager(*args), recover)
@@ -80,9 +83,12 @@ def _attach(widget, manager, recover) -> None:
         if recover is None:
             from qtpy.QtWidgets import QMessageBox
 
-            recover = QMessageBox.question(
-                widget, "cellector", f"{n} manual edits from a session that was not saved were found. Restore them?"
-            ) == QMessageBox.StandardButton.Yes
+            recover = (
+                QMessageBox.question(
+                    widget, "cellector", f"{n} manual edits from a session that was not saved were found. Restore them?"
+                )
+                == QMessageBox.StandardButton.Yes
+            )
         if recover:
             widget.show_message(f"restored {manager.recover_journal()} unsaved manual edits")
         else:
@@ -97,14 +103,16 @@ def _start_worker(widget, args, recover) -> None:
         from cellector.manager import CellectorManager
 
         path, ref, func, iscell_only = args
-        return (yield from CellectorManager.iter_open(path, reference_key=ref, functional_key=func,
-                                                      iscell_only=iscell_only))
+        return (
+            yield from CellectorManager.iter_open(path, reference_key=ref, functional_key=func, iscell_only=iscell_only)
+        )
 
     widget.progress.setVisible(True)
     widget.show_message("computing features…")
     worker = work()
-    worker.yielded.connect(_while_alive(lambda dt: (widget.progress.setMaximum(dt[1]),
-                                                    widget.progress.setValue(dt[0]))))
+    worker.yielded.connect(
+        _while_alive(lambda dt: (widget.progress.setMaximum(dt[1]), widget.progress.setValue(dt[0])))
+    )
     worker.returned.connect(_while_alive(lambda m: (widget.progress.setVisible(False), _attach(widget, m, recover))))
     worker.errored.connect(_while_alive(lambda exc: _report(widget, exc)))
     widget.destroyed.connect(lambda *_: worker.quit())  # window closed while loading: stop
@@ -113,13 +121,15 @@ def _start_worker(widget, args, recover) -> None:
 
 
 def _while_alive(slot):
-    """A worker callback that does nothing once the window it would update was closed."""
+    """Wrap a worker callback so that it does nothing once the window it would update was closed."""
+
     def call(*args):
         try:
             slot(*args)
         except RuntimeError as exc:  # "wrapped C/C++ object ... has been deleted"
             if "deleted" not in str(exc):
                 raise
+
     return call
 
 
@@ -131,16 +141,21 @@ def _report(widget, exc: Exception) -> None:
     QMessageBox.critical(widget, "cellector", str(exc))
 
 
-def _set_icon(viewer) -> None:
+def _set_icon(widget) -> None:
     from qtpy.QtGui import QIcon
 
-    if ICON.is_file():
-        viewer.window._qt_window.setWindowIcon(QIcon(str(ICON)))
+    from ._qt_access import main_window
+
+    top = main_window(widget)
+    if top is not None and ICON.is_file():
+        top.setWindowIcon(QIcon(str(ICON)))
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of ``cellector-gui`` (exposed for docs and tests)."""
-    p = argparse.ArgumentParser(prog="cellector-gui", description="Curate red (channel-2) ROIs of a suite2p folder in napari.")
+    """Build the argument parser of ``cellector-gui`` (exposed for docs and tests)."""
+    p = argparse.ArgumentParser(
+        prog="cellector-gui", description="Curate red (channel-2) ROIs of a suite2p folder in napari."
+    )
     p.add_argument("folder", nargs="?", type=Path, help="suite2p folder (holding plane0, plane1, ...)")
     p.add_argument("--demo", action="store_true", help="open a synthetic demo session (written to a temporary folder)")
     p.add_argument("--reference", default="meanImg_chan2", metavar="KEY", help="reference image key")
@@ -150,11 +165,28 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _no_display() -> bool:
+    """Return True on Linux when no X11/Wayland display is set and no Qt platform was chosen.
+
+    Qt would otherwise abort with a core dump and a page of plugin diagnostics.
+    """
+    if not sys.platform.startswith("linux") or os.environ.get("QT_QPA_PLATFORM"):
+        return False
+    return not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the window; returns the exit code (2 for bad input, with a one-line message)."""
     args = build_parser().parse_args(argv)
     if args.demo == (args.folder is not None):
         print("cellector-gui: error: give a suite2p FOLDER or --demo", file=sys.stderr)
+        return 2
+    if _no_display():
+        print(
+            "cellector-gui: error: no display to open a window on (DISPLAY is not set); run "
+            "`cellector demo OUT` for the headless job, or `xvfb-run -a cellector-gui ...`",
+            file=sys.stderr,
+        )
         return 2
     folder = args.folder
     if args.demo:
@@ -173,8 +205,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
     import napari
 
-    build_window(folder, show=True, reference_key=args.reference, functional_key=args.functional,
-                 iscell_only=args.iscell_only, block=False)
+    build_window(
+        folder,
+        show=True,
+        reference_key=args.reference,
+        functional_key=args.functional,
+        iscell_only=args.iscell_only,
+        block=False,
+    )
     napari.run()
     return 0
 

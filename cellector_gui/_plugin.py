@@ -8,12 +8,13 @@ the reader; the layers carry the folder in their metadata, and the Cellector doc
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from qtpy.QtWidgets import QVBoxLayout, QWidget
 
-__all__ = ["get_reader", "CellectorDock", "sample_session"]
+__all__ = ["CellectorDock", "get_reader", "sample_session"]
 
 META_KEY = "cellector_root"
 
@@ -27,7 +28,7 @@ def get_reader(path: Any) -> Callable | None:
     try:
         from cellector.io.suite2p import find_planes
 
-        root, _ = find_planes(path)
+        _root, _ = find_planes(path)
     except (ValueError, OSError, TypeError):
         return None
     return _read
@@ -43,8 +44,13 @@ def _read(path: Any) -> list[tuple]:
     meta = {META_KEY: str(session.root)}
     layers = [(session.reference, {"name": "reference", "colormap": "gray", "metadata": meta}, "image")]
     if session.functional_reference is not None:
-        layers.append((session.functional_reference, {"name": "functional", "colormap": "gray", "visible": False,
-                                                      "metadata": meta}, "image"))
+        layers.append(
+            (
+                session.functional_reference,
+                {"name": "functional", "colormap": "gray", "visible": False, "metadata": meta},
+                "image",
+            )
+        )
     return layers
 
 

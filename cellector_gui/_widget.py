@@ -13,14 +13,25 @@ from typing import Any
 
 import numpy as np
 from qtpy.QtCore import QEvent, QObject
-from qtpy.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QLabel, QMessageBox, QProgressBar,
-                            QPushButton, QScrollArea, QVBoxLayout, QWidget)
+from qtpy.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
 
 from cellector.manager import CellectorManager
 
 from . import _bindings
 from ._histogram import FeatureCard
 from ._layers import RoiOverlay
+from ._qt_access import camera, main_window
 
 __all__ = ["CellectorWidget"]
 
@@ -31,7 +42,7 @@ NEAR_FRACTION = 0.05  # "near a cutoff": within 5 % of the feature's range
 class _CloseGuard(QObject):
     """Asks before the main window closes with unsaved changes."""
 
-    def __init__(self, widget: "CellectorWidget") -> None:
+    def __init__(self, widget: CellectorWidget) -> None:
         super().__init__(widget)
         self.widget = widget
 
@@ -64,6 +75,7 @@ class CellectorWidget(QWidget):
         self.show_mode = "all"
         self._unbound: dict[str, Any] = {}
         self._centroids: np.ndarray | None = None
+        self._close_guard: _CloseGuard | None = None
         self._build()
         if manager is not None:
             self.set_manager(manager)
@@ -86,10 +98,12 @@ class CellectorWidget(QWidget):
         self.save_button = self._button("Save", "save everything to <folder>/cellector (Ctrl+S)", self.save, buttons)
         self.undo_button = self._button("Undo", "Ctrl+Z", self._on_undo_clicked, buttons)
         self.redo_button = self._button("Redo", "Ctrl+Shift+Z", self._on_redo_clicked, buttons)
-        self.clear_button = self._button("Clear override", "the focused ROI follows the criteria again (u)",
-                                         self.clear_focused, buttons)
-        self.clear_all_button = self._button("Clear all", "remove every manual override (asks first)",
-                                             self.clear_all, buttons)
+        self.clear_button = self._button(
+            "Clear override", "the focused ROI follows the criteria again (u)", self.clear_focused, buttons
+        )
+        self.clear_all_button = self._button(
+            "Clear all", "remove every manual override (asks first)", self.clear_all, buttons
+        )
         layout.addLayout(buttons)
         view = QHBoxLayout()
         self.color_combo = QComboBox(self)
@@ -129,8 +143,17 @@ class CellectorWidget(QWidget):
         return b
 
     def _set_enabled(self, on: bool) -> None:
-        for w in (self.save_button, self.undo_button, self.redo_button, self.clear_button,
-                  self.clear_all_button, self.color_combo, self.show_combo, self.outline_box, self.near_box):
+        for w in (
+            self.save_button,
+            self.undo_button,
+            self.redo_button,
+            self.clear_button,
+            self.clear_all_button,
+            self.color_combo,
+            self.show_combo,
+            self.outline_box,
+            self.near_box,
+        ):
             w.setEnabled(on)
 
     # ------------------------------------------------------------------ attaching a session
@@ -178,8 +201,9 @@ class CellectorWidget(QWidget):
         lam = np.zeros(rp.rois.shape, np.float32)
         np.maximum.at(lam, (rp.rois.zpix, rp.rois.ypix, rp.rois.xpix), rp.rois.lam)
         self._add_gray(lam, "ROI weights (lam)", colormap="magma", visible=False, blending="additive")
-        self.roi_layer = self.viewer.add_image(self.overlay.rgba, name="ROIs", rgb=True, blending="translucent",
-                                               contrast_limits=(0, 255))
+        self.roi_layer = self.viewer.add_image(
+            self.overlay.rgba, name="ROIs", rgb=True, blending="translucent", contrast_limits=(0, 255)
+        )
         self.roi_layer.editable = False
 
     def _add_gray(self, image: np.ndarray, name: str, **kwargs: Any) -> None:
@@ -190,7 +214,7 @@ class CellectorWidget(QWidget):
         """
         sample = image.ravel()[:: max(1, image.size // 250_000)]
         sample = sample[np.isfinite(sample)]
-        lo, hi = (np.percentile(sample, [0.5, 99.8]) if sample.size else (0.0, 1.0))
+        lo, hi = np.percentile(sample, [0.5, 99.8]) if sample.size else (0.0, 1.0)
         if not hi > lo:
             hi = lo + 1.0
         kwargs.setdefault("colormap", "gray")
@@ -201,10 +225,10 @@ class CellectorWidget(QWidget):
             self._unbound[key] = self.viewer.bind_key(key, self._key_handler(func), overwrite=True)
         self.viewer.mouse_drag_callbacks.append(self._on_mouse_drag)
         self.viewer.mouse_move_callbacks.append(self._on_mouse_move)
-        qt_window = getattr(getattr(self.viewer, "window", None), "_qt_window", None)
-        if qt_window is not None:
+        top = main_window(self)
+        if top is not None and self._close_guard is None:
             self._close_guard = _CloseGuard(self)
-            qt_window.installEventFilter(self._close_guard)
+            top.installEventFilter(self._close_guard)
 
     def _key_handler(self, func):
         def handler(viewer):
@@ -218,15 +242,19 @@ class CellectorWidget(QWidget):
         for key, previous in self._unbound.items():
             self.viewer.bind_key(key, previous, overwrite=True)
         self._unbound.clear()
-        for cbs, cb in ((self.viewer.mouse_drag_callbacks, self._on_mouse_drag),
-                        (self.viewer.mouse_move_callbacks, self._on_mouse_move)):
+        for cbs, cb in (
+            (self.viewer.mouse_drag_callbacks, self._on_mouse_drag),
+            (self.viewer.mouse_move_callbacks, self._on_mouse_move),
+        ):
             if cb in cbs:
                 cbs.remove(cb)
         if self.manager is not None:
-            for sig, slot in ((self.manager.criteria_changed, self._on_manager_criteria_changed),
-                              (self.manager.selection_changed, self._on_manager_selection_changed),
-                              (self.manager.focus_changed, self._on_manager_focus_changed),
-                              (self.manager.dirty_changed, self._on_manager_dirty_changed)):
+            for sig, slot in (
+                (self.manager.criteria_changed, self._on_manager_criteria_changed),
+                (self.manager.selection_changed, self._on_manager_selection_changed),
+                (self.manager.focus_changed, self._on_manager_focus_changed),
+                (self.manager.dirty_changed, self._on_manager_dirty_changed),
+            ):
                 sig.disconnect(slot)
             self.viewer.dims.events.current_step.disconnect(self._on_dims_current_step)
 
@@ -286,8 +314,10 @@ class CellectorWidget(QWidget):
         text = f"<b>{int(selected.sum())} selected of {m.num_rois}</b>"
         session = getattr(m.roi_processor, "session", None)
         if session is not None and len(session.planes) > 1:
-            per = [f"{p}: {int(selected[session.roi_plane == z].sum())}/{int(np.sum(session.roi_plane == z))}"
-                   for z, p in enumerate(session.planes)]
+            per = [
+                f"{p}: {int(selected[session.roi_plane == z].sum())}/{int(np.sum(session.roi_plane == z))}"
+                for z, p in enumerate(session.planes)
+            ]
             text += " &nbsp;·&nbsp; " + " · ".join(per)
         n_manual = int(m.manual_selection[1].sum())
         text += f" &nbsp;·&nbsp; {n_manual} manual override{'s' if n_manual != 1 else ''}"
@@ -300,10 +330,7 @@ class CellectorWidget(QWidget):
         title = f"cellector — {root}" if root is not None else "cellector"
         if self.manager is not None and self.manager.dirty:
             title += " *"
-        qt_window = getattr(getattr(self.viewer, "window", None), "_qt_window", None)
-        if qt_window is not None:
-            qt_window.setWindowTitle(title)
-        self.viewer.title = title
+        self.viewer.title = title  # napari's window follows the viewer's title
 
     def show_message(self, text: str) -> None:
         """Show a one-line message in the dock's status line and napari's status bar."""
@@ -379,7 +406,7 @@ class CellectorWidget(QWidget):
         session = getattr(m.roi_processor, "session", None)
         where = f" ({session.planes[session.roi_plane[idx]]} #{session.suite2p_index[idx]})" if session else ""
         vals = ", ".join(f"{k}={v[idx]:.4g}" for k, v in m.features.items())
-        label, active = m.manual_selection[:, idx]
+        _label, active = m.manual_selection[:, idx]
         decision = "selected" if m.compute_idx_selected()[idx] else "not selected"
         if active:
             decision += " (manual)"
@@ -471,7 +498,7 @@ class CellectorWidget(QWidget):
         z, y, x = self._centroids[idx]
         if self.overlay.label.shape[0] > 1:
             self.viewer.dims.set_current_step(0, int(z))
-        _camera(self.viewer).center = (float(y), float(x))
+        camera(self.viewer).center = (float(y), float(x))
 
     def toggle_layer(self, name: str) -> None:
         """Show/hide the layer called ``name``."""
@@ -480,7 +507,7 @@ class CellectorWidget(QWidget):
             layer.visible = not layer.visible
 
     def cycle_show(self) -> None:
-        """all -> selected -> rejected -> all."""
+        """All -> selected -> rejected -> all."""
         self.show_combo.setCurrentIndex((self.show_combo.currentIndex() + 1) % len(SHOW_MODES))
 
     def save(self) -> Path | None:
@@ -495,24 +522,26 @@ class CellectorWidget(QWidget):
         return folder
 
     def confirm_close(self) -> bool:
-        """True when the window may close (asks to save unsaved changes)."""
+        """Return True when the window may close (asks to save unsaved changes)."""
         if self.manager is None or not self.manager.dirty:
             return True
         answer = self._ask_unsaved()
         if answer == "save":
             return self.save() is not None
-        return answer == "discard"
+        if answer == "discard":
+            self.manager.discard_journal()  # the edits were thrown away: do not offer them again
+            return True
+        return False
 
     def _ask_unsaved(self) -> str:
-        box = QMessageBox(QMessageBox.Icon.Question, "cellector", "Save changes before closing?",
-                          QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
-                          | QMessageBox.StandardButton.Cancel, self)
+        box = QMessageBox(
+            QMessageBox.Icon.Question,
+            "cellector",
+            "Save changes before closing?",
+            QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel,
+            self,
+        )
         answer = box.exec()
-        return {QMessageBox.StandardButton.Save: "save",
-                QMessageBox.StandardButton.Discard: "discard"}.get(QMessageBox.StandardButton(answer), "cancel")
-
-
-def _camera(viewer: Any) -> Any:
-    """The viewer's camera (``viewer.scene.camera`` from napari 0.9, ``viewer.camera`` before)."""
-    scene = getattr(viewer, "scene", None)
-    return scene.camera if scene is not None and hasattr(scene, "camera") else viewer.camera
+        return {QMessageBox.StandardButton.Save: "save", QMessageBox.StandardButton.Discard: "discard"}.get(
+            QMessageBox.StandardButton(answer), "cancel"
+        )

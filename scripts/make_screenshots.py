@@ -26,7 +26,7 @@ def make_screenshots(out: Path) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     session = make_suite2p_folder(Path(tempfile.mkdtemp(prefix="cellector-shots-")), n_planes=2, n_rois=300)
     viewer, widget = build_window(session.root, show=True, recover=False)
-    viewer.window._qt_window.resize(1500, 950)
+    viewer.window.resize(1500, 950)
     for name, bounds in DEMO_CRITERIA.items():
         widget.manager.update_criteria(name, bounds)
     widget.manager.flip(int(widget.manager.compute_idx_selected().argmin()))  # one manual override
@@ -39,28 +39,19 @@ def make_screenshots(out: Path) -> list[Path]:
     settle()
     viewer.reset_view()
     settle()
-    _close_notifications(viewer)
     paths = [out / "window.png", out / "cards.png", out / "outline.png"]
-    viewer.window._qt_window.grab().save(str(paths[0]))
+    viewer.screenshot(str(paths[0]), canvas_only=False)
     widget.cards_box.grab().save(str(paths[1]))
     widget.outline_box.setChecked(True)
-    from cellector_gui._widget import _camera
+    from cellector_gui._qt_access import camera
 
-    _camera(viewer).zoom = _camera(viewer).zoom * 3
+    camera(viewer).zoom = camera(viewer).zoom * 3
     settle()
-    viewer.window._qt_viewer.canvas.native.grab().save(str(paths[2]))
-    widget.manager._set_dirty(False)
+    viewer.screenshot(str(paths[2]), canvas_only=True)
+    widget.manager.mark_saved()
     widget.unbind()
     viewer.close()
     return paths
-
-
-def _close_notifications(viewer) -> None:
-    """Close napari's toasts (e.g. its PyQt5 deprecation notice) so they do not cover the canvas."""
-    from napari._qt.dialogs.qt_notification import NapariQtNotification
-
-    for toast in viewer.window._qt_window.findChildren(NapariQtNotification):
-        toast.close()
 
 
 if __name__ == "__main__":

@@ -1,23 +1,34 @@
 """Shared fixtures: copies of the real suite2p folders and synthetic sessions."""
 
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+DATA = Path(__file__).resolve().parent / "data"
+
+
+def console_script(name: str) -> str:
+    """Path of an installed console script, next to this interpreter (no activated venv needed)."""
+    path = Path(sys.executable).parent / name
+    if not path.is_file():
+        pytest.fail(f"console script {name} is not installed next to {sys.executable}")
+    return str(path)
+
+
 REAL_FOLDERS = ["suite2p-0.14-1plane", "suite2p-1.1-2planes", "real-fissa-1plane"]
 
 
 def _data_dir() -> Path:
     if not DATA.is_dir():
-        pytest.fail(f"test data folder {DATA} is missing (shared/data must sit beside the repo)")
+        pytest.fail(f"test data folder {DATA} is missing (it ships with the repository)")
     return DATA
 
 
 @pytest.fixture
 def real_copy(tmp_path):
-    """Return a function copying one of shared/data's folders into tmp and giving its suite2p dir."""
+    """Return a function copying one of tests/data's genuine suite2p folders into tmp and giving its suite2p dir."""
 
     def copy(name: str) -> Path:
         dst = tmp_path / name

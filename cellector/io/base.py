@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import scipy.sparse
@@ -13,21 +14,34 @@ from ..rois import RoiSet
 from .suite2p import Session, load_suite2p
 from .suite3d import load_suite3d
 
-__all__ = ["create_from_suite2p", "create_from_suite3d", "create_from_pixel_data",
-           "create_from_mask_volume", "session_info"]
+__all__ = [
+    "create_from_mask_volume",
+    "create_from_pixel_data",
+    "create_from_suite2p",
+    "create_from_suite3d",
+    "session_info",
+]
 
 
 def session_info(session: Session) -> dict:
     """Metadata describing where the ROIs came from (stored in ``cellector.json``)."""
     fps = {}
     for z, plane in enumerate(session.planes):
-        fps[plane] = {"count": session.plane_counts[z],
-                      "processed": int(np.sum(session.roi_plane == z)),
-                      "hash": session.rois.fingerprint(np.flatnonzero(session.roi_plane == z))}
-    return {"source": "suite2p", "planes": session.planes, "plane_counts": session.plane_counts,
-            "plane_fingerprints": fps, "reference_key": session.reference_key,
-            "functional_key": session.functional_key, "covered": session.covered,
-            "suite2p_index": session.suite2p_index.tolist()}
+        fps[plane] = {
+            "count": session.plane_counts[z],
+            "processed": int(np.sum(session.roi_plane == z)),
+            "hash": session.rois.fingerprint(np.flatnonzero(session.roi_plane == z)),
+        }
+    return {
+        "source": "suite2p",
+        "planes": session.planes,
+        "plane_counts": session.plane_counts,
+        "plane_fingerprints": fps,
+        "reference_key": session.reference_key,
+        "functional_key": session.functional_key,
+        "covered": session.covered,
+        "suite2p_index": session.suite2p_index.tolist(),
+    }
 
 
 def create_from_suite2p(
@@ -44,12 +58,22 @@ def create_from_suite2p(
     processing parameters, ...). ``suite2p_dir`` may be a :class:`Session` already read
     with :func:`load_suite2p` (its own keys and coverage then apply).
     """
-    session = suite2p_dir if isinstance(suite2p_dir, Session) else load_suite2p(
-        suite2p_dir, reference_key, functional_key, iscell_only)
+    session = (
+        suite2p_dir
+        if isinstance(suite2p_dir, Session)
+        else load_suite2p(suite2p_dir, reference_key, functional_key, iscell_only)
+    )
     extra = {} if session.red_s2p is None else {"red_s2p": session.red_s2p}
     extra.update(kwargs.pop("extra_features", None) or {})
-    rp = RoiProcessor.from_roiset(session.root, session.rois, session.reference, session.functional_reference,
-                                  extra_features=extra, session_info=session_info(session), **kwargs)
+    rp = RoiProcessor.from_roiset(
+        session.root,
+        session.rois,
+        session.reference,
+        session.functional_reference,
+        extra_features=extra,
+        session_info=session_info(session),
+        **kwargs,
+    )
     rp.session = session
     return rp
 
@@ -57,13 +81,16 @@ def create_from_suite2p(
 def create_from_suite3d(suite3d_dir: str | Path, **kwargs: Any) -> RoiProcessor:
     """Read a suite3d results folder as volumetric ROIs (features cached in ``<dir>/cellector``)."""
     rois, ref, fref = load_suite3d(suite3d_dir)
-    return RoiProcessor.from_roiset(Path(suite3d_dir), rois, ref, fref,
-                                    session_info={"source": "suite3d"}, **kwargs)
+    return RoiProcessor.from_roiset(Path(suite3d_dir), rois, ref, fref, session_info={"source": "suite3d"}, **kwargs)
 
 
 def create_from_pixel_data(
-    root_dir: Any, stats: Sequence[dict], reference: np.ndarray, functional_reference: np.ndarray | None = None,
-    plane_idx: Sequence[int] | None = None, **kwargs: Any,
+    root_dir: Any,
+    stats: Sequence[dict],
+    reference: np.ndarray,
+    functional_reference: np.ndarray | None = None,
+    plane_idx: Sequence[int] | None = None,
+    **kwargs: Any,
 ) -> RoiProcessor:
     """Build from suite2p-like dicts (``ypix``, ``xpix``, ``lam``) and a reference.
 
@@ -76,7 +103,10 @@ def create_from_pixel_data(
 
 
 def create_from_mask_volume(
-    root_dir: Any, mask_volume: Any, reference: np.ndarray, functional_reference: np.ndarray | None = None,
+    root_dir: Any,
+    mask_volume: Any,
+    reference: np.ndarray,
+    functional_reference: np.ndarray | None = None,
     **kwargs: Any,
 ) -> RoiProcessor:
     """Build from masks ``(N, ly, lx)`` (2-D on plane 0) or ``(N, lz, ly, lx)`` (volumetric).
@@ -99,12 +129,20 @@ def create_from_mask_volume(
         rows, flat = np.nonzero(flat_masks)
         lam = flat_masks[rows, flat]
         ptr = np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=vol.shape[0]))])
-    volumetric = (not scipy.sparse.issparse(mask_volume) and np.ndim(mask_volume) == 4) or \
-        (scipy.sparse.issparse(mask_volume) and frame[0] > 1)
+    volumetric = (not scipy.sparse.issparse(mask_volume) and np.ndim(mask_volume) == 4) or (
+        scipy.sparse.issparse(mask_volume) and frame[0] > 1
+    )
     size = frame[1] * frame[2] if not volumetric else int(np.prod(frame))
     if int(np.max(flat, initial=-1)) >= size:
         raise ValueError("mask_volume does not fit the reference's frame")
     z, y, x = np.unravel_index(flat, frame if volumetric else (1, frame[1], frame[2]))
-    rois = RoiSet(y.astype(np.int32), x.astype(np.int32), z.astype(np.int32), np.asarray(lam, np.float32),
-                  np.asarray(ptr, np.int64), tuple(int(s) for s in frame), volumetric)
+    rois = RoiSet(
+        y.astype(np.int32),
+        x.astype(np.int32),
+        z.astype(np.int32),
+        np.asarray(lam, np.float32),
+        np.asarray(ptr, np.int64),
+        (int(frame[0]), int(frame[1]), int(frame[2])),
+        volumetric,
+    )
     return RoiProcessor.from_roiset(root_dir, rois, ref, functional_reference, **kwargs)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from .store import STORE_DIR, load_state, store_path
 
-__all__ = ["PropagationResult", "propagate_criteria", "identify_cellector_folders"]
+__all__ = ["PropagationResult", "identify_cellector_folders", "propagate_criteria"]
 
 
 @dataclass

@@ -19,17 +19,30 @@ from numpy.lib import format as npformat
 __all__ = ["UnsafePickleError", "safe_load_npy", "safe_loads"]
 
 _ALLOWED = {
-    ("numpy", "ndarray"), ("numpy", "dtype"),
-    ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
-    ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar"),
-    ("numpy.core.numeric", "_frombuffer"), ("numpy._core.numeric", "_frombuffer"),
-    ("datetime", "datetime"), ("datetime", "date"), ("datetime", "time"),
-    ("datetime", "timedelta"), ("datetime", "timezone"),
+    ("numpy", "ndarray"),
+    ("numpy", "dtype"),
+    ("numpy.core.multiarray", "_reconstruct"),
+    ("numpy._core.multiarray", "_reconstruct"),
+    ("numpy.core.multiarray", "scalar"),
+    ("numpy._core.multiarray", "scalar"),
+    ("numpy.core.numeric", "_frombuffer"),
+    ("numpy._core.numeric", "_frombuffer"),
+    ("datetime", "datetime"),
+    ("datetime", "date"),
+    ("datetime", "time"),
+    ("datetime", "timedelta"),
+    ("datetime", "timezone"),
     ("collections", "OrderedDict"),
-    ("builtins", "complex"), ("builtins", "set"), ("builtins", "frozenset"),
-    ("builtins", "slice"), ("builtins", "bytearray"),
-    ("pathlib", "PosixPath"), ("pathlib", "WindowsPath"), ("pathlib", "Path"),
-    ("pathlib", "PurePosixPath"), ("pathlib", "PureWindowsPath"),
+    ("builtins", "complex"),
+    ("builtins", "set"),
+    ("builtins", "frozenset"),
+    ("builtins", "slice"),
+    ("builtins", "bytearray"),
+    ("pathlib", "PosixPath"),
+    ("pathlib", "WindowsPath"),
+    ("pathlib", "Path"),
+    ("pathlib", "PurePosixPath"),
+    ("pathlib", "PureWindowsPath"),
 }
 
 
@@ -63,8 +76,11 @@ def safe_load_npy(path: str | Path) -> Any:
     try:
         with open(path, "rb") as fh:
             version = npformat.read_magic(fh)
-            shape, fortran, dtype = npformat._read_array_header(fh, version) if hasattr(
-                npformat, "_read_array_header") else _read_header(fh, version)
+            _shape, _fortran, dtype = (
+                npformat._read_array_header(fh, version)
+                if hasattr(npformat, "_read_array_header")
+                else _read_header(fh, version)
+            )
             if dtype.hasobject:
                 obj = safe_loads(fh.read())
                 if not isinstance(obj, np.ndarray):
@@ -73,8 +89,17 @@ def safe_load_npy(path: str | Path) -> Any:
         return np.load(path, allow_pickle=False)
     except UnsafePickleError as exc:
         raise UnsafePickleError(f"{path}: {exc}") from None
-    except (OSError, EOFError, pickle.UnpicklingError, ValueError, TypeError, AttributeError,
-            IndexError, KeyError, MemoryError) as exc:
+    except (
+        OSError,
+        EOFError,
+        pickle.UnpicklingError,
+        ValueError,
+        TypeError,
+        AttributeError,
+        IndexError,
+        KeyError,
+        MemoryError,
+    ) as exc:
         if isinstance(exc, FileNotFoundError):
             raise
         raise ValueError(f"{path}: not a readable .npy file ({type(exc).__name__}: {exc})") from None

@@ -20,25 +20,39 @@ import os
 import re
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 
 from .safe_load import safe_load_npy
 
 __all__ = [
-    "StoreError", "STORE_DIR", "METADATA", "store_path", "atomic_save_npy", "atomic_write_text",
-    "read_metadata", "save_state", "load_state", "load_features", "load_criteria",
-    "load_manual_selection", "load_selected", "encode_criterion", "decode_criterion", "migrate",
-    "legacy_files", "locked",
+    "METADATA",
+    "STORE_DIR",
+    "StoreError",
+    "atomic_save_npy",
+    "atomic_write_text",
+    "decode_criterion",
+    "encode_criterion",
+    "legacy_files",
+    "load_criteria",
+    "load_features",
+    "load_manual_selection",
+    "load_selected",
+    "load_state",
+    "locked",
+    "migrate",
+    "read_metadata",
+    "save_state",
+    "store_path",
 ]
 
 STORE_DIR = "cellector"
 METADATA = "cellector.json"
 FORMAT_VERSION = 1
 _INCOMPLETE = ".incomplete"  # checksum entry of a first save that has not finished
-_FEATURE = re.compile(r"^(.+)_feature\.npy$")
 _CRITERIA = re.compile(r"^(.+)_featurecriteria\.npy$")
 
 
@@ -118,7 +132,7 @@ def decode_criterion(arr: Any, name: str = "criterion") -> tuple[float | None, f
     a = np.asarray(arr, dtype=object) if not isinstance(arr, np.ndarray) else arr
     if a.shape != (2,):
         raise StoreError(f"{name}: a criterion must hold 2 values [min, max], got shape {a.shape}")
-    out = []
+    out: list[float | None] = []
     for v in a.tolist():
         if v is None:
             out.append(None)
@@ -200,8 +214,9 @@ def save_state(
         if not old:
             # First save into this folder: mark it incomplete until the final metadata
             # lands, so a kill half way is never mistaken for a saved state.
-            atomic_write_text(folder / METADATA, json.dumps({"format_version": FORMAT_VERSION,
-                                                             "checksums": {_INCOMPLETE: ""}}))
+            atomic_write_text(
+                folder / METADATA, json.dumps({"format_version": FORMAT_VERSION, "checksums": {_INCOMPLETE: ""}})
+            )
         checksums = {k: v for k, v in old.get("checksums", {}).items() if k != _INCOMPLETE}
         for name, arr in files.items():
             atomic_save_npy(folder / name, arr)
@@ -231,8 +246,11 @@ def _snapshot(folder: Path, meta: dict) -> None:
         names = sorted(f.name for f in folder.glob("*.npy"))
         if not names:
             return
-        meta = {"format_version": FORMAT_VERSION, "published_layout": True,
-                "checksums": {n: _sha1(folder / n) for n in names}}
+        meta = {
+            "format_version": FORMAT_VERSION,
+            "published_layout": True,
+            "checksums": {n: _sha1(folder / n) for n in names},
+        }
     elif not _consistent(folder, meta):
         return
     prev = folder / ".previous"
@@ -252,7 +270,7 @@ def _snapshot(folder: Path, meta: dict) -> None:
 
 
 def _state_folder(root: str | Path) -> tuple[Path | None, dict | None, list[str]]:
-    """The folder holding the last whole state (None: nothing was ever saved)."""
+    """Find the folder holding the last whole state (None: nothing was ever saved)."""
     folder = store_path(root)
     notes: list[str] = []
     meta = read_metadata(root)
@@ -289,9 +307,15 @@ def _shared_lock(root: str | Path) -> Iterator[None]:
 
 
 def load_state(root: str | Path) -> dict[str, Any]:
-    """Everything saved: ``metadata``, ``features``, ``criteria``, ``manual_selection``,
-    ``idx_selected`` (None when absent), ``notes`` for the user and ``consistent``
-    (False when files do not match the checksums of the last save)."""
+    """Load everything saved in ``<root>/cellector``.
+
+    Returns
+    -------
+    dict
+        ``metadata``, ``features``, ``criteria``, ``manual_selection``,
+        ``idx_selected`` (None when absent), ``notes`` for the user and ``consistent``
+        (False when files do not match the checksums of the last save).
+    """
     with _shared_lock(root):
         return _load_state(root)
 
@@ -299,8 +323,15 @@ def load_state(root: str | Path) -> dict[str, Any]:
 def _load_state(root: str | Path) -> dict[str, Any]:
     folder, meta, notes = _state_folder(root)
     if folder is None or not folder.is_dir():
-        return {"metadata": None, "features": {}, "criteria": {}, "manual_selection": None,
-                "idx_selected": None, "notes": notes, "consistent": True}
+        return {
+            "metadata": None,
+            "features": {},
+            "criteria": {},
+            "manual_selection": None,
+            "idx_selected": None,
+            "notes": notes,
+            "consistent": True,
+        }
     consistent = meta is None or _consistent(folder, meta)
     if meta is None and legacy_files(folder):
         notes.append("this cellector folder uses legacy file names; run `cellector migrate` to rename them")
@@ -329,7 +360,7 @@ def load_features(folder: Path) -> dict[str, np.ndarray]:
         arr = np.asarray(_npy(f, f.name))
         if arr.ndim != 1 or arr.dtype == object:
             raise StoreError(f"{f.name}: a feature must be a 1-D numeric array, got {arr.dtype} {arr.shape}")
-        out[_FEATURE.match(f.name).group(1)] = arr
+        out[f.name[: -len("_feature.npy")]] = arr
     for name in _LEGACY_FEATURES:
         if name not in out and (folder / f"{name}.npy").is_file():
             out[name] = np.asarray(_npy(folder / f"{name}.npy", f"{name}.npy"))

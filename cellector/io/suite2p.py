@@ -12,7 +12,7 @@ import numpy as np
 from ..rois import RoiSet
 from .safe_load import safe_load_npy
 
-__all__ = ["Suite2pError", "Session", "find_planes", "load_suite2p", "image_keys"]
+__all__ = ["Session", "Suite2pError", "find_planes", "image_keys", "load_suite2p"]
 
 _META_FILES = ("db.npy", "settings.npy", "reg_outputs.npy", "detect_outputs.npy")
 _PLANE = re.compile(r"^plane(\d+)$")
@@ -141,8 +141,11 @@ def _as_dict(obj: Any, path: Path) -> dict:
 
 def image_keys(ops: dict, shape: tuple[int, int]) -> list[str]:
     """Keys of full-frame 2-D images in ``ops`` (cropped ones like Vcorr excluded)."""
-    return sorted(k for k, v in ops.items() if isinstance(v, np.ndarray) and v.shape == shape
-                  and np.issubdtype(v.dtype, np.number))
+    return sorted(
+        k
+        for k, v in ops.items()
+        if isinstance(v, np.ndarray) and v.shape == shape and np.issubdtype(v.dtype, np.number)
+    )
 
 
 def _frame(ops: dict, plane: Path) -> tuple[int, int]:
@@ -206,22 +209,29 @@ def load_suite2p(
     """
     root, planes = find_planes(path)
     per_plane = []
-    shape = None
+    shape: tuple[int, int] | None = None
     for plane in planes:
         ops = _ops(plane)
         frame = _frame(ops, plane)
         if shape is not None and frame != shape:
-            raise Suite2pError(f"{plane.name} has frame {frame} but {planes[0].name} has {shape}; "
-                               "planes of different sizes cannot share one reference stack")
+            raise Suite2pError(
+                f"{plane.name} has frame {frame} but {planes[0].name} has {shape}; "
+                "planes of different sizes cannot share one reference stack"
+            )
         shape = frame
         ys, xs, ls = _stat_lists(_load(plane / "stat.npy", "ROI file"), plane)
-        per_plane.append((plane, ops, ys, xs, ls, _rows(plane, "iscell.npy", len(ys)), _rows(plane, "redcell.npy", len(ys))))
+        per_plane.append(
+            (plane, ops, ys, xs, ls, _rows(plane, "iscell.npy", len(ys)), _rows(plane, "redcell.npy", len(ys)))
+        )
+    assert shape is not None  # find_planes never returns an empty list
     keys = set.intersection(*(set(image_keys(p[1], shape)) for p in per_plane))
     messages: list[str] = []
     if reference_key not in keys:
         hint = " (single-channel recording?)" if reference_key == "meanImg_chan2" else ""
-        raise Suite2pError(f"no '{reference_key}' image in every plane{hint}; available image keys: "
-                           f"{', '.join(sorted(keys)) or 'none'}; choose one with --reference KEY")
+        raise Suite2pError(
+            f"no '{reference_key}' image in every plane{hint}; available image keys: "
+            f"{', '.join(sorted(keys)) or 'none'}; choose one with --reference KEY"
+        )
     if functional_key is not None and functional_key not in keys:
         messages.append(f"no '{functional_key}' image: functional_dot_product is not computed")
         functional_key = None
@@ -229,8 +239,10 @@ def load_suite2p(
     finite = {k: np.isfinite(v).all() for k, v in images.items()}
     if not finite[reference_key]:
         bad = [per_plane[z][0].name for z in range(len(per_plane)) if not np.isfinite(images[reference_key][z]).all()]
-        raise Suite2pError(f"the '{reference_key}' image holds NaN/inf pixels in {', '.join(bad)}; usable image keys: "
-                           f"{', '.join(k for k in sorted(keys) if finite[k]) or 'none'}; choose one with --reference KEY")
+        raise Suite2pError(
+            f"the '{reference_key}' image holds NaN/inf pixels in {', '.join(bad)}; usable image keys: "
+            f"{', '.join(k for k in sorted(keys) if finite[k]) or 'none'}; choose one with --reference KEY"
+        )
     if functional_key is not None and not finite[functional_key]:
         messages.append(f"the '{functional_key}' image holds NaN/inf pixels: functional_dot_product is not computed")
         functional_key = None
@@ -260,15 +272,25 @@ def _assemble(root, per_plane, images, reference_key, functional_key, iscell_onl
     except ValueError as exc:
         where = _locate(str(exc), index, per_plane)
         raise Suite2pError(f"{where}stat.npy: {exc}") from None
-    red_s2p = None if any(r is None for r in reds) else np.concatenate(reds)
+    red_s2p = None if any(r is None for r in reds) else np.concatenate([r for r in reds if r is not None])
     if red_s2p is None and any(r is not None for r in reds):
         messages.append("redcell.npy is missing in some planes: red_s2p is not available")
-    iscell = None if any(i is None for i in iscells) else np.concatenate(iscells)
-    return Session(root=root, planes=[p[0].name for p in per_plane], rois=rois, images=images,
-                   reference_key=reference_key, functional_key=functional_key,
-                   plane_counts=[len(p[2]) for p in per_plane], suite2p_index=np.concatenate(index),
-                   roi_plane=np.concatenate(planes_of), iscell=iscell, red_s2p=red_s2p,
-                   covered="iscell" if iscell_only else "all", messages=messages)
+    iscell = None if any(i is None for i in iscells) else np.concatenate([i for i in iscells if i is not None])
+    return Session(
+        root=root,
+        planes=[p[0].name for p in per_plane],
+        rois=rois,
+        images=images,
+        reference_key=reference_key,
+        functional_key=functional_key,
+        plane_counts=[len(p[2]) for p in per_plane],
+        suite2p_index=np.concatenate(index),
+        roi_plane=np.concatenate(planes_of),
+        iscell=iscell,
+        red_s2p=red_s2p,
+        covered="iscell" if iscell_only else "all",
+        messages=messages,
+    )
 
 
 def _locate(msg: str, index: list[np.ndarray], per_plane) -> str:
@@ -277,7 +299,7 @@ def _locate(msg: str, index: list[np.ndarray], per_plane) -> str:
     if not m:
         return ""
     k = int(m.group(1))
-    for (plane, *_), idx in zip(per_plane, index):
+    for (plane, *_), idx in zip(per_plane, index, strict=False):
         if k < idx.size:
             return f"{plane.name}/ (stat index {int(idx[k])}) "
         k -= idx.size

@@ -24,7 +24,8 @@ def _volume(folder: Path, name: str) -> np.ndarray:
 
 
 def load_suite3d(
-    path: str | Path, reference: str = "ref_img_3d_structural.npy",
+    path: str | Path,
+    reference: str = "ref_img_3d_structural.npy",
     functional_reference: str | None = "ref_img_3d.npy",
 ) -> tuple[RoiSet, np.ndarray, np.ndarray | None]:
     """Read suite3d ROIs (``coords`` = (z, y, x), ``lam``) and reference volumes.

@@ -1,0 +1,1 @@
+"""The window and plugin icon, shipped in the wheel."""

@@ -32,7 +32,7 @@ def patches(stat_planes, refs, w=40, fill=0.0, filt=None):
     for z, (y, x, lam) in stat_planes:
         yc, xc = centroid(y), centroid(x)
         m = np.full((s, s), fill, np.float32)
-        for yy, xx, ll in zip(y, x, lam):
+        for yy, xx, ll in zip(y, x, lam, strict=False):
             if 0 <= yy - yc + w < s and 0 <= xx - xc + w < s:
                 m[yy - yc + w, xx - xc + w] = ll
         masks.append(m)

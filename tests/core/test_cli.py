@@ -14,6 +14,8 @@ from cellector.datasets import make_suite2p_folder
 from cellector.io.store import load_state
 from cellector.manager import CellectorManager
 
+from ..conftest import console_script
+
 
 def _run(capsys, *args):
     rc = main([str(a) for a in args])
@@ -29,8 +31,9 @@ def test_demo_writes_a_session_and_a_worked_example(tmp_path, capsys):
     assert st["criteria"]["dot_product"] == cli.DEMO_CRITERIA["dot_product"]
     assert st["criteria"]["corr_coef"] == cli.DEMO_CRITERIA["corr_coef"]
     # the printed counts are those of the saved selection against the ground truth
-    truth = np.concatenate([np.load(tmp_path / "demo" / "ground_truth" / f"plane{z}_roi_truth.npz")["truth_red"]
-                            for z in range(2)])
+    truth = np.concatenate(
+        [np.load(tmp_path / "demo" / "ground_truth" / f"plane{z}_roi_truth.npz")["truth_red"] for z in range(2)]
+    )
     sel = st["idx_selected"]
     assert f"select {int(sel.sum())} ROIs: {int((sel & truth).sum())} of {int(truth.sum())} true red" in out
     assert (sel & truth).sum() > 0.6 * truth.sum() and (sel & ~truth).sum() < 0.1 * sel.sum()
@@ -142,6 +145,7 @@ def test_migrate_legacy_names(synthetic, capsys):
 def test_internal_error_is_exit_1(monkeypatch, synthetic, capsys):
     def broken(args):
         raise RuntimeError("boom")
+
     monkeypatch.setattr(cli, "cmd_info", broken)
     rc, _, err = _run(capsys, "info", synthetic.root)
     assert rc == 1 and err == "cellector: internal error: RuntimeError: boom (please report this)\n"
@@ -149,12 +153,14 @@ def test_internal_error_is_exit_1(monkeypatch, synthetic, capsys):
 
 def test_console_scripts_help_and_headless_import(tmp_path, synthetic):
     for exe in ("cellector", "cellector-gui"):
-        r = subprocess.run([exe, "--help"], capture_output=True, text=True)
+        r = subprocess.run([console_script(exe), "--help"], capture_output=True, text=True)
         assert r.returncode == 0 and "usage:" in r.stdout
     # the core and its command never import a GUI toolkit
-    code = ("import sys; from cellector.cli import main; import cellector.utils, cellector.manager; "
-            f"rc = main(['info', {str(synthetic.root)!r}]); "
-            "bad = [m for m in sys.modules if m.split('.')[0] in ('qtpy', 'PyQt5', 'PyQt6', 'PySide2', 'PySide6', "
-            "'napari', 'magicgui', 'superqt', 'vispy', 'matplotlib')]; print(rc, bad)")
+    code = (
+        "import sys; from cellector.cli import main; import cellector.utils, cellector.manager; "
+        f"rc = main(['info', {str(synthetic.root)!r}]); "
+        "bad = [m for m in sys.modules if m.split('.')[0] in ('qtpy', 'PyQt5', 'PyQt6', 'PySide2', 'PySide6', "
+        "'napari', 'magicgui', 'superqt', 'vispy', 'matplotlib')]; print(rc, bad)"
+    )
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)
     assert r.stdout.strip().splitlines()[-1] == "0 []", r.stderr

@@ -43,7 +43,7 @@ def test_deterministic_per_seed(tmp_path):
     np.testing.assert_array_equal(ia, ib)
     assert not np.array_equal(ia, ic)
     sa, sb = _load(a.root / "plane0" / "stat.npy"), _load(b.root / "plane0" / "stat.npy")
-    for ra, rb in zip(sa, sb):
+    for ra, rb in zip(sa, sb, strict=False):
         np.testing.assert_array_equal(ra["ypix"], rb["ypix"])
         np.testing.assert_array_equal(ra["lam"], rb["lam"])
 

@@ -5,8 +5,16 @@ import importlib
 
 import pytest
 
-MODULES = ["cellector.utils", "cellector.rois", "cellector.features", "cellector.filters",
-           "cellector.roi_processor", "cellector.manager", "cellector.io.store", "cellector.datasets"]
+MODULES = [
+    "cellector.utils",
+    "cellector.rois",
+    "cellector.features",
+    "cellector.filters",
+    "cellector.roi_processor",
+    "cellector.manager",
+    "cellector.io.store",
+    "cellector.datasets",
+]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -70,8 +70,13 @@ def test_corr_coef_perfect_and_constant():
     rois = _rois([(0, blob)])
     from cellector.utils import compute_correlation, get_centered_masks
 
-    m = get_centered_masks([np.array([b[2] for b in blob], np.float32)], [np.array([b[0] for b in blob])],
-                           [np.array([b[1] for b in blob])], np.array([[50, 50]]), width=5)
+    m = get_centered_masks(
+        [np.array([b[2] for b in blob], np.float32)],
+        [np.array([b[0] for b in blob])],
+        [np.array([b[1] for b in blob])],
+        np.array([[50, 50]]),
+        width=5,
+    )
     assert compute_correlation(m, 3 * m + 1)[0] == pytest.approx(1.0)
     assert compute_correlation(m, -m)[0] == pytest.approx(-1.0)
     assert np.isnan(compute_correlation(m, np.full_like(m, 7.0))[0])
@@ -86,8 +91,9 @@ def test_median_centroid_truncates_half():
 def test_duplicate_pixel_is_assigned_not_summed():
     from cellector.utils import get_centered_masks
 
-    m = get_centered_masks([np.array([1.0, 5.0], np.float32)], [np.array([3, 3])], [np.array([3, 3])],
-                           np.array([[3, 3]]), width=2)
+    m = get_centered_masks(
+        [np.array([1.0, 5.0], np.float32)], [np.array([3, 3])], [np.array([3, 3])], np.array([[3, 3]]), width=2
+    )
     assert m[0, 2, 2] == 5.0 and m.sum() == 5.0
 
 
@@ -131,8 +137,13 @@ def test_matches_literal_spec_on_real_data(real_copy, folder):
         refs.append(ops["meanImg_chan2"])
         frefs.append(ops["meanImg"])
     refs, frefs = np.array(refs), np.array(frefs)
-    rois = RoiSet.from_lists([s[1][0] for s in stat_planes], [s[1][1] for s in stat_planes],
-                             [s[1][2] for s in stat_planes], [s[0] for s in stat_planes], refs.shape)
+    rois = RoiSet.from_lists(
+        [s[1][0] for s in stat_planes],
+        [s[1][1] for s in stat_planes],
+        [s[1][2] for s in stat_planes],
+        [s[0] for s in stat_planes],
+        refs.shape,
+    )
     ours = compute_features(rois, refs, frefs, chunk_size=16)
     expected = spec.all_features(stat_planes, refs, frefs)
     assert list(ours) == ["phase_corr", "dot_product", "corr_coef", "in_vs_out", "functional_dot_product"]
@@ -169,8 +180,9 @@ def test_volumetric_surround_spreads_across_planes():
 def test_progress_and_chunking_do_not_change_values(synthetic):
     stat = np.load(synthetic.root / "plane0" / "stat.npy", allow_pickle=True)
     ops = np.load(synthetic.root / "plane0" / "ops.npy", allow_pickle=True).item()
-    rois = RoiSet.from_lists([r["ypix"] for r in stat], [r["xpix"] for r in stat], [r["lam"] for r in stat],
-                             None, (1, 128, 128))
+    rois = RoiSet.from_lists(
+        [r["ypix"] for r in stat], [r["xpix"] for r in stat], [r["lam"] for r in stat], None, (1, 128, 128)
+    )
     steps = []
     a = compute_features(rois, ops["meanImg_chan2"], progress=lambda d, t: steps.append((d, t)), chunk_size=7)
     b = compute_features(rois, ops["meanImg_chan2"], chunk_size=1000)
@@ -181,23 +193,29 @@ def test_progress_and_chunking_do_not_change_values(synthetic):
     assert next(gen) == (30, 60)
 
 
-@pytest.mark.parametrize("bad,match", [
-    ({"nonsense": 1}, "unknown parameter"),
-    ({"centered_width": 0}, "centered_width"),
-    ({"centroid_method": "mean"}, "centroid_method"),
-    ({"window_kernel": "kaiser"}, "window_kernel"),
-    ({"lowcut": -1}, "lowcut"),
-])
+@pytest.mark.parametrize(
+    "bad,match",
+    [
+        ({"nonsense": 1}, "unknown parameter"),
+        ({"centered_width": 0}, "centered_width"),
+        ({"centroid_method": "mean"}, "centroid_method"),
+        ({"window_kernel": "kaiser"}, "window_kernel"),
+        ({"lowcut": -1}, "lowcut"),
+    ],
+)
 def test_bad_parameters(bad, match):
     with pytest.raises(ValueError, match=match):
         validate_parameters(bad)
 
 
-@pytest.mark.parametrize("ref,match", [
-    (np.zeros(5), "2-D image"),
-    (np.full((1, 100, 100), np.nan), "NaN"),
-    (np.zeros((1, 50, 50)), "does not match"),
-])
+@pytest.mark.parametrize(
+    "ref,match",
+    [
+        (np.zeros(5), "2-D image"),
+        (np.full((1, 100, 100), np.nan), "NaN"),
+        (np.zeros((1, 50, 50)), "does not match"),
+    ],
+)
 def test_bad_reference(ref, match):
     rois = _rois([(0, [(5, 5, 1.0)])])
     with pytest.raises(ValueError, match=match):

@@ -23,7 +23,7 @@ def test_loads_every_real_folder(real_copy):
     # images come from reg_outputs/ops, never from db (pre-registration)
     ops = safe_load_npy(s.root / "plane1" / "ops.npy").item()
     np.testing.assert_array_equal(s.images["meanImg_chan2"][1], ops["meanImg_chan2"])
-    with pytest.raises(Suite2pError, match="single-channel.*meanImg"):
+    with pytest.raises(Suite2pError, match=r"single-channel.*meanImg"):
         load_suite2p(real_copy("real-fissa-1plane"))
     s = load_suite2p(s.root.parent.parent / "real-fissa-1plane", reference_key="meanImg")
     assert s.rois.n_rois == 23 and s.red_s2p is None
@@ -65,14 +65,14 @@ class _Evil:
 def test_hostile_pickle_does_not_run(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     np.save(tmp_path / "stat.npy", np.array([_Evil()], dtype=object), allow_pickle=True)
-    with pytest.raises(UnsafePickleError, match="posix.system|os.system"):
+    with pytest.raises(UnsafePickleError, match=r"posix\.system|os\.system"):
         safe_load_npy(tmp_path / "stat.npy")
     assert not (tmp_path / "pwned").exists()
 
 
 def test_corrupt_npy(tmp_path):
     (tmp_path / "x.npy").write_bytes(b"\x93NUMPY garbage")
-    with pytest.raises(ValueError, match="not a readable .npy"):
+    with pytest.raises(ValueError, match=r"not a readable \.npy"):
         safe_load_npy(tmp_path / "x.npy")
 
 
@@ -89,7 +89,7 @@ def test_criterion_encoding_round_trip():
 
 def test_feature_cache_reused_only_when_provenance_matches(synthetic):
     rp = create_from_suite2p(synthetic.root)
-    assert list(rp.features)[0] == "red_s2p"
+    assert next(iter(rp.features)) == "red_s2p"
     before = rp.features["corr_coef"].copy()
     path = synthetic.root / "cellector" / "corr_coef_feature.npy"
     np.save(path, np.full_like(before, 7.0))  # edited behind our back: checksum no longer matches
@@ -116,7 +116,7 @@ def test_mask_volume_matches_pixel_data(synthetic):
     n = 20
     vol = np.zeros((n, 128, 128), np.float32)
     for i in range(n):
-        z, y, x, lam = s.rois.roi(i)
+        _z, y, x, lam = s.rois.roi(i)
         vol[i, y, x] = lam
     first = np.flatnonzero(s.roi_plane == 0)[:n]
     assert first.tolist() == list(range(n))
@@ -127,8 +127,10 @@ def test_mask_volume_matches_pixel_data(synthetic):
 def test_suite3d(tmp_path):
     rng = np.random.default_rng(0)
     ref = rng.random((3, 40, 40)).astype(np.float32)
-    stats = [{"coords": (np.array([0, 1, 1]), np.array([10, 10, 11]), np.array([5, 5, 5])),
-              "lam": np.ones(3, np.float32)} for _ in range(2)]
+    stats = [
+        {"coords": (np.array([0, 1, 1]), np.array([10, 10, 11]), np.array([5, 5, 5])), "lam": np.ones(3, np.float32)}
+        for _ in range(2)
+    ]
     np.save(tmp_path / "stats.npy", np.array(stats, dtype=object), allow_pickle=True)
     np.save(tmp_path / "ref_img_3d_structural.npy", ref)
     rp = create_from_suite3d(tmp_path, save_features=False, centered_width=5)
@@ -136,16 +138,24 @@ def test_suite3d(tmp_path):
 
 
 def test_state_round_trip_and_interrupted_save(tmp_path):
-    save_state(tmp_path, {"n_rois": 3}, features={"a": np.arange(3.0)}, criteria={"a": (None, 1.0)},
-               manual_selection=np.array([[1, 0, 0], [1, 0, 0]], bool), idx_selected=np.array([1, 1, 0], bool))
+    save_state(
+        tmp_path,
+        {"n_rois": 3},
+        features={"a": np.arange(3.0)},
+        criteria={"a": (None, 1.0)},
+        manual_selection=np.array([[1, 0, 0], [1, 0, 0]], bool),
+        idx_selected=np.array([1, 1, 0], bool),
+    )
     st = load_state(tmp_path)
     assert st["criteria"] == {"a": (None, 1.0)} and st["idx_selected"].tolist() == [True, True, False]
     # a second save killed after writing one file: the checksums no longer match
-    code = ("import numpy as np, os\nfrom cellector.io import store\n"
-            "orig = store.atomic_write_text\n"
-            "def boom(*a, **k): os._exit(9)\n"
-            "store.atomic_write_text = boom\n"
-            f"store.save_state({str(tmp_path)!r}, {{}}, criteria={{'a': (0.5, 2.0)}}, idx_selected=np.zeros(3, bool))\n")
+    code = (
+        "import numpy as np, os\nfrom cellector.io import store\n"
+        "orig = store.atomic_write_text\n"
+        "def boom(*a, **k): os._exit(9)\n"
+        "store.atomic_write_text = boom\n"
+        f"store.save_state({str(tmp_path)!r}, {{}}, criteria={{'a': (0.5, 2.0)}}, idx_selected=np.zeros(3, bool))\n"
+    )
     r = subprocess.run([sys.executable, "-c", code])
     assert r.returncode == 9
     st = load_state(tmp_path)

@@ -12,9 +12,16 @@ from cellector.roi_processor import RoiProcessor
 def _manager(values, root=None):
     """A manager over 1-pixel ROIs whose only feature is `values` (given explicitly)."""
     n = len(values)
-    rp = RoiProcessor(root, None, [np.array([i % 10]) for i in range(n)], [np.array([0])] * n,
-                      [np.ones(1, np.float32)] * n, np.ones((10, 10)), autocompute=False,
-                      extra_features={"f": np.asarray(values, float)})
+    rp = RoiProcessor(
+        root,
+        None,
+        [np.array([i % 10]) for i in range(n)],
+        [np.array([0])] * n,
+        [np.ones(1, np.float32)] * n,
+        np.ones((10, 10)),
+        autocompute=False,
+        extra_features={"f": np.asarray(values, float)},
+    )
     return CellectorManager(rp)
 
 
@@ -169,13 +176,16 @@ def test_auc_floor_on_real_data(real_copy):
 
     # measured: 0.14 set phase 0.878 dot 0.952 corr 0.634 in/out 0.887 (red_s2p 0.916);
     #           1.1 set phase 0.976 dot 0.988 corr 0.939 in/out 0.976 (red_s2p 0.991)
-    floors = {"suite2p-0.14-1plane": {"phase_corr": 0.85, "corr_coef": 0.6, "dot_product": 0.93, "in_vs_out": 0.86},
-              "suite2p-1.1-2planes": {"phase_corr": 0.95, "corr_coef": 0.9, "dot_product": 0.97, "in_vs_out": 0.95}}
+    floors = {
+        "suite2p-0.14-1plane": {"phase_corr": 0.85, "corr_coef": 0.6, "dot_product": 0.93, "in_vs_out": 0.86},
+        "suite2p-1.1-2planes": {"phase_corr": 0.95, "corr_coef": 0.9, "dot_product": 0.97, "in_vs_out": 0.95},
+    }
     for folder, floor in floors.items():
         root = real_copy(folder)
         rp = create_from_suite2p(root, save_features=False)
-        truth = np.concatenate([np.load(root.parent / "ground_truth" / f"{p}_roi_truth.npz")["truth_red"]
-                                for p in rp.session.planes])
+        truth = np.concatenate(
+            [np.load(root.parent / "ground_truth" / f"{p}_roi_truth.npz")["truth_red"] for p in rp.session.planes]
+        )
         for name, lo in floor.items():
             assert auc(rp.features[name], truth) >= lo, (folder, name)
         best = max(auc(rp.features[n], truth) for n in floor)

@@ -53,6 +53,7 @@ def _edit_roi(key, fn):
         stat = _stat(root)
         stat[2][key] = fn(np.asarray(stat[2][key]))
         _save_stat(root, stat)
+
     return mutate
 
 
@@ -61,6 +62,7 @@ def _drop_key(key):
         stat = _stat(root)
         del stat[4][key]
         _save_stat(root, stat)
+
     return mutate
 
 
@@ -69,12 +71,14 @@ def _ops_edit(fn, plane="plane0"):
         ops = np.load(root / plane / "ops.npy", allow_pickle=True).item()
         fn(ops)
         np.save(root / plane / "ops.npy", np.array(ops, dtype=object), allow_pickle=True)
+
     return mutate
 
 
 def _set(key, value):
     def fn(ops):
         ops[key] = value(ops) if callable(value) else value
+
     return fn
 
 
@@ -100,12 +104,14 @@ def _truncate(name):
         p = root / "plane0" / name
         data = p.read_bytes()
         p.write_bytes(data[: len(data) // 2])
+
     return mutate
 
 
 def _garbage(name):
     def mutate(root):
         (root / "plane0" / name).write_bytes(b"\x93NUMPY\x01\x00garbage that is not a header" + bytes(range(256)))
+
     return mutate
 
 
@@ -113,12 +119,14 @@ def _rows(name, fn):
     def mutate(root):
         p = root / "plane1" / name
         np.save(p, fn(np.load(p)))
+
     return mutate
 
 
 def _hostile(name):
     def mutate(root):
         np.save(root / "plane0" / name, np.array([_Evil()], dtype=object), allow_pickle=True)
+
     return mutate
 
 
@@ -165,15 +173,23 @@ SUITE2P_CASES = {
     "lam length differs": (_edit_roi("lam", lambda a: np.r_[a, 1.0]), "stat index 2"),
     "pixel outside the frame": (_edit_roi("ypix", lambda a: a + 64), "outside"),
     "negative pixel": (_edit_roi("xpix", lambda a: a - 200), "outside"),
-    "empty ROI": (lambda r: _edit_roi("ypix", lambda a: a[:0])(r) or _edit_roi("xpix", lambda a: a[:0])(r)
-                  or _edit_roi("lam", lambda a: a[:0])(r), "empty"),
+    "empty ROI": (
+        lambda r: (
+            _edit_roi("ypix", lambda a: a[:0])(r)
+            or _edit_roi("xpix", lambda a: a[:0])(r)
+            or _edit_roi("lam", lambda a: a[:0])(r)
+        ),
+        "empty",
+    ),
     "NaN in lam": (_edit_roi("lam", lambda a: np.where(np.arange(a.size) == 0, np.nan, a)), "non-finite"),
     "inf in lam": (_edit_roi("lam", lambda a: np.where(np.arange(a.size) == 1, np.inf, a)), "non-finite"),
     "NaN in the reference": (_ops_edit(_nan_pixel), "NaN/inf"),
     "inf in the reference": (_ops_edit(_inf_pixel), "NaN/inf"),
     "1-D reference": (_ops_edit(_set("meanImg_chan2", np.ones(64, np.float32))), "no 'meanImg_chan2'"),
-    "reference of the wrong shape": (_ops_edit(_set("meanImg_chan2", np.ones((64, 32), np.float32))),
-                                     "no 'meanImg_chan2'"),
+    "reference of the wrong shape": (
+        _ops_edit(_set("meanImg_chan2", np.ones((64, 32), np.float32))),
+        "no 'meanImg_chan2'",
+    ),
     "planes of different frame sizes": (_ops_edit(_resize, "plane1"), "different sizes"),
     "iscell with too few rows": (_rows("iscell.npy", lambda a: a[:-2]), "iscell.npy has shape"),
     "redcell with too many rows": (_rows("redcell.npy", lambda a: np.r_[a, a[:1]]), "redcell.npy has shape"),
@@ -185,8 +201,11 @@ SUITE2P_CASES = {
 
 def _snapshot(root: Path) -> dict[str, str]:
     """Path -> sha1 of every file under the session's parent (suite2p and cellector/)."""
-    return {str(p.relative_to(root.parent)): hashlib.sha1(p.read_bytes()).hexdigest()
-            for p in sorted(root.parent.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(root.parent)): hashlib.sha1(p.read_bytes()).hexdigest()
+        for p in sorted(root.parent.rglob("*"))
+        if p.is_file()
+    }
 
 
 def _state_files(snap: dict[str, str]) -> dict[str, str]:
@@ -326,6 +345,7 @@ def _failing_mkstemp(monkeypatch, exc):
 
     def fail(*args, **kwargs):
         raise exc
+
     monkeypatch.setattr(store.tempfile, "mkstemp", fail)
 
 
@@ -405,9 +425,14 @@ print(calls[0])
 
 
 def _old_state(root, n=50):
-    save_state(root, {"writer": "old"}, features={"f": np.full(n, 1.0), "g": np.full(n, 1.0)},
-               criteria={"f": (0.5, None), "g": (None, 1.5)}, manual_selection=np.zeros((2, n), bool),
-               idx_selected=np.zeros(n, bool))
+    save_state(
+        root,
+        {"writer": "old"},
+        features={"f": np.full(n, 1.0), "g": np.full(n, 1.0)},
+        criteria={"f": (0.5, None), "g": (None, 1.5)},
+        manual_selection=np.zeros((2, n), bool),
+        idx_selected=np.zeros(n, bool),
+    )
 
 
 def _whole(st, which):
@@ -424,8 +449,11 @@ def test_kill_at_every_step_of_a_save(tmp_path, first_save):
     """A process killed at each rename of the save sequence leaves a whole state."""
     script = tmp_path / "save.py"
     script.write_text(_SAVE_SCRIPT)
-    total = int(subprocess.run([sys.executable, str(script), str(tmp_path / "count"), "0"],
-                               capture_output=True, text=True, check=True).stdout)
+    total = int(
+        subprocess.run(
+            [sys.executable, str(script), str(tmp_path / "count"), "0"], capture_output=True, text=True, check=True
+        ).stdout
+    )
     assert total >= 7  # marker/snapshot, six files, metadata
     for k in range(1, total + 1):
         root = tmp_path / f"k{k}"

@@ -1,5 +1,8 @@
 """GUI fixtures: a window on a synthetic folder, driven through its real widgets."""
 
+from dataclasses import dataclass, field
+
+import numpy as np
 import pytest
 
 
@@ -11,71 +14,119 @@ def window(make_napari_viewer, synthetic):
     viewer = make_napari_viewer()
     viewer, widget = build_window(synthetic.root, viewer=viewer, recover=False)
     yield viewer, widget
-    widget.manager._set_dirty(False)  # no unsaved-changes prompt during teardown
+    if widget.manager is not None:
+        widget.manager.mark_saved()  # no unsaved-changes prompt during teardown
     widget.unbind()
 
 
-def press(viewer, key):
-    """Press a key through napari's keymap handler, as the canvas does."""
-    handler = viewer.window._qt_viewer._key_map_handler
-    handler.press_key(key)
-    handler.release_key(key)
+def press(widget, key):
+    """Type ``key`` ("n", "Control-Shift-Z", ...) on napari's canvas, as a user does."""
+    from qtpy.QtCore import Qt
+    from qtpy.QtTest import QTest
+
+    from cellector_gui._qt_access import canvas_widget
+
+    *mods, name = key.split("-")
+    modifiers = Qt.KeyboardModifier.NoModifier
+    for mod in mods:
+        modifiers |= {"Control": Qt.KeyboardModifier.ControlModifier, "Shift": Qt.KeyboardModifier.ShiftModifier}[mod]
+    canvas = canvas_widget(widget)
+    assert canvas is not None, "the napari canvas was not found"
+    QTest.keyClick(canvas, getattr(Qt.Key, f"Key_{name.upper()}"), modifiers)
 
 
 def pixel_of(widget, idx):
     """A (z, y, x) pixel that shows ROI idx (not covered by a later ROI)."""
-    import numpy as np
-
     z, y, x = np.argwhere(widget.overlay.label == idx + 1)[0]
     return int(z), int(y), int(x)
 
 
 def first_visible_roi(widget, plane=0):
-    import numpy as np
-
     ids = np.unique(widget.overlay.label[plane])
     return int(ids[ids > 0][0]) - 1
 
 
+@dataclass
+class MouseEvent:
+    """A mouse event as napari's viewer callbacks read it (with modifiers)."""
+
+    type: str
+    position: tuple
+    button: int = 1
+    is_dragging: bool = False
+    modifiers: tuple = ()
+    dims_displayed: tuple = (1, 2)
+    dims_point: list | None = None
+    view_direction: list | None = None
+    pos: list = field(default_factory=lambda: [0, 0])
+    handled: bool = False
+    delta: tuple = (0, 0)
+
+
+class EventProxy:
+    """The read-only view of an event that napari's canvas passes to mouse callbacks."""
+
+    def __init__(self, event):
+        self.__wrapped__ = event
+
+    def __getattr__(self, name):
+        return getattr(self.__wrapped__, name)
+
+
 @pytest.fixture
-def MouseEvent():  # noqa: N802 - mirrors napari's fixture of the same name
-    """Mouse events as napari's viewer callbacks read them (with modifiers)."""
-    from dataclasses import dataclass, field
+def mouse_event():
+    """The MouseEvent class (napari's test support has one too, without modifiers)."""
+    return MouseEvent
 
-    @dataclass
-    class Event:
-        type: str
-        position: tuple
-        button: int = 1
-        is_dragging: bool = False
-        modifiers: tuple = ()
-        dims_displayed: tuple = (1, 2)
-        dims_point: list = None
-        view_direction: list = None
-        pos: list = field(default_factory=lambda: [0, 0])
-        handled: bool = False
-        delta: tuple = (0, 0)
 
-    return Event
+class Dialogs:
+    """Modal dialogs of a test: each must be announced with :meth:`expect`.
+
+    A dialog nobody expected is answered harmlessly (No / Ok / Cancel) and fails the
+    test at teardown, so an error dialog can never pass silently; an expected dialog
+    that never appeared fails it too.
+    """
+
+    def __init__(self):
+        self.seen: list[tuple[str, str]] = []
+        self.expected: list[tuple[str, str, object]] = []
+        self.unexpected: list[tuple[str, str]] = []
+
+    def expect(self, kind, answer, text=""):
+        """Announce a dialog of ``kind`` ("question", "warning", "critical", "exec") whose text holds ``text``."""
+        self.expected.append((kind, text, answer))
+
+    def answer(self, kind, text, default):
+        self.seen.append((kind, text))
+        for i, (k, want, answer) in enumerate(self.expected):
+            if k == kind and want in text:
+                del self.expected[i]
+                return answer
+        self.unexpected.append((kind, text))
+        return default
 
 
 @pytest.fixture(autouse=True)
 def dialogs(monkeypatch):
-    """Modal dialogs never block a test: each is recorded and answered (No / Discard / Ok)."""
+    """Modal dialogs never block a test, and an unexpected one fails it."""
     from qtpy.QtWidgets import QMessageBox
 
-    seen = []
+    box = Dialogs()
+    buttons = QMessageBox.StandardButton
 
-    def record(kind, answer):
-        def f(*args, **kwargs):
-            texts = [a for a in args if isinstance(a, str)]
-            seen.append((kind, " ".join(texts)))
-            return answer
-        return f
+    def static(kind, default):
+        def show(*args, **kwargs):
+            return box.answer(kind, " ".join(a for a in args if isinstance(a, str)), default)
 
-    monkeypatch.setattr(QMessageBox, "question", staticmethod(record("question", QMessageBox.StandardButton.No)))
-    monkeypatch.setattr(QMessageBox, "warning", staticmethod(record("warning", QMessageBox.StandardButton.Ok)))
-    monkeypatch.setattr(QMessageBox, "critical", staticmethod(record("critical", QMessageBox.StandardButton.Ok)))
-    monkeypatch.setattr(QMessageBox, "exec", lambda self: (seen.append(("exec", self.text())),
-                                                           QMessageBox.StandardButton.Discard)[1])
-    return seen
+        return staticmethod(show)
+
+    monkeypatch.setattr(QMessageBox, "question", static("question", buttons.No))
+    monkeypatch.setattr(QMessageBox, "warning", static("warning", buttons.Ok))
+    monkeypatch.setattr(QMessageBox, "critical", static("critical", buttons.Ok))
+    monkeypatch.setattr(QMessageBox, "information", static("information", buttons.Ok))
+    monkeypatch.setattr(QMessageBox, "exec", lambda self: box.answer("exec", self.text(), buttons.Cancel))
+    yield box
+    problems = [f"unexpected {k} dialog: {t!r}" for k, t in box.unexpected]
+    problems += [f"expected {k} dialog never appeared ({t!r})" for k, t, _ in box.expected]
+    if problems:
+        pytest.fail("; ".join(problems))

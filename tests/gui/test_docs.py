@@ -9,9 +9,20 @@ from pathlib import Path
 
 import pytest
 
+from ..conftest import console_script
+
 REPO = Path(__file__).resolve().parents[2]
-PAGES = ["index.md", "window.md", "features.md", "cutoffs.md", "files.md", "scripting.md",
-         "compatibility.md", "data-safety.md", "benchmarks.md"]
+PAGES = [
+    "index.md",
+    "window.md",
+    "features.md",
+    "cutoffs.md",
+    "files.md",
+    "scripting.md",
+    "compatibility.md",
+    "data-safety.md",
+    "benchmarks.md",
+]
 _BLOCK = re.compile(r"```(\w+)\n(.*?)```", re.S)
 
 
@@ -39,8 +50,14 @@ def _run_gui_command(argv, make_napari_viewer):
     from cellector_gui._main import build_parser
 
     args = build_parser().parse_args(argv)
-    viewer, widget = build_window(args.folder, viewer=make_napari_viewer(), reference_key=args.reference,
-                                  functional_key=args.functional, iscell_only=args.iscell_only, recover=False)
+    viewer, widget = build_window(
+        args.folder,
+        viewer=make_napari_viewer(),
+        reference_key=args.reference,
+        functional_key=args.functional,
+        iscell_only=args.iscell_only,
+        recover=False,
+    )
     assert widget.manager is not None and widget.cards
     return viewer, widget
 
@@ -55,7 +72,7 @@ def test_every_command_and_snippet_in_the_docs(tmp_path, monkeypatch, make_napar
         argv = shlex.split(command)
         if command not in outputs:
             if argv[0] == "cellector":
-                r = subprocess.run(argv, capture_output=True, text=True)
+                r = subprocess.run([console_script(argv[0]), *argv[1:]], capture_output=True, text=True)
                 assert r.returncode == 0, f"{page}: `{command}` failed: {r.stderr}"
                 outputs[command] = r.stdout
             elif argv[0] == "cellector-gui":
@@ -67,11 +84,11 @@ def test_every_command_and_snippet_in_the_docs(tmp_path, monkeypatch, make_napar
             assert line in outputs[command].splitlines(), f"{page}: `{command}` did not print {line!r}"
     for page, body in _blocks("python"):
         namespace = {"viewer": viewer}
-        exec(compile(body, f"<{page}>", "exec"), namespace)  # noqa: S102 - our own documentation
+        exec(compile(body, f"<{page}>", "exec"), namespace)
     # the console snippet of window.md really moved the slider
     assert widget.manager.criteria["corr_coef"] == (0.8, None)
     assert widget.cards["corr_coef"].slider.value()[0] == pytest.approx(0.8)
-    widget.manager._set_dirty(False)
+    widget.manager.mark_saved()
     widget.unbind()
 
 
@@ -119,8 +136,12 @@ def test_screenshots_come_from_the_script(tmp_path):
 
 
 def test_docs_build_without_warnings(tmp_path):
-    r = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-q", "-d", str(tmp_path / "site")],
-                       cwd=REPO, capture_output=True, text=True)
+    r = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "-q", "-d", str(tmp_path / "site")],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
     assert r.returncode == 0, r.stderr[-3000:]
     assert (tmp_path / "site" / "api" / "index.html").read_text().count("compute_features") > 0
 
@@ -130,8 +151,12 @@ def test_benchmark_scripts_run(tmp_path):
     text = (REPO / "docs" / "benchmarks.md").read_text()
     for script in ("bench_features.py", "bench_gui.py"):
         assert f"benchmarks/{script} --data" in text
-        r = subprocess.run([sys.executable, str(REPO / "benchmarks" / script), "1000", "--data", str(tmp_path)],
-                           capture_output=True, text=True, timeout=600)
+        r = subprocess.run(
+            [sys.executable, str(REPO / "benchmarks" / script), "1000", "--data", str(tmp_path)],
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
         assert r.returncode == 0, r.stderr[-2000:]
         row = [line.split() for line in r.stdout.splitlines() if line.split()[:1] == ["1000"]]
         assert row and all(float(c.split("/")[0]) > 0 for c in row[0][1:5]), r.stdout

@@ -8,12 +8,14 @@ from cellector_gui._plugin import CellectorDock, get_reader
 
 def _dock(viewer, qtbot):
     """Wait for the reader's dock to appear and its worker to attach the session."""
+
     def attached():
-        docks = [d.widget() for d in viewer.window._dock_widgets.values()]
+        docks = list(viewer.window.dock_widgets.values())
         inner = [w for w in docks if isinstance(w, CellectorDock)]
         assert inner and inner[0].inner.manager is not None
+
     qtbot.waitUntil(attached, timeout=60000)
-    return next(d.widget() for d in viewer.window._dock_widgets.values() if isinstance(d.widget(), CellectorDock))
+    return next(d for d in viewer.window.dock_widgets.values() if isinstance(d, CellectorDock))
 
 
 def test_manifest_is_valid():
@@ -47,7 +49,7 @@ def test_open_folder_with_the_plugin(make_napari_viewer, qtbot, real_copy):
     m.update_criteria("dot_product", [float(np.nanmax(m.features["dot_product"])) + 1, None])
     assert not m.compute_idx_selected().any()
     assert "0 selected of 61" in dock.inner.summary.text()
-    m._set_dirty(False)
+    m.mark_saved()
     dock.inner.unbind()
 
 
@@ -57,5 +59,5 @@ def test_sample_data(make_napari_viewer, qtbot):
     assert "reference" in [layer.name for layer in viewer.layers]
     dock = _dock(viewer, qtbot)
     assert dock.inner.manager.num_rois == 300
-    dock.inner.manager._set_dirty(False)
+    dock.inner.manager.mark_saved()
     dock.inner.unbind()

@@ -2,14 +2,14 @@
 
 import numpy as np
 import pytest
-from napari.utils._proxies import ReadOnlyWrapper
 from napari.utils.interactions import mouse_move_callbacks, mouse_press_callbacks, mouse_release_callbacks
 from qtpy.QtCore import Qt
+from qtpy.QtWidgets import QMessageBox
 
 from cellector_gui._layers import COLORS
-from cellector_gui._widget import _camera
+from cellector_gui._qt_access import camera
 
-from .conftest import first_visible_roi, pixel_of, press
+from .conftest import EventProxy, first_visible_roi, pixel_of, press
 
 
 def _rgba_at(widget, idx):
@@ -18,22 +18,31 @@ def _rgba_at(widget, idx):
     return tuple(int(c) for c in widget.roi_layer.data[z, y, x])
 
 
-def _click(viewer, MouseEvent, zyx, moved=False):
-    """Press (, move) and release as napari's canvas delivers them (read-only wrapped)."""
+def _click(viewer, mouse_event, zyx, moved=False):
+    """Press (, move) and release through napari's public callback dispatchers.
+
+    napari's canvas hands callbacks a proxy whose ``__wrapped__`` event is swapped for
+    each later move/release event, so a drag generator sees ``event.type`` change.
+    """
     pos = tuple(float(c) for c in zyx)
-    wrap = lambda ev: ReadOnlyWrapper(ev, exceptions=("handled",))  # noqa: E731
-    mouse_press_callbacks(viewer, wrap(MouseEvent(type="mouse_press", position=pos, button=1)))
+    mouse_press_callbacks(viewer, EventProxy(mouse_event(type="mouse_press", position=pos, button=1)))
     if moved:
-        move = MouseEvent(type="mouse_move", position=(pos[0], pos[1] + 5, pos[2] + 5), button=1, is_dragging=True)
-        mouse_move_callbacks(viewer, wrap(move))
-    mouse_release_callbacks(viewer, wrap(MouseEvent(type="mouse_release", position=pos, button=1)))
+        move = mouse_event(type="mouse_move", position=(pos[0], pos[1] + 5, pos[2] + 5), button=1, is_dragging=True)
+        mouse_move_callbacks(viewer, move)
+    mouse_release_callbacks(viewer, mouse_event(type="mouse_release", position=pos, button=1))
 
 
 def test_window_shows_session(window):
     viewer, widget = window
     assert viewer.title.startswith("cellector — ")
-    assert list(widget.cards) == ["red_s2p", "phase_corr", "dot_product", "corr_coef", "in_vs_out",
-                                  "functional_dot_product"]
+    assert list(widget.cards) == [
+        "red_s2p",
+        "phase_corr",
+        "dot_product",
+        "corr_coef",
+        "in_vs_out",
+        "functional_dot_product",
+    ]
     assert {"reference", "functional", "ROIs", "ROI weights (lam)"} <= {la.name for la in viewer.layers}
     assert viewer.layers["reference"].data.shape == (2, 128, 128)
     assert "120 selected of 120" in widget.summary.text()
@@ -59,7 +68,7 @@ def test_slider_sets_criterion_and_recolours(window, qtbot):
 
 
 def test_console_criterion_moves_slider(window):
-    viewer, widget = window
+    _viewer, widget = window
     card = widget.cards["phase_corr"]
     hi = (card.lo + card.hi) / 2
     widget.manager.update_criteria("phase_corr", [None, hi])
@@ -71,14 +80,14 @@ def test_console_criterion_moves_slider(window):
     assert widget.manager.criteria["phase_corr"] == (None, card.hi * 10)
 
 
-def test_click_flips_and_drag_does_not(window, MouseEvent):
+def test_click_flips_and_drag_does_not(window, mouse_event):
     viewer, widget = window
     m = widget.manager
     idx = first_visible_roi(widget)
     zyx = pixel_of(widget, idx)
-    _click(viewer, MouseEvent, zyx, moved=True)
+    _click(viewer, mouse_event, zyx, moved=True)
     assert not m.manual_selection[1, idx]
-    _click(viewer, MouseEvent, zyx)
+    _click(viewer, mouse_event, zyx)
     assert m.manual_selection[:, idx].tolist() == [False, True]  # was selected, now forced off
     assert _rgba_at(widget, idx)[:3] == COLORS["focus"][:3]  # focused after the click
     m.set_focus(-1)
@@ -86,41 +95,43 @@ def test_click_flips_and_drag_does_not(window, MouseEvent):
     assert "manually rejected" in widget.status.text()
     # background and outside the image: nothing happens, nothing raises
     bg = np.argwhere(widget.overlay.label[0] == 0)[0]
-    _click(viewer, MouseEvent, (0, *bg))
-    _click(viewer, MouseEvent, (0, -50, 900))
+    _click(viewer, mouse_event, (0, *bg))
+    _click(viewer, mouse_event, (0, -50, 900))
     assert m.manual_selection[1].sum() == 1
 
 
-def test_hover_shows_values(window, MouseEvent):
+def test_hover_shows_values(window, mouse_event):
     viewer, widget = window
     idx = first_visible_roi(widget)
-    mouse_move_callbacks(viewer, MouseEvent(type="mouse_move", position=tuple(float(c) for c in pixel_of(widget, idx))))
+    mouse_move_callbacks(
+        viewer, mouse_event(type="mouse_move", position=tuple(float(c) for c in pixel_of(widget, idx)))
+    )
     assert widget.status.text().startswith(f"ROI {idx} (plane0 #") and "corr_coef=" in widget.status.text()
 
 
 def test_keys_review_flip_undo(window):
     viewer, widget = window
     m = widget.manager
-    press(viewer, "n")
+    press(widget, "n")
     assert m.focus == 0
-    press(viewer, "n")
+    press(widget, "n")
     assert m.focus == 1
-    press(viewer, "b")
+    press(widget, "b")
     assert m.focus == 0
-    press(viewer, "f")
+    press(widget, "f")
     assert m.manual_selection[:, 0].tolist() == [False, True]
-    press(viewer, "Control-Z")
+    press(widget, "Control-Z")
     assert not m.manual_selection[1, 0]
-    press(viewer, "Control-Shift-Z")
+    press(widget, "Control-Shift-Z")
     assert m.manual_selection[1, 0]
-    press(viewer, "u")
+    press(widget, "u")
     assert not m.manual_selection[1, 0]
     visible = viewer.layers["reference"].visible
-    press(viewer, "r")
+    press(widget, "r")
     assert viewer.layers["reference"].visible != visible
-    press(viewer, "k")
+    press(widget, "k")
     assert widget.overlay.outline_mode
-    press(viewer, "s")
+    press(widget, "s")
     assert widget.show_mode == "selected"
 
 
@@ -132,12 +143,12 @@ def test_review_moves_to_plane_and_centres(window):
     widget.step_review(+1)
     assert m.focus == second_plane
     assert viewer.dims.current_step[0] == 1
-    z, y, x = widget._centroids[second_plane]
-    assert tuple(_camera(viewer).center[-2:]) == pytest.approx((y, x))
+    _z, y, x = widget._centroids[second_plane]
+    assert tuple(camera(viewer).center[-2:]) == pytest.approx((y, x))
 
 
 def test_near_cutoff_review(window):
-    viewer, widget = window
+    _viewer, widget = window
     m = widget.manager
     v = m.features["corr_coef"]
     cut = float(np.nanmedian(v))
@@ -148,7 +159,7 @@ def test_near_cutoff_review(window):
     assert cands.size > 0 and np.all(np.abs(v[cands] - cut) <= 0.05 * span)
 
 
-def test_buttons_undo_clear_all_and_save_restore(window, qtbot, monkeypatch, make_napari_viewer, synthetic):
+def test_buttons_undo_clear_all_and_save_restore(window, qtbot, dialogs, make_napari_viewer, synthetic):
     viewer, widget = window
     m = widget.manager
     card = widget.cards["in_vs_out"]
@@ -158,7 +169,7 @@ def test_buttons_undo_clear_all_and_save_restore(window, qtbot, monkeypatch, mak
     m.flip(5)
     qtbot.mouseClick(widget.undo_button, Qt.MouseButton.LeftButton)
     assert not m.manual_selection[1, 5]
-    monkeypatch.setattr(widget, "_confirm", lambda text: False)
+    dialogs.expect("question", QMessageBox.StandardButton.No, "Remove all")
     qtbot.mouseClick(widget.clear_all_button, Qt.MouseButton.LeftButton)
     assert m.manual_selection[1, 3]
     m.flip(5)
@@ -167,13 +178,13 @@ def test_buttons_undo_clear_all_and_save_restore(window, qtbot, monkeypatch, mak
     folder = synthetic.root / "cellector"
     np.testing.assert_array_equal(np.load(folder / "idx_selected.npy"), m.compute_idx_selected())
     np.testing.assert_array_equal(np.load(folder / "manual_selection.npy"), m.manual_selection)
-    monkeypatch.setattr(widget, "_confirm", lambda text: True)
+    dialogs.expect("question", QMessageBox.StandardButton.Yes, "Remove all")
     qtbot.mouseClick(widget.clear_all_button, Qt.MouseButton.LeftButton)
     assert m.manual_selection[1].sum() == 0
     # reopen: criteria, overrides and slider positions come back exactly as saved
     from cellector_gui import build_window
 
-    v2, w2 = build_window(synthetic.root, viewer=make_napari_viewer(), recover=False)
+    _v2, w2 = build_window(synthetic.root, viewer=make_napari_viewer(), recover=False)
     assert w2.manager.criteria == {**m.criteria}  # saved before Clear all changed only labels
     assert w2.manager.manual_selection[1, [3, 5]].all()
     assert w2.cards["in_vs_out"].slider.value()[0] == pytest.approx(cut)
@@ -181,7 +192,7 @@ def test_buttons_undo_clear_all_and_save_restore(window, qtbot, monkeypatch, mak
 
 
 def test_close_asks_when_dirty(window, monkeypatch):
-    viewer, widget = window
+    _viewer, widget = window
     widget.manager.flip(0)
     monkeypatch.setattr(widget, "_ask_unsaved", lambda: "cancel")
     assert not widget.confirm_close()
@@ -189,7 +200,7 @@ def test_close_asks_when_dirty(window, monkeypatch):
     assert widget.confirm_close() and not widget.manager.dirty
 
 
-def test_journal_of_a_killed_session_is_offered_on_reopen(make_napari_viewer, synthetic, dialogs, monkeypatch):
+def test_journal_of_a_killed_session_is_offered_on_reopen(make_napari_viewer, synthetic, dialogs):
     import subprocess
     import sys
 
@@ -197,46 +208,50 @@ def test_journal_of_a_killed_session_is_offered_on_reopen(make_napari_viewer, sy
 
     from cellector_gui import build_window
 
-    code = ("import os\nfrom cellector.manager import CellectorManager\n"
-            f"m = CellectorManager.from_folder({str(synthetic.root)!r})\n"
-            "m.save_all()\nm.flip(2)\nm.flip(7)\nm.flip(7)\nm.flip(11)\n"
-            "os._exit(9)  # killed before saving\n")
+    code = (
+        "import os\nfrom cellector.manager import CellectorManager\n"
+        f"m = CellectorManager.from_folder({str(synthetic.root)!r})\n"
+        "m.save_all()\nm.flip(2)\nm.flip(7)\nm.flip(7)\nm.flip(11)\n"
+        "os._exit(9)  # killed before saving\n"
+    )
     assert subprocess.run([sys.executable, "-c", code]).returncode == 9
     expected = np.zeros((2, sum(synthetic.n_rois)), bool)
     expected[1, [2, 7, 11]] = True
-    v, w = build_window(synthetic.root, viewer=make_napari_viewer(), recover=None)
-    assert dialogs[-1][0] == "question" and "4 manual edits" in dialogs[-1][1]  # "No" by default
+    dialogs.expect("question", QMessageBox.StandardButton.No, "4 manual edits")
+    _v, w = build_window(synthetic.root, viewer=make_napari_viewer(), recover=None)
+    assert not dialogs.expected  # the offer was made
     assert not w.manager.manual_selection[1].any()  # declined: journal discarded
     w.unbind()
     assert subprocess.run([sys.executable, "-c", code]).returncode == 9
-    monkeypatch.setattr(QMessageBox, "question", staticmethod(lambda *a, **k: QMessageBox.StandardButton.Yes))
-    v2, w2 = build_window(synthetic.root, viewer=make_napari_viewer(), recover=None)
+    dialogs.expect("question", QMessageBox.StandardButton.Yes, "4 manual edits")
+    _v2, w2 = build_window(synthetic.root, viewer=make_napari_viewer(), recover=None)
     m = w2.manager
     np.testing.assert_array_equal(m.manual_selection[1], expected[1])
     # no criteria: every ROI meets them, so a flip labels it off; 7 was flipped back on
     assert m.manual_selection[0, [2, 7, 11]].tolist() == [False, True, False]
     assert "restored 4" in w2.status.text() and m.dirty
-    m._set_dirty(False)
+    m.mark_saved()
     w2.unbind()
 
 
 @pytest.mark.parametrize("folder", ["suite2p-1.1-2planes", "suite2p-0.14-1plane"])
-def test_real_folders(make_napari_viewer, real_copy, folder, MouseEvent):
+def test_real_folders(make_napari_viewer, real_copy, folder, mouse_event):
     from cellector_gui import build_window
 
     viewer, widget = build_window(real_copy(folder), viewer=make_napari_viewer(), recover=False)
     idx = first_visible_roi(widget)
-    _click(viewer, MouseEvent, pixel_of(widget, idx))
+    _click(viewer, mouse_event, pixel_of(widget, idx))
     assert widget.manager.manual_selection[1, idx]
-    widget.manager._set_dirty(False)
+    widget.manager.mark_saved()
     widget.unbind()
 
 
 def test_single_channel_folder_with_chosen_key(make_napari_viewer, real_copy):
     from cellector_gui import build_window
 
-    viewer, widget = build_window(real_copy("real-fissa-1plane"), viewer=make_napari_viewer(),
-                                  reference_key="meanImg", recover=False)
+    _viewer, widget = build_window(
+        real_copy("real-fissa-1plane"), viewer=make_napari_viewer(), reference_key="meanImg", recover=False
+    )
     assert "red_s2p" not in widget.cards and widget.manager.num_rois == 23
     widget.unbind()
 
@@ -244,7 +259,7 @@ def test_single_channel_folder_with_chosen_key(make_napari_viewer, real_copy):
 def test_worker_loading_keeps_window_responsive(make_napari_viewer, synthetic, qtbot):
     from cellector_gui import build_window
 
-    viewer, widget = build_window(synthetic.root, viewer=make_napari_viewer(), block=False, recover=False)
+    _viewer, widget = build_window(synthetic.root, viewer=make_napari_viewer(), block=False, recover=False)
     assert widget.manager is None and not widget.progress.isHidden()
     qtbot.waitUntil(lambda: widget.manager is not None, timeout=60000)
     assert widget.progress.isHidden() and widget.cards
@@ -262,7 +277,7 @@ def test_gui_command_bad_folder(tmp_path, capsys):
 def test_colour_by_feature_outline_and_show_modes(window):
     from matplotlib import colormaps
 
-    viewer, widget = window
+    _viewer, widget = window
     m = widget.manager
     label = widget.overlay.label[0]
     visible = np.unique(label[label > 0]) - 1
@@ -274,9 +289,13 @@ def test_colour_by_feature_outline_and_show_modes(window):
         assert _rgba_at(widget, idx) == (*expected[:3], 200)
     widget.color_combo.setCurrentText("colour: decision")
     # outline: a pixel whose four neighbours are in the same ROI goes transparent, the edge stays
-    inner = (label[1:-1, 1:-1] > 0) & (label[1:-1, 1:-1] == label[:-2, 1:-1]) & \
-        (label[1:-1, 1:-1] == label[2:, 1:-1]) & (label[1:-1, 1:-1] == label[1:-1, :-2]) & \
-        (label[1:-1, 1:-1] == label[1:-1, 2:])
+    inner = (
+        (label[1:-1, 1:-1] > 0)
+        & (label[1:-1, 1:-1] == label[:-2, 1:-1])
+        & (label[1:-1, 1:-1] == label[2:, 1:-1])
+        & (label[1:-1, 1:-1] == label[1:-1, :-2])
+        & (label[1:-1, 1:-1] == label[1:-1, 2:])
+    )
     y, x = np.argwhere(inner)[0] + 1
     assert widget.roi_layer.data[0, y, x, 3] > 0
     widget.outline_box.setChecked(True)
@@ -290,3 +309,84 @@ def test_colour_by_feature_outline_and_show_modes(window):
     assert rejected and all(_rgba_at(widget, i)[3] > 0 for i in rejected)
     widget.show_combo.setCurrentText("show: selected")
     assert all(_rgba_at(widget, i)[3] == 0 for i in rejected)
+
+
+def test_close_guard_on_the_real_window_close(window, dialogs):
+    from cellector_gui._qt_access import main_window
+
+    _viewer, widget = window
+    m = widget.manager
+    m.flip(4)
+    journal = synthetic_journal(m)
+    assert journal.is_file()  # the edit was journalled as it happened
+    top = main_window(widget)
+    dialogs.expect("exec", QMessageBox.StandardButton.Cancel, "Save changes before closing?")
+    assert not top.close()  # Cancel keeps the window and the edit
+    assert m.dirty and m.manual_selection[1, 4]
+    dialogs.expect("exec", QMessageBox.StandardButton.Discard, "Save changes before closing?")
+    assert top.close()
+    assert not journal.exists()  # discarded edits are not offered again on the next open
+    assert not (m.root_dir / "cellector" / "manual_selection.npy").exists()
+
+
+def synthetic_journal(manager):
+    return manager.root_dir / "cellector" / ".journal.jsonl"
+
+
+def test_close_guard_save_writes_the_state(window, dialogs):
+    from cellector_gui._qt_access import main_window
+
+    _viewer, widget = window
+    m = widget.manager
+    m.flip(4)
+    dialogs.expect("exec", QMessageBox.StandardButton.Save, "Save changes before closing?")
+    assert main_window(widget).close()
+    saved = np.load(m.root_dir / "cellector" / "manual_selection.npy")
+    np.testing.assert_array_equal(saved, m.manual_selection)
+    assert not m.dirty
+
+
+def test_gui_command_demo_opens_the_window(tmp_path, monkeypatch, qtbot, make_napari_viewer):
+    """``cellector-gui --demo``, the README's headline command, through its real main()."""
+    import tempfile
+
+    import napari
+
+    from cellector_gui._main import main
+    from cellector_gui._widget import CellectorWidget
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    # napari's test factory makes the viewer (it isolates plugin registration between tests)
+    monkeypatch.setattr(napari, "Viewer", make_napari_viewer)
+    seen = {}
+
+    def run():  # stands in for napari's event loop: wait for the worker, look, close
+        viewer = napari.current_viewer()
+        widget = viewer.window.dock_widgets["cellector"]
+        assert isinstance(widget, CellectorWidget)
+        qtbot.waitUntil(lambda: widget.manager is not None, timeout=60000)
+        seen["title"] = viewer.title
+        seen["n"] = widget.manager.num_rois
+        seen["cards"] = list(widget.cards)
+        seen["layers"] = [layer.name for layer in viewer.layers]
+        widget.unbind()
+
+    monkeypatch.setattr(napari, "run", run)
+    assert main(["--demo"]) == 0
+    assert seen["n"] == 600 and "dot_product" in seen["cards"] and "reference" in seen["layers"]
+    assert seen["title"].startswith(f"cellector — {tmp_path}")
+
+
+def test_gui_command_without_a_display(tmp_path):
+    import os
+    import subprocess
+
+    from ..conftest import console_script
+
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    r = subprocess.run(
+        [console_script("cellector-gui"), "--demo"], capture_output=True, text=True, env=env, cwd=tmp_path
+    )
+    assert r.returncode == 2
+    assert r.stderr.count("\n") == 1 and "no display" in r.stderr and "cellector demo OUT" in r.stderr
+    assert "Traceback" not in r.stderr and r.stdout == ""
