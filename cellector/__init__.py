@@ -11,4 +11,18 @@ try:
 except PackageNotFoundError:  # running from a source tree without install
     __version__ = "0.0.0+unknown"
 
-__all__ = ["__version__"]
+__all__ = ["CellectorManager", "RoiProcessor", "__version__"]
+
+
+def __getattr__(name: str) -> object:
+    # ``from cellector import RoiProcessor, CellectorManager`` (the published quickstart)
+    # without importing numba and the store for ``cellector.__version__``.
+    if name == "RoiProcessor":
+        from .roi_processor import RoiProcessor
+
+        return RoiProcessor
+    if name == "CellectorManager":
+        from .manager import CellectorManager
+
+        return CellectorManager
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

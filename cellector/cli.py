@@ -141,7 +141,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
     for folder in args.folders:
         root, _ = find_planes(folder)
-        done = migrate(root)
+        done = migrate(root, remove_old=not args.keep_old)
         print(f"{root}: " + ("; ".join(done) if done else "nothing to migrate"))
     return 0
 
@@ -152,7 +152,6 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     session = make_suite2p_folder(args.out, n_planes=args.planes, n_rois=args.rois, seed=args.seed)
     m = CellectorManager.from_folder(session.root)
-    m.roi_processor.compute_features()
     print(f"wrote a synthetic session to {session.root} ({sum(session.n_rois)} ROIs)")
     # A worked example: two cutoffs, compared to the ground truth the generator knows.
     m.update_criteria("dot_product", [DEMO_CRITERIA["dot_product"][0], None])
@@ -206,6 +205,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_export)
     p = sub.add_parser("migrate", help="rename legacy file names of the published cellector")
     p.add_argument("folders", nargs="+", type=Path)
+    p.add_argument("--keep-old", action="store_true", help="copy to the new names and keep the legacy files")
     p.set_defaults(func=cmd_migrate)
     p = sub.add_parser("demo", help="write a synthetic session, compute features and save a worked example")
     p.add_argument("out", type=Path)

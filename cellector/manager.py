@@ -19,6 +19,7 @@ from psygnal import Signal
 from .features import run_with_progress
 from .io import store
 from .roi_processor import RoiProcessor
+from .saved_features import SavedFeatures
 
 __all__ = ["Bounds", "CellectorManager"]
 
@@ -42,6 +43,17 @@ class _Edit:
 class CellectorManager:
     """Criteria, manual labels, the resulting selection, undo/redo and saving.
 
+    Two constructors, told apart by the first argument:
+
+    ``CellectorManager(roi_processor, criteria=None, manual_selection=None, load_saved=True,
+    saved_state=None, exclude_features=None)``
+        Over a :class:`RoiProcessor` (its ROIs and features).
+    ``CellectorManager(root_dir, exclude_features=None, num_rois=None)``
+        The published form: over what is saved in ``root_dir/cellector`` alone (every
+        ``*_feature.npy`` a feature, its ``*_featurecriteria.npy`` its criterion,
+        ``manual_selection.npy`` the labels). ``num_rois`` is needed when no feature is
+        saved.
+
     Parameters
     ----------
     roi_processor : RoiProcessor
@@ -53,6 +65,8 @@ class CellectorManager:
     load_saved : bool
         Restore criteria and manual labels saved in ``root_dir/cellector`` (refused
         with :class:`~cellector.io.store.StoreError` when the ROIs changed since).
+    exclude_features : iterable of str, optional
+        Features that never take part in the selection (their criteria are kept).
 
     Signals
     -------
@@ -69,15 +83,37 @@ class CellectorManager:
     dirty_changed = Signal(bool)
     focus_changed = Signal(int)
 
-    def __init__(
+    def __init__(self, roi_processor: Any, *args: Any, **kwargs: Any) -> None:
+        if isinstance(roi_processor, (RoiProcessor, SavedFeatures)):
+            self._init(roi_processor, *args, **kwargs)
+        elif isinstance(roi_processor, (str, os.PathLike)):
+            self._init_from_root(roi_processor, *args, **kwargs)
+        else:
+            raise ValueError(
+                "CellectorManager needs a RoiProcessor or the folder holding cellector/, "
+                f"got {type(roi_processor).__name__}"
+            )
+
+    def _init_from_root(
+        self, root_dir: str | os.PathLike, exclude_features: Iterable[str] | None = None, num_rois: int | None = None
+    ) -> None:
+        state = store.load_state(Path(root_dir))
+        saved = SavedFeatures(Path(root_dir), num_rois=num_rois, state=state)
+        self._init(saved, saved_state=state, exclude_features=exclude_features)
+
+    def _init(
         self,
-        roi_processor: RoiProcessor,
+        roi_processor: RoiProcessor | SavedFeatures,
         criteria: dict[str, Bounds] | None = None,
         manual_selection: np.ndarray | None = None,
         load_saved: bool = True,
         saved_state: dict | None = None,
+        exclude_features: Iterable[str] | None = None,
     ) -> None:
         self.roi_processor = roi_processor
+        if isinstance(exclude_features, str):
+            exclude_features = [exclude_features]
+        self.exclude_features: list[str] = list(exclude_features or [])
         n = roi_processor.num_rois
         self._criteria: dict[str, Bounds] = {name: (None, None) for name in roi_processor.features}
         self._label = np.zeros(n, bool)
@@ -99,8 +135,11 @@ class CellectorManager:
     # ------------------------------------------------------------------ construction
 
     @classmethod
-    def make_from_roi_processor(cls, roi_processor: RoiProcessor, **kwargs: Any) -> CellectorManager:
+    def make_from_roi_processor(
+        cls, roi_processor: RoiProcessor, exclude_features: Iterable[str] | None = None, **kwargs: Any
+    ) -> CellectorManager:
         """Make a manager over an existing RoiProcessor (computes missing features first)."""
+        kwargs["exclude_features"] = exclude_features
         if roi_processor.missing_features():
             roi_processor.compute_features()
         return cls(roi_processor, **kwargs)
@@ -216,6 +255,17 @@ class CellectorManager:
             self._push(_Edit("criteria", name, before, self._criteria[name], coalescing=coalesce))
         self._after_criteria(name)
 
+    def add_feature(self, name: str, values: Any) -> None:
+        """Add (or replace) a feature computed elsewhere (one number per ROI); it gets no criterion yet.
+
+        A criterion saved earlier for ``name`` (kept while the feature was absent) applies again.
+        """
+        self.roi_processor.add_feature(name, values)
+        self._meets_one.pop(name, None)
+        self._criteria.setdefault(name, self._extra_criteria.pop(name, (None, None)))
+        self.selection_changed.emit()
+        self._set_dirty(True)
+
     def end_coalescing(self) -> None:
         """Close the current coalesced undo step (e.g. when a slider is released)."""
         if self._undo:
@@ -241,18 +291,38 @@ class CellectorManager:
         return self._meets_one[name]
 
     def compute_idx_meets_criteria(self) -> np.ndarray:
-        """Bool (N,): ROIs that meet every active criterion."""
+        """Bool (N,): ROIs that meet every active criterion (excluded features take no part)."""
         ok = np.ones(self.num_rois, bool)
         for name in self._criteria:
-            if name in self.features and self._criteria[name] != (None, None):
+            if name in self.features and name not in self.exclude_features and self._criteria[name] != (None, None):
                 ok &= self.feature_meets(name)
         return ok
+
+    @property
+    def idx_meets_criteria(self) -> np.ndarray:
+        """Bool (N,): ROIs that meet every active criterion (as :meth:`compute_idx_meets_criteria`)."""
+        return self.compute_idx_meets_criteria()
+
+    @property
+    def idx_selected(self) -> np.ndarray:
+        """Bool (N,): the final selection (as :meth:`compute_idx_selected`)."""
+        return self.compute_idx_selected()
 
     def compute_idx_selected(self) -> np.ndarray:
         """Bool (N,): the criteria's decision, overridden by active manual labels."""
         return np.where(self._active, self._label, self.compute_idx_meets_criteria())
 
     # ------------------------------------------------------------------ manual labels
+
+    @property
+    def manual_label(self) -> np.ndarray:
+        """Bool (N,): each ROI's manual label, True = selected (a read-only view)."""
+        return _read_only(self._label)
+
+    @property
+    def manual_label_active(self) -> np.ndarray:
+        """Bool (N,): whether each ROI's manual label overrides the criteria (a read-only view)."""
+        return _read_only(self._active)
 
     @property
     def manual_selection(self) -> np.ndarray:
@@ -511,7 +581,7 @@ class CellectorManager:
         self._clear_journal()
 
 
-def _check_same_rois(rp: RoiProcessor, meta: dict | None, manual: np.ndarray | None) -> None:
+def _check_same_rois(rp: RoiProcessor | SavedFeatures, meta: dict | None, manual: np.ndarray | None) -> None:
     """Refuse saved labels that were made for other ROIs (stat.npy changed since)."""
     n = rp.num_rois
     saved_fp = (meta or {}).get("labels_roi_fingerprint")
@@ -527,3 +597,9 @@ def _check_same_rois(rp: RoiProcessor, meta: dict | None, manual: np.ndarray | N
             "the ROIs changed since the labels were saved (stat.npy edited, e.g. by the suite2p GUI, "
             f"or a different ROI subset); refusing to apply them. Saved: {(meta or {}).get('n_rois')} ROIs, now {n}"
         )
+
+
+def _read_only(arr: np.ndarray) -> np.ndarray:
+    view = arr.view()
+    view.flags.writeable = False
+    return view

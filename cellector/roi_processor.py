@@ -18,7 +18,7 @@ from .features import (
     validate_reference,
 )
 from .io import store
-from .rois import RoiSet
+from .rois import PerRoi, RoiSet
 
 if TYPE_CHECKING:
     from .io.suite2p import Session
@@ -148,6 +148,115 @@ class RoiProcessor:
         return self.rois.n_rois
 
     @property
+    def volumetric(self) -> bool:
+        """Whether ROIs span planes (suite3d)."""
+        return self.rois.volumetric
+
+    @property
+    def lz(self) -> int:
+        """Planes in the reference stack."""
+        return self.rois.shape[0]
+
+    @property
+    def ly(self) -> int:
+        """Rows of the reference frame."""
+        return self.rois.shape[1]
+
+    @property
+    def lx(self) -> int:
+        """Columns of the reference frame."""
+        return self.rois.shape[2]
+
+    @property
+    def zpix(self) -> np.ndarray | PerRoi:
+        """2-D data: the plane of each ROI, int64 (N,). Volumetric: one z array per ROI."""
+        return self.rois.per_roi("zpix") if self.volumetric else self.rois.plane
+
+    @property
+    def ypix(self) -> PerRoi:
+        """One array of pixel rows per ROI (read-only views over the flat arrays)."""
+        return self.rois.per_roi("ypix")
+
+    @property
+    def xpix(self) -> PerRoi:
+        """One array of pixel columns per ROI (read-only views)."""
+        return self.rois.per_roi("xpix")
+
+    @property
+    def lam(self) -> PerRoi:
+        """One array of pixel weights per ROI (read-only views)."""
+        return self.rois.per_roi("lam")
+
+    @property
+    def centroids(self) -> dict[str, np.ndarray]:
+        """Integer centroids ``{"zc", "yc", "xc"}`` (N,) each, by the ``centroid_method`` parameter."""
+        c = self.rois.centroids(self.parameters["centroid_method"])
+        return {"zc": c[:, 0], "yc": c[:, 1], "xc": c[:, 2]}
+
+    def _patches(self, image: np.ndarray | None) -> np.ndarray | None:
+        if image is None:
+            return None
+        from .utils import get_centered_reference
+
+        c = self.rois.centroids(self.parameters["centroid_method"])
+        p = self.parameters
+        return get_centered_reference(image, c, p["centered_width"], p["fill_value"], self.volumetric)
+
+    def _filtered(self, image: np.ndarray | None) -> np.ndarray | None:
+        if image is None:
+            return None
+        from .filters import butterworth_bpf
+
+        p = self.parameters
+        return butterworth_bpf(image, p["lowcut"], p["highcut"], p["order"])
+
+    @property
+    def centered_masks(self) -> np.ndarray:
+        """The masks centred on their centroids, float32 ``(N, S, S)`` (computed on each access)."""
+        from .utils import get_centered_masks
+
+        c = self.rois.centroids(self.parameters["centroid_method"])
+        p = self.parameters
+        z = self.rois.per_roi("zpix") if self.volumetric else None
+        return get_centered_masks(self.lam, self.ypix, self.xpix, c, p["centered_width"], p["fill_value"], z, self.lz)
+
+    @property
+    def filtered_reference(self) -> np.ndarray:
+        """The band-passed reference stack (computed on each access)."""
+        out = self._filtered(self.reference)
+        assert out is not None
+        return out
+
+    @property
+    def filtered_functional_reference(self) -> np.ndarray | None:
+        """The band-passed functional reference (None without one; computed on each access)."""
+        return self._filtered(self.functional_reference)
+
+    @property
+    def centered_reference(self) -> np.ndarray:
+        """Reference windows around each centroid, float32 ``(N, S, S)`` (computed on each access)."""
+        out = self._patches(self.reference)
+        assert out is not None
+        return out
+
+    @property
+    def centered_functional_reference(self) -> np.ndarray | None:
+        """Functional reference windows around each centroid (None without one)."""
+        return self._patches(self.functional_reference)
+
+    @property
+    def filtered_centered_reference(self) -> np.ndarray:
+        """Windows of the band-passed full frame around each centroid (computed on each access)."""
+        out = self._patches(self.filtered_reference)
+        assert out is not None
+        return out
+
+    @property
+    def filtered_centered_functional_reference(self) -> np.ndarray | None:
+        """Windows of the band-passed functional frame (None without one)."""
+        return self._patches(self.filtered_functional_reference)
+
+    @property
     def features(self) -> dict[str, np.ndarray]:
         """Feature name -> (N,) values: ``red_s2p`` first, then the spec's order, then extras."""
         order = [n for n in self._extra_order if n == "red_s2p"]
@@ -201,9 +310,25 @@ class RoiProcessor:
                 self.save_features()
         yield (self.num_rois, self.num_rois)
 
-    def compute_features(self, progress: Callable[[int, int], None] | None = None) -> dict[str, np.ndarray]:
-        """Compute every missing default feature; returns :attr:`features`."""
-        run_with_progress(self.iter_compute(), progress)
+    def compute_features(
+        self, use_saved: bool | None = None, progress: Callable[[int, int], None] | None = None
+    ) -> dict[str, np.ndarray]:
+        """Compute every missing default feature; returns :attr:`features`.
+
+        Parameters
+        ----------
+        use_saved : bool, optional
+            Reuse features saved in ``root_dir/cellector`` whose provenance matches
+            (default: the processor's ``use_saved`` setting).
+        progress : callable, optional
+            ``progress(done, total)`` while computing.
+        """
+        before = self.use_saved
+        self.use_saved = before if use_saved is None else bool(use_saved)
+        try:
+            run_with_progress(self.iter_compute(), progress)
+        finally:
+            self.use_saved = before
         return self.features
 
     def _load_saved(self, state: dict | None = None) -> None:
@@ -250,6 +375,35 @@ class RoiProcessor:
             finally:
                 self.use_saved = saved
         return stale
+
+    def copy_with_params(self, params: dict[str, Any]) -> RoiProcessor:
+        """Return a new processor over the same ROIs and images with ``params`` changed.
+
+        Features that do not depend on the changed parameters are carried over; the
+        others are computed for the copy. The copy does not save its features (it would
+        overwrite this processor's cache); call :meth:`save_features` on it to do so.
+        """
+        new = validate_parameters({**self.parameters, **dict(params)})
+        copy = RoiProcessor.from_roiset(
+            self.root_dir,
+            self.rois,
+            self.reference,
+            self.functional_reference,
+            autocompute=False,
+            use_saved=False,
+            save_features=False,
+            session_info=self.session_info,
+            **new,
+        )
+        copy.session = self.session
+        changed = {k for k in new if new[k] != self.parameters[k]}
+        for name, values in self._features.items():
+            deps = FEATURE_PARAMETERS.get(name, ())
+            if not changed & set(deps):
+                copy._features[name] = values
+        copy._extra_order = list(self._extra_order)
+        copy.compute_features()
+        return copy
 
     # ------------------------------------------------------------------ saving
 

@@ -13,7 +13,35 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
-__all__ = ["RoiSet"]
+__all__ = ["PerRoi", "RoiSet"]
+
+
+class PerRoi(Sequence):
+    """A read-only list-like view of one flat field, one array per ROI (no copies).
+
+    ``view[i]`` is ``flat[ptr[i]:ptr[i + 1]]``: the published API's per-ROI lists
+    (``ypix``, ``lam``, ...) at no memory cost, even for 100 000 ROIs.
+    """
+
+    def __init__(self, flat: np.ndarray, ptr: np.ndarray) -> None:
+        self._flat = flat.view()
+        self._flat.flags.writeable = False
+        self._ptr = ptr
+
+    def __len__(self) -> int:
+        return int(self._ptr.size - 1)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        n = len(self)
+        j = int(i) + n if int(i) < 0 else int(i)
+        if not 0 <= j < n:
+            raise IndexError(f"ROI {i} does not exist (0..{n - 1})")
+        return self._flat[self._ptr[j] : self._ptr[j + 1]]
+
+    def __repr__(self) -> str:
+        return f"PerRoi({len(self)} ROIs, {self._flat.dtype})"
 
 
 @dataclass(frozen=True, eq=False)
@@ -122,6 +150,12 @@ class RoiSet:
                 raise ValueError("2-D ROIs need one plane index per ROI in zpix")
             z = np.repeat(planes, counts).astype(np.int32)
         return cls(y, x, z, w, ptr, tuple(int(s) for s in shape), volumetric)  # type: ignore[arg-type]
+
+    def per_roi(self, field: str) -> PerRoi:
+        """One array per ROI of ``field`` (``"ypix"``, ``"xpix"``, ``"zpix"`` or ``"lam"``), as views."""
+        if field not in ("ypix", "xpix", "zpix", "lam"):
+            raise ValueError(f"unknown ROI field {field!r}")
+        return PerRoi(getattr(self, field), self.ptr)
 
     def roi(self, i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """``(zpix, ypix, xpix, lam)`` of ROI ``i`` (views, not copies)."""

@@ -20,7 +20,7 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,7 @@ __all__ = [
     "StoreError",
     "atomic_save_npy",
     "atomic_write_text",
+    "clear_state",
     "decode_criterion",
     "encode_criterion",
     "legacy_files",
@@ -433,19 +434,76 @@ def legacy_files(folder: Path) -> dict[str, str]:
     return moves
 
 
-def migrate(root: str | Path) -> list[str]:
-    """Rename legacy files to current names (and transpose an (N, 2) manual selection).
+def _legacy_kind(old: str) -> str:
+    return {"targetcell.npy": "selection", "manual_selection.npy": "manual"}.get(old, "features")
 
-    The legacy files are kept beside the new ones; returns what was done.
+
+def migrate(
+    root: str | Path, parts: Iterable[str] = ("features", "manual", "selection"), remove_old: bool = True
+) -> list[str]:
+    """Rename legacy files to their current names (and transpose an (N, 2) manual selection).
+
+    Parameters
+    ----------
+    root : str or Path
+        The folder holding ``cellector/``.
+    parts : iterable of str
+        Which legacy names to migrate: ``"features"`` (``{name}.npy``,
+        ``{name}_criteria.npy``), ``"manual"`` (the (N, 2) shape), ``"selection"``
+        (``targetcell.npy``).
+    remove_old : bool
+        Remove each legacy file once its new file is written (else keep both).
+
+    Returns
+    -------
+    list of str
+        One line per file, saying whether it was moved, copied or rewritten. The
+        folder as it was is kept in ``cellector/.previous/``.
     """
-    done = []
+    wanted = set(parts)
+    done: list[str] = []
     with locked(root) as folder:
-        for old, new in legacy_files(folder).items():
+        moves = {o: n for o, n in legacy_files(folder).items() if _legacy_kind(o) in wanted}
+        if not moves:
+            return done
+        meta = read_metadata(root)
+        _snapshot(folder, meta or {})
+        for old, new in moves.items():
             arr = _npy(folder / old, old)
-            if old == "manual_selection.npy":
+            if old == new:  # manual_selection.npy (N, 2) -> (2, N), in place
                 atomic_save_npy(folder / new, np.asarray(arr).T.astype(bool))
-                done.append("manual_selection.npy: (N, 2) -> (2, N)")
+                done.append(f"{old}: rewrote (N, 2) as (2, N)")
+                continue
+            atomic_save_npy(folder / new, arr)
+            if remove_old:
+                (folder / old).unlink()
+                done.append(f"moved {old} -> {new}")
             else:
-                atomic_save_npy(folder / new, arr)
-                done.append(f"{old} -> {new}")
+                done.append(f"copied {old} -> {new} (kept {old})")
+        if meta is not None:
+            sums = {k: v for k, v in meta.get("checksums", {}).items() if (folder / k).is_file()}
+            sums.update({n: _sha1(folder / n) for n in moves.values()})
+            atomic_write_text(folder / METADATA, json.dumps({**meta, "checksums": sums}, indent=1, sort_keys=True))
     return done
+
+
+#: Files of a state (besides the .npy files) that a clear removes.
+_STATE_FILES = (METADATA, ".journal.jsonl")
+
+
+def clear_state(root: str | Path) -> list[str]:
+    """Delete the saved state in ``<root>/cellector`` after snapshotting it into ``.previous/``.
+
+    Returns the names of the files removed (the lock file and the snapshot stay).
+    """
+    if not store_path(root).is_dir():
+        return []
+    with locked(root) as folder:
+        _snapshot(folder, read_metadata(root) or {})
+        gone = sorted(
+            f.name for f in folder.iterdir() if f.is_file() and (f.suffix == ".npy" or f.name in _STATE_FILES)
+        )
+        for name in gone:
+            (folder / name).unlink()
+        _fsync_dir(folder)
+    return gone

@@ -23,6 +23,10 @@ def _volume(folder: Path, name: str) -> np.ndarray:
     return vol.astype(np.float32)
 
 
+def _npy_name(key: str) -> str:
+    return key if key.endswith(".npy") else f"{key}.npy"
+
+
 def load_suite3d(
     path: str | Path,
     reference: str = "ref_img_3d_structural.npy",
@@ -38,6 +42,8 @@ def load_suite3d(
         ``(nz, ny, nx)`` float32 volumes (the functional one None when absent).
     """
     folder = Path(path)
+    reference = _npy_name(reference)
+    functional_reference = None if functional_reference is None else _npy_name(functional_reference)
     stats_path = folder / "stats.npy"
     if not stats_path.is_file():
         raise Suite2pError(f"{folder} is not a suite3d results folder (no stats.npy)")

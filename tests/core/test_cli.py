@@ -135,11 +135,17 @@ def test_migrate_legacy_names(synthetic, capsys):
     np.save(folder / "manual_selection.npy", np.zeros((n, 2), bool))
     np.save(folder / "corr_coef_criteria.npy", np.array([0.2, 0.9]))
     rc, out, _ = _run(capsys, "migrate", synthetic.root)
-    assert rc == 0 and "targetcell.npy -> idx_selected.npy" in out and "(N, 2) -> (2, N)" in out
+    assert rc == 0 and "moved targetcell.npy -> idx_selected.npy" in out and "rewrote (N, 2) as (2, N)" in out
     assert np.load(folder / "manual_selection.npy").shape == (2, n)
+    assert not (folder / "targetcell.npy").exists() and not (folder / "corr_coef_criteria.npy").exists()
+    assert np.load(folder / ".previous" / "targetcell.npy").all()  # the folder as it was is kept
     assert load_state(synthetic.root)["criteria"]["corr_coef"] == (0.2, 0.9)
     rc, out, _ = _run(capsys, "migrate", synthetic.root)
     assert rc == 0 and "nothing to migrate" in out
+    np.save(folder / "dot_product.npy", np.arange(n, dtype=float))
+    rc, out, _ = _run(capsys, "migrate", "--keep-old", synthetic.root)
+    assert "copied dot_product.npy -> dot_product_feature.npy (kept dot_product.npy)" in out
+    assert (folder / "dot_product.npy").is_file() and (folder / "dot_product_feature.npy").is_file()
 
 
 def test_internal_error_is_exit_1(monkeypatch, synthetic, capsys):

@@ -176,7 +176,7 @@ def test_published_layout_and_migration(tmp_path):
     assert st["manual_selection"].shape == (2, 4)
     assert st["idx_selected"].tolist() == [True, False, True, False]
     done = migrate(tmp_path)
-    assert "targetcell.npy -> idx_selected.npy" in done
+    assert "moved targetcell.npy -> idx_selected.npy" in done
     assert (folder / "phase_corr_featurecriteria.npy").is_file()
     assert np.load(folder / "manual_selection.npy").shape == (2, 4)
 

@@ -390,3 +390,33 @@ def test_gui_command_without_a_display(tmp_path):
     assert r.returncode == 2
     assert r.stderr.count("\n") == 1 and "no display" in r.stderr and "cellector demo OUT" in r.stderr
     assert "Traceback" not in r.stderr and r.stdout == ""
+
+
+def test_window_save_equals_a_published_api_script(make_napari_viewer, real_copy, tmp_path):
+    """The same choices made in the window (sliders, Save button) and by a published-API script."""
+    from cellector.io import create_from_suite2p, load_idx_selected
+    from cellector.manager import CellectorManager
+    from cellector_gui import build_window
+
+    gui_root = real_copy("suite2p-0.14-1plane")
+    _viewer, widget = build_window(gui_root, viewer=make_napari_viewer(), recover=False)
+    for name, cut in (("dot_product", 90.0), ("corr_coef", 0.3)):
+        card = widget.cards[name]
+        card.slider.setValue((cut, card.hi))
+    widget.manager.update_manual_labels([0, 5], True, True)
+    widget.manager.update_manual_labels(7, False, True)
+    widget.save_button.click()
+
+    script_root = tmp_path / "script" / "suite2p"
+    import shutil
+
+    shutil.copytree(gui_root, script_root, ignore=shutil.ignore_patterns("cellector"))
+    m = CellectorManager.make_from_roi_processor(create_from_suite2p(script_root))
+    m.update_criteria("dot_product", [90.0, None])
+    m.update_criteria("corr_coef", [0.3, None])
+    m.update_manual_labels([0, 5], True, True)
+    m.update_manual_labels(7, False, True)
+    m.save_all()
+    np.testing.assert_array_equal(load_idx_selected(gui_root), load_idx_selected(script_root))
+    np.testing.assert_array_equal(CellectorManager(gui_root).compute_idx_selected(), load_idx_selected(script_root))
+    widget.unbind()

@@ -1,0 +1,101 @@
+"""SavedFeatures: the features saved in ``<root>/cellector``, standing in for a RoiProcessor.
+
+The published ``CellectorManager(root_dir)`` reads a saved state without the suite2p
+folder's ROIs: every ``*_feature.npy`` is a feature. This class gives the manager what
+it needs from a :class:`~cellector.roi_processor.RoiProcessor` (ROI count, features,
+metadata, the ROI fingerprint the labels were made on) from those files alone.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import __version__
+from .io import store
+
+__all__ = ["SavedFeatures"]
+
+
+class SavedFeatures:
+    """Features read from ``root_dir/cellector`` (no ROIs, no images).
+
+    Parameters
+    ----------
+    root_dir : str or Path
+        The folder holding ``cellector/``.
+    num_rois : int, optional
+        The ROI count, needed when no feature is saved (else checked against them).
+    state : dict, optional
+        :func:`cellector.io.store.load_state`'s result, when the caller already read it.
+
+    Raises
+    ------
+    ValueError
+        When no feature is saved and ``num_rois`` is not given, or the saved features
+        disagree on the ROI count (the message names the file).
+    """
+
+    def __init__(self, root_dir: str | Path, num_rois: int | None = None, state: dict | None = None) -> None:
+        self.root_dir = Path(root_dir)
+        self.state = store.load_state(self.root_dir) if state is None else state
+        self.session = None
+        meta = self.state["metadata"] or {}
+        self._provenance: dict[str, Any] = dict(meta.get("features", {}))
+        self._fingerprint: str | None = meta.get("labels_roi_fingerprint") or meta.get("roi_fingerprint")
+        self._features: dict[str, np.ndarray] = {}
+        self.num_rois = self._count(num_rois)
+        for name, values in self.state["features"].items():
+            self._features[name] = np.asarray(values)
+
+    def _count(self, num_rois: int | None) -> int:
+        folder = store.store_path(self.root_dir)
+        lengths = {name: int(np.size(v)) for name, v in self.state["features"].items()}
+        if num_rois is None and not lengths:
+            raise ValueError(
+                f"{folder} holds no saved features, so the number of ROIs is unknown: pass num_rois=N "
+                "(or build the manager from a RoiProcessor)"
+            )
+        n = int(num_rois) if num_rois is not None else next(iter(lengths.values()))
+        if n < 0:
+            raise ValueError(f"num_rois must be >= 0, got {num_rois}")
+        for name, size in lengths.items():
+            if size != n:
+                raise ValueError(f"{folder / f'{name}_feature.npy'} has {size} values but the session has {n} ROIs")
+        return n
+
+    @property
+    def features(self) -> dict[str, np.ndarray]:
+        """Feature name -> (N,) values, in the order they were found."""
+        return dict(self._features)
+
+    @property
+    def roi_fingerprint(self) -> str | None:
+        """Fingerprint of the ROIs the saved labels were made on (None: not recorded)."""
+        return self._fingerprint
+
+    def missing_features(self) -> list[str]:
+        """Return the default features still to compute: none (nothing can be computed here)."""
+        return []
+
+    def add_feature(self, name: str, values: Any) -> None:
+        """Add (or replace) a feature; one number per ROI."""
+        arr = np.asarray(values)
+        if arr.shape != (self.num_rois,) or not np.issubdtype(arr.dtype, np.number):
+            raise ValueError(
+                f"feature {name!r} must be numeric with shape ({self.num_rois},), got {arr.dtype} {arr.shape}"
+            )
+        self._features[name] = arr
+        self._provenance[name] = {"source": "external", "n": self.num_rois}
+
+    def metadata(self) -> dict:
+        """Return the metadata to save with the state (the saved provenance is kept)."""
+        return {
+            "cellector_version": __version__,
+            "n_rois": self.num_rois,
+            "features": {
+                n: self._provenance.get(n, {"source": "external", "n": self.num_rois}) for n in self._features
+            },
+        }
