@@ -1,13 +1,12 @@
 """The ``cellector`` command: headless batch work (never imports Qt).
 
-Exit codes: 0 ok, 2 bad input (one line on stderr), 1 internal error.
+Exit codes: 0 ok, 2 bad input (one line on stderr; with several folders, one line per
+failing folder and a summary), 1 internal error.
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -15,29 +14,49 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__
+from .batch import SessionJob, one_line, run_job, run_jobs, session_store
 
-__all__ = ["DEMO_CRITERIA", "main"]
+__all__ = ["DEMO_CRITERIA", "build_parser", "main"]
 
 #: The criteria of the demo's worked example (see docs/cutoffs.md).
 DEMO_CRITERIA = {"dot_product": (500.0, None), "corr_coef": (0.8, None)}
 
 
 class _Progress:
-    """A one-line text progress bar on stderr."""
+    """A one-line text progress bar on a terminal's stderr (logs get the result lines only)."""
 
     def __init__(self, label: str) -> None:
         self.label = label
+        self.finished = False
 
     def __call__(self, done: int, total: int) -> None:
-        if sys.stderr.isatty() or done == total:
-            width = 30
-            k = int(width * done / max(total, 1))
-            end = "\n" if done == total else ""
-            print(f"\r{self.label} [{'#' * k}{'.' * (width - k)}] {done}/{total}", end=end, file=sys.stderr)
+        if self.finished or not sys.stderr.isatty():
+            return
+        width = 30
+        k = int(width * done / max(total, 1))
+        self.finished = done == total
+        end = "\n" if self.finished else ""
+        print(f"\r{self.label} [{'#' * k}{'.' * (width - k)}] {done}/{total}", end=end, file=sys.stderr)
 
 
-def _load_kwargs(args: argparse.Namespace) -> dict:
-    return {"reference_key": args.reference, "functional_key": args.functional, "iscell_only": args.iscell_only}
+def _load_kwargs(args: argparse.Namespace, folder: Path | None = None) -> dict:
+    """Return the reading options of a command, with each folder's store when ``--store`` is given."""
+    kwargs = {"reference_key": args.reference, "functional_key": args.functional, "iscell_only": args.iscell_only}
+    store = getattr(args, "store", None)
+    if store is not None:
+        many = len(getattr(args, "folders", [])) > 1
+        kwargs["store_dir"] = session_store(store, folder) if (many and folder is not None) else store
+    return kwargs
+
+
+def _add_store_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--store",
+        type=Path,
+        metavar="DIR",
+        help="keep the cellector state in DIR instead of <suite2p>/cellector (with several folders: "
+        "DIR/<name>-<hash> each); a folder you cannot write uses your cache folder by default",
+    )
 
 
 def _add_input_options(p: argparse.ArgumentParser) -> None:
@@ -46,102 +65,115 @@ def _add_input_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--functional", default="meanImg", metavar="KEY", help="functional image key (default meanImg)")
     p.add_argument("--iscell-only", action="store_true", help="process only suite2p cells (iscell[:, 0] == 1)")
+    _add_store_option(p)
+
+
+def _add_batch_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("folders", nargs="+", type=Path, metavar="FOLDER")
+    p.add_argument("--workers", type=int, default=1, metavar="N", help="sessions in parallel processes (default 1)")
+    p.add_argument(
+        "--scheduler", metavar="ADDRESS", help="run the sessions on this dask.distributed scheduler (tcp://host:8786)"
+    )
+    _add_input_options(p)
+
+
+def _run_batch(args: argparse.Namespace, command: str, options: dict) -> int:
+    """Run ``command`` on every folder; one line per folder, a summary, exit 2 if any failed."""
+    jobs = [SessionJob(command, str(f), _load_kwargs(args, f), options) for f in args.folders]
+    if len(jobs) == 1 and args.scheduler is None:
+        # a bar for the long part of one session: computing features
+        results = [run_job(jobs[0], progress=_Progress(jobs[0].folder) if command == "compute" else None)]
+    else:
+        results = run_jobs(jobs, args.workers, args.scheduler, progress=_Progress(f"{len(jobs)} sessions"))
+    for r in results:
+        if r.ok:
+            print(f"{'skip' if r.skipped else 'ok  '} {r.folder}: {r.message}")
+        else:
+            print(f"cellector: error: {r.folder}: {r.message}", file=sys.stderr)
+    failed = [r.folder for r in results if not r.ok]
+    if len(results) > 1:
+        skipped = sum(r.skipped for r in results)
+        summary = f"{len(results) - len(failed)} succeeded ({skipped} up to date), {len(failed)} failed"
+        print(summary + (f": {', '.join(failed)}" if failed else ""))
+    return 2 if failed else 0
 
 
 def cmd_compute(args: argparse.Namespace) -> int:
-    from .io.base import create_from_suite2p
+    return _run_batch(args, "compute", {})
 
-    for folder in args.folders:
-        rp = create_from_suite2p(folder, autocompute=False, **_load_kwargs(args))
-        rp.compute_features(progress=_Progress(str(folder)))
-        print(f"{folder}: {rp.num_rois} ROIs, features: {', '.join(rp.features)}")
-    return 0
+
+def cmd_apply(args: argparse.Namespace) -> int:
+    from .io.store import load_state, resolve_store
+    from .io.suite2p import find_planes
+
+    root, _ = find_planes(args.criteria_from)
+    where, _ = resolve_store(root, args.criteria_store)
+    criteria = load_state(where)["criteria"]
+    if not criteria:
+        raise ValueError(f"{where} holds no saved criteria to apply")
+    return _run_batch(args, "apply", {"criteria": criteria})
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    if args.output is not None and len(args.folders) > 1:
+        raise ValueError("-o/--output names one file: give one FOLDER (without it, each table goes to its store)")
+    return _run_batch(args, "export", {"format": args.format, "output": args.output})
 
 
 def cmd_info(args: argparse.Namespace) -> int:
-    from .io.store import load_state
-    from .io.suite2p import load_suite2p
+    from .io.store import load_state, resolve_store
+    from .io.suite2p import image_keys_of, load_suite2p
 
-    s = load_suite2p(args.folder, **_load_kwargs(args))
-    st = load_state(s.root)
+    kwargs = _load_kwargs(args)
+    store_dir = kwargs.pop("store_dir", None)
+    keys = image_keys_of(args.folder)
+    single = args.reference not in keys
+    if single and keys:  # describe the folder anyway, and say what to pass
+        kwargs["reference_key"] = keys[0]
+    s = load_suite2p(args.folder, **kwargs)
+    where, note = resolve_store(s.root, store_dir)
+    st = load_state(where)
     print(f"folder: {s.root}")
-    for plane, count in zip(s.planes, s.plane_counts, strict=False):
+    for plane, count in zip(s.planes, s.plane_counts, strict=True):
         print(f"  {plane}: {count} ROIs")
     print(f"ROIs processed: {s.rois.n_rois} ({s.covered})")
     print(f"frame: {s.rois.shape[1]} x {s.rois.shape[2]}, image keys: {', '.join(s.images)}")
-    print(
-        f"reference: {s.reference_key}, functional: {s.functional_key}, "
-        f"red_s2p: {'yes' if s.red_s2p is not None else 'no'}"
-    )
+    if single:
+        print(
+            f"reference: no '{args.reference}' image (a single-channel recording?); "
+            f"choose one with --reference KEY, e.g. --reference {kwargs['reference_key']}"
+        )
+    else:
+        print(f"reference: {s.reference_key}, functional: {s.functional_key}")
+    print(f"red_s2p: {'yes' if s.red_s2p is not None else 'no (no redcell.npy)'}")
+    print(f"state: {where}" + (f" ({note})" if note else ""))
+    _print_state(st)
+    for line in s.messages + st["notes"]:
+        print(f"note: {line}")
+    return 0
+
+
+def _print_state(st: dict) -> None:
     print(f"saved features: {', '.join(st['features']) or 'none'}")
-    crit = ", ".join(f"{k} [{_fmt(v[0])}, {_fmt(v[1])}]" for k, v in st["criteria"].items()) or "none"
-    print(f"saved criteria: {crit}")
+    crit = ", ".join(f"{k} [{_fmt(v[0])}, {_fmt(v[1])}]" for k, v in st["criteria"].items() if v != (None, None))
+    print(f"saved criteria: {crit or 'none (no cutoffs set)'}")
     if st["manual_selection"] is not None:
         print(f"manual labels: {int(st['manual_selection'][1].sum())} active")
     if st["idx_selected"] is not None:
         print(f"selected: {int(st['idx_selected'].sum())} of {st['idx_selected'].size}")
-    for line in s.messages + st["notes"]:
-        print(f"note: {line}")
-    return 0
 
 
 def _fmt(v: float | None) -> str:
     return "-" if v is None else f"{v:g}"
 
 
-def cmd_apply(args: argparse.Namespace) -> int:
-    from .io.operations import propagate_criteria
-
-    results = propagate_criteria(args.criteria_from, *args.folders, **_load_kwargs(args))
-    for r in results:
-        print(f"{'ok  ' if r.ok else 'FAIL'} {r.target}: {r.message}")
-    failed = sum(not r.ok for r in results)
-    print(f"{len(results) - failed} succeeded, {failed} failed")
-    return 2 if failed else 0
-
-
-def cmd_export(args: argparse.Namespace) -> int:
-    from .io.store import atomic_save_npy, atomic_write_text
-    from .manager import CellectorManager
-
-    m = CellectorManager.from_folder(args.folder, **_load_kwargs(args))
-    s = m.roi_processor.session
-    assert s is not None and m.root_dir is not None  # from_folder always reads a suite2p session
-    table: dict[str, np.ndarray] = {"plane": np.array(s.planes)[s.roi_plane], "suite2p_index": s.suite2p_index}
-    table.update(m.features)
-    ms = m.manual_selection
-    table.update({"manual_label": ms[0], "manual_active": ms[1], "selected": m.compute_idx_selected()})
-    out = Path(args.output) if args.output else m.root_dir / "cellector" / f"rois.{args.format}"
-    if args.format == "csv":
-        buf = io.StringIO(newline="")
-        w = csv.writer(buf, lineterminator="\n")
-        w.writerow(list(table))
-        for row in zip(*table.values(), strict=False):
-            w.writerow([_cell(v) for v in row])
-        atomic_write_text(out, buf.getvalue())
-    else:
-        columns = {k: np.asarray(v) for k, v in table.items()}
-        rec = np.empty(m.num_rois, dtype=[(k, v.dtype) for k, v in columns.items()])
-        for k, v in columns.items():
-            rec[k] = v
-        atomic_save_npy(out, rec)
-    print(f"wrote {out} ({m.num_rois} ROIs)")
-    return 0
-
-
-def _cell(v) -> str:
-    if isinstance(v, (bool, np.bool_)):
-        return str(int(v))
-    return str(v)
-
-
 def cmd_migrate(args: argparse.Namespace) -> int:
-    from .io.store import migrate
+    from .io.store import StoreDir, migrate
     from .io.suite2p import find_planes
 
     for folder in args.folders:
         root, _ = find_planes(folder)
-        done = migrate(root, remove_old=not args.keep_old)
+        done = migrate(root if args.store is None else StoreDir(args.store), remove_old=not args.keep_old)
         print(f"{root}: " + ("; ".join(done) if done else "nothing to migrate"))
     return 0
 
@@ -151,7 +183,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from .manager import CellectorManager
 
     session = make_suite2p_folder(args.out, n_planes=args.planes, n_rois=args.rois, seed=args.seed)
-    m = CellectorManager.from_folder(session.root)
+    m = CellectorManager.from_folder(session.root, store_dir=args.store)
     print(f"wrote a synthetic session to {session.root} ({sum(session.n_rois)} ROIs)")
     # A worked example: two cutoffs, compared to the ground truth the generator knows.
     m.update_criteria("dot_product", [DEMO_CRITERIA["dot_product"][0], None])
@@ -168,15 +200,6 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def _one_line(exc: BaseException) -> str:
-    """Return the message of ``exc`` on one line (OS errors as 'file: reason')."""
-    if isinstance(exc, OSError) and exc.strerror:
-        text = f"{exc.filename}: {exc.strerror}" if exc.filename else exc.strerror
-    else:
-        text = str(exc)
-    return " ".join(text.split())
-
-
 def build_parser() -> argparse.ArgumentParser:
     """Build the argument parser (exposed for docs and tests)."""
     parser = argparse.ArgumentParser(
@@ -185,33 +208,33 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"cellector {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("compute", help="compute (or load cached) features of suite2p folders")
-    p.add_argument("folders", nargs="+", type=Path)
-    _add_input_options(p)
+    _add_batch_options(p)
     p.set_defaults(func=cmd_compute)
-    p = sub.add_parser("info", help="describe a suite2p folder and what cellector saved in it")
+    p = sub.add_parser("info", help="describe a suite2p folder and what cellector saved for it")
     p.add_argument("folder", type=Path)
     _add_input_options(p)
     p.set_defaults(func=cmd_info)
     p = sub.add_parser("apply", help="copy criteria from one session to others and save their selection")
     p.add_argument("--criteria-from", required=True, type=Path, metavar="SRC")
-    p.add_argument("folders", nargs="+", type=Path)
-    _add_input_options(p)
+    p.add_argument("--criteria-store", type=Path, metavar="DIR", help="where SRC's state is, if not SRC/cellector")
+    _add_batch_options(p)
     p.set_defaults(func=cmd_apply)
     p = sub.add_parser("export", help="write a per-ROI table (plane, index, features, labels, selected)")
-    p.add_argument("folder", type=Path)
     p.add_argument("--format", choices=("csv", "npy"), default="csv")
-    p.add_argument("-o", "--output", type=Path, help="output file (default <root>/cellector/rois.<format>)")
-    _add_input_options(p)
+    p.add_argument("-o", "--output", type=Path, help="output file, with one FOLDER (default <store>/rois.<format>)")
+    _add_batch_options(p)
     p.set_defaults(func=cmd_export)
-    p = sub.add_parser("migrate", help="rename legacy file names of the published cellector")
+    p = sub.add_parser("migrate", help="move legacy file names of the published cellector to the current ones")
     p.add_argument("folders", nargs="+", type=Path)
     p.add_argument("--keep-old", action="store_true", help="copy to the new names and keep the legacy files")
+    _add_store_option(p)
     p.set_defaults(func=cmd_migrate)
     p = sub.add_parser("demo", help="write a synthetic session, compute features and save a worked example")
     p.add_argument("out", type=Path)
     p.add_argument("--planes", type=int, default=2)
     p.add_argument("--rois", type=int, default=300, help="ROIs per plane")
     p.add_argument("--seed", type=int, default=0)
+    _add_store_option(p)
     p.set_defaults(func=cmd_demo)
     return parser
 
@@ -222,7 +245,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.func(args)
     except (ValueError, OSError) as exc:  # bad input: Suite2pError, StoreError, unsafe pickle, I/O
-        print(f"cellector: error: {_one_line(exc)}", file=sys.stderr)
+        print(f"cellector: error: {one_line(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("cellector: interrupted", file=sys.stderr)

@@ -16,12 +16,13 @@ What the images contain, so tests can reason about them:
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-__all__ = ["SyntheticSession", "make_suite2p_folder"]
+__all__ = ["DEMO_MARKER", "SyntheticSession", "check_demo_target", "make_suite2p_folder"]
 
 _BLEED = 0.12  # fraction of the functional image that leaks into channel 2
 
@@ -156,6 +157,33 @@ def _labels(rng: np.random.Generator, is_red: np.ndarray) -> tuple[np.ndarray, n
     return iscell, redcell
 
 
+#: The file that marks a folder as a synthetic session cellector wrote (and may overwrite).
+DEMO_MARKER = ".cellector-demo"
+
+
+def check_demo_target(out: str | Path) -> None:
+    """Refuse to write a synthetic session into a folder that holds anything else.
+
+    Raises
+    ------
+    ValueError
+        When ``out`` is a file, or a non-empty folder without :data:`DEMO_MARKER`
+        (say, a real suite2p folder): nothing is written.
+    """
+    path = Path(out)
+    if not path.exists():
+        return
+    if not path.is_dir():
+        raise ValueError(f"{path} is a file, not a folder for the demo session")
+    if (path / DEMO_MARKER).is_file() or not any(path.iterdir()):
+        return
+    suite2p = any(next(path.glob(p), None) for p in ("stat.npy", "*/stat.npy", "*/*/stat.npy"))
+    what = "holds a suite2p session" if suite2p else "is not empty"
+    raise ValueError(
+        f"{path} {what} and is not a cellector demo folder: refusing to write over it (choose a new folder)"
+    )
+
+
 def make_suite2p_folder(
     out: str | Path,
     n_planes: int = 2,
@@ -191,10 +219,14 @@ def make_suite2p_folder(
     """
     if n_planes < 1 or n_rois < 1:
         raise ValueError("n_planes and n_rois must be at least 1")
+    check_demo_target(out)
+    for old in ("suite2p", "ground_truth"):  # an earlier demo of ours: start afresh, state included
+        shutil.rmtree(Path(out) / old, ignore_errors=True)
     ly, lx = int(shape[0]), int(shape[1])
     root = Path(out) / "suite2p"
     truth_dir = Path(out) / "ground_truth"
     truth_dir.mkdir(parents=True, exist_ok=True)
+    (Path(out) / DEMO_MARKER).write_text("a synthetic session written by cellector; safe to overwrite\n")
     rng = np.random.default_rng(seed)
     truths = []
     for p in range(n_planes):

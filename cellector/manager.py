@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -95,10 +96,16 @@ class CellectorManager:
             )
 
     def _init_from_root(
-        self, root_dir: str | os.PathLike, exclude_features: Iterable[str] | None = None, num_rois: int | None = None
+        self,
+        root_dir: str | os.PathLike,
+        exclude_features: Iterable[str] | None = None,
+        num_rois: int | None = None,
+        store_dir: str | os.PathLike | None = None,
     ) -> None:
-        state = store.load_state(Path(root_dir))
-        saved = SavedFeatures(Path(root_dir), num_rois=num_rois, state=state)
+        saved = SavedFeatures(
+            Path(root_dir), num_rois=num_rois, store_dir=None if store_dir is None else Path(store_dir)
+        )
+        state = saved.state
         self._init(saved, saved_state=state, exclude_features=exclude_features)
 
     def _init(
@@ -123,9 +130,9 @@ class CellectorManager:
         self._redo: list[_Edit] = []
         self._dirty = False
         self._focus = -1
-        self.notes: list[str] = []
+        self.notes: list[str] = [roi_processor.store_note] if roi_processor.store_note else []
         self._extra_criteria: dict[str, Bounds] = {}
-        if load_saved and self.root_dir is not None:
+        if load_saved and self.roi_processor.store is not None:
             self._load_saved(saved_state)
         for name, bounds in (criteria or {}).items():
             self._set_criterion(name, bounds)
@@ -185,7 +192,8 @@ class CellectorManager:
         state = None
         if load_saved:
             # Validate everything saved before computing, so a bad store fails before any write.
-            state = store.load_state(rp.root_dir)
+            assert rp.store is not None
+            state = store.load_state(rp.store)
             _check_same_rois(rp, state["metadata"], state["manual_selection"])
         yield from rp.iter_compute(saved_state=state)
         return cls(rp, load_saved=load_saved, saved_state=state)
@@ -447,10 +455,31 @@ class CellectorManager:
 
     # ------------------------------------------------------------------ saving and loading
 
-    def _require_root(self) -> Path:
-        if self.root_dir is None:
+    @property
+    def store_note(self) -> str | None:
+        """Why the state is not in ``<root>/cellector`` (a read-only folder), else None."""
+        return self.roi_processor.store_note
+
+    @property
+    def store_dir(self) -> Path | None:
+        """The folder the state is saved to (``<root>/cellector`` unless told or read-only)."""
+        return self.roi_processor.store
+
+    def move_store(self, folder: str | os.PathLike) -> None:
+        """Save to ``folder`` from now on (e.g. chosen when the suite2p folder is read-only)."""
+        new = store.StoreDir(Path(folder))
+        old_journal = self._journal_path()
+        self.roi_processor.store = new
+        self.roi_processor.store_note = None
+        if old_journal is not None and old_journal.is_file():  # the journal follows the store
+            new.mkdir(parents=True, exist_ok=True)
+            shutil.move(old_journal, new / JOURNAL)
+        self._set_dirty(True)
+
+    def _require_root(self) -> store.StoreDir:
+        if self.roi_processor.store is None:
             raise ValueError("this manager has no root folder to save to")
-        return self.root_dir
+        return self.roi_processor.store
 
     def _meta(self) -> dict:
         # Labels are tied to the ROIs they were made on (features have their own provenance).
@@ -513,7 +542,8 @@ class CellectorManager:
     # ------------------------------------------------------------------ journal (crash recovery)
 
     def _journal_path(self) -> Path | None:
-        return None if self.root_dir is None else store.store_path(self.root_dir) / JOURNAL
+        folder = self.roi_processor.store
+        return None if folder is None else folder / JOURNAL
 
     def _journal(self, index: np.ndarray, label: np.ndarray, active: np.ndarray) -> None:
         path = self._journal_path()

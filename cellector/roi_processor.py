@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Generator, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -58,6 +59,9 @@ class RoiProcessor:
         Reuse features saved in ``root_dir/cellector`` when their provenance matches.
     save_features : bool
         Save computed features to ``root_dir/cellector``.
+    store_dir : str or Path, optional
+        Keep the state in this folder instead of ``root_dir/cellector`` (which is also
+        replaced by a folder in the user cache when it cannot be written).
     **parameters
         Processing parameters (``centered_width``, ``lowcut``, ...); unknown names raise.
     """
@@ -76,11 +80,23 @@ class RoiProcessor:
         autocompute: bool = True,
         use_saved: bool = True,
         save_features: bool = True,
+        store_dir: str | Path | None = None,
         **parameters: Any,
     ) -> None:
         ref = validate_reference(reference)
         rois = RoiSet.from_lists(ypix, xpix, lam, zpix, ref.shape, volumetric)
-        self._init(root_dir, rois, ref, functional_reference, extra_features, use_saved, save_features, parameters)
+        self._init(
+            root_dir,
+            rois,
+            ref,
+            functional_reference,
+            extra_features,
+            use_saved,
+            save_features,
+            parameters,
+            None,
+            store_dir,
+        )
         if autocompute:
             self.compute_features()
 
@@ -96,6 +112,7 @@ class RoiProcessor:
         use_saved: bool = True,
         save_features: bool = True,
         session_info: dict | None = None,
+        store_dir: str | Path | None = None,
         **parameters: Any,
     ) -> RoiProcessor:
         """Build from an existing :class:`RoiSet` (no list conversion)."""
@@ -110,13 +127,20 @@ class RoiProcessor:
             save_features,
             parameters,
             session_info,
+            store_dir,
         )
         if autocompute:
             self.compute_features()
         return self
 
-    def _init(self, root_dir, rois, ref, fref, extra, use_saved, save, parameters, session_info=None) -> None:
+    def _init(self, root_dir, rois, ref, fref, extra, use_saved, save, parameters, session_info, store_dir) -> None:
         self.root_dir = root_dir
+        #: Where the state is kept (``<root>/cellector``, ``--store DIR``, or the user cache for a
+        #: read-only folder) and why, when it is not the default.
+        self.store: store.StoreDir | None = None
+        self.store_note: str | None = None
+        if root_dir is not None:
+            self.store, self.store_note = store.resolve_store(root_dir, store_dir)
         self.rois = rois
         self.reference = ref
         self.functional_reference = None if fref is None else validate_reference(fref, "functional_reference")
@@ -298,15 +322,13 @@ class RoiProcessor:
         ``saved_state`` is :func:`cellector.io.store.load_state`'s result when the caller
         has already read it (it is then not read again).
         """
-        if self.use_saved and self.root_dir is not None:
-            self._load_saved(saved_state)
-        todo = self.missing_features()
+        todo = self.load_saved_features(saved_state) if self.use_saved else self.missing_features()
         if todo:
             result = yield from iter_features(
                 self.rois, self.reference, self.functional_reference, todo, chunk_size=chunk_size, **self.parameters
             )
             self._features.update(result)
-            if self.save_features_on_compute and self.root_dir is not None:
+            if self.save_features_on_compute and self.store is not None:
                 self.save_features()
         yield (self.num_rois, self.num_rois)
 
@@ -331,8 +353,17 @@ class RoiProcessor:
             self.use_saved = before
         return self.features
 
-    def _load_saved(self, state: dict | None = None) -> None:
-        state = store.load_state(self.root_dir) if state is None else state
+    def load_saved_features(self, state: dict | None = None) -> list[str]:
+        """Load the saved features whose provenance matches; return the default features still missing.
+
+        ``state`` is :func:`cellector.io.store.load_state`'s result when the caller has
+        already read it. Without a store nothing is loaded.
+        """
+        if self.store is not None:
+            self._load_saved(store.load_state(self.store) if state is None else state)
+        return self.missing_features()
+
+    def _load_saved(self, state: dict) -> None:
         if not state["consistent"]:
             return  # files changed behind our back: recompute rather than trust them
         meta = state["metadata"] or {}
@@ -393,6 +424,7 @@ class RoiProcessor:
             use_saved=False,
             save_features=False,
             session_info=self.session_info,
+            store_dir=self.store,
             **new,
         )
         copy.session = self.session
@@ -422,6 +454,6 @@ class RoiProcessor:
 
     def save_features(self) -> None:
         """Save every feature with its provenance to ``root_dir/cellector``."""
-        if self.root_dir is None:
+        if self.store is None:
             raise ValueError("this RoiProcessor has no root_dir to save to")
-        store.save_state(self.root_dir, self.metadata(), features=self.features)
+        store.save_state(self.store, self.metadata(), features=self.features)

@@ -30,6 +30,8 @@ class SavedFeatures:
         The ROI count, needed when no feature is saved (else checked against them).
     state : dict, optional
         :func:`cellector.io.store.load_state`'s result, when the caller already read it.
+    store_dir : str or Path, optional
+        The folder holding the state, when it is not ``root_dir/cellector``.
 
     Raises
     ------
@@ -38,9 +40,18 @@ class SavedFeatures:
         disagree on the ROI count (the message names the file).
     """
 
-    def __init__(self, root_dir: str | Path, num_rois: int | None = None, state: dict | None = None) -> None:
+    def __init__(
+        self,
+        root_dir: str | Path,
+        num_rois: int | None = None,
+        state: dict | None = None,
+        store_dir: str | Path | None = None,
+    ) -> None:
         self.root_dir = Path(root_dir)
-        self.state = store.load_state(self.root_dir) if state is None else state
+        #: The folder holding the state (``root_dir/cellector`` unless ``store_dir`` is given).
+        self.store = store.StoreDir(store_dir if store_dir is not None else store.store_path(self.root_dir))
+        self.store_note: str | None = None
+        self.state = store.load_state(self.store) if state is None else state
         self.session = None
         meta = self.state["metadata"] or {}
         self._provenance: dict[str, Any] = dict(meta.get("features", {}))
@@ -51,7 +62,7 @@ class SavedFeatures:
             self._features[name] = np.asarray(values)
 
     def _count(self, num_rois: int | None) -> int:
-        folder = store.store_path(self.root_dir)
+        folder = self.store
         lengths = {name: int(np.size(v)) for name, v in self.state["features"].items()}
         if num_rois is None and not lengths:
             raise ValueError(

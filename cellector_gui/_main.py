@@ -17,12 +17,10 @@ __all__ = ["ICON", "build_window", "main"]
 ICON = Path(__file__).parent / "icons" / "cellector.png"
 
 
-def _load_manager(path, reference_key, functional_key, iscell_only, progress=None):
+def _load_manager(path, options: dict, progress=None):
     from cellector.manager import CellectorManager
 
-    return CellectorManager.from_folder(
-        path, progress=progress, reference_key=reference_key, functional_key=functional_key, iscell_only=iscell_only
-    )
+    return CellectorManager.from_folder(path, progress=progress, **options)
 
 
 def build_window(
@@ -34,6 +32,7 @@ def build_window(
     viewer: Any = None,
     block: bool = True,
     recover: bool | None = None,
+    store_dir: str | Path | None = None,
 ):
     """Open the curation window on a suite2p folder.
 
@@ -53,6 +52,8 @@ def build_window(
         with a progress bar (False, what the command does).
     recover : bool or None
         Replay journalled edits of a crashed session: None asks the user.
+    store_dir : str or Path, optional
+        Keep the state there instead of ``<folder>/cellector`` (``--store DIR``).
 
     Returns
     -------
@@ -68,11 +69,16 @@ def build_window(
     widget = CellectorWidget(viewer)
     viewer.window.add_dock_widget(widget, name="cellector", area="right")
     _set_icon(widget)
-    args = (path, reference_key, functional_key, iscell_only)
+    options = {
+        "reference_key": reference_key,
+        "functional_key": functional_key,
+        "iscell_only": iscell_only,
+        "store_dir": store_dir,
+    }
     if block:
-        _attach(widget, _load_manager(*args), recover)
+        _attach(widget, _load_manager(path, options), recover)
     else:
-        _start_worker(widget, args, recover)
+        _start_worker(widget, path, options, recover)
     return viewer, widget
 
 
@@ -95,17 +101,14 @@ def _attach(widget, manager, recover) -> None:
             manager.discard_journal()
 
 
-def _start_worker(widget, args, recover) -> None:
+def _start_worker(widget, path, options: dict, recover) -> None:
     from napari.qt.threading import thread_worker
 
     @thread_worker(progress=True)
     def work():
         from cellector.manager import CellectorManager
 
-        path, ref, func, iscell_only = args
-        return (
-            yield from CellectorManager.iter_open(path, reference_key=ref, functional_key=func, iscell_only=iscell_only)
-        )
+        return (yield from CellectorManager.iter_open(path, **options))
 
     widget.progress.setVisible(True)
     widget.show_message("computing features…")
@@ -161,6 +164,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reference", default="meanImg_chan2", metavar="KEY", help="reference image key")
     p.add_argument("--functional", default="meanImg", metavar="KEY", help="functional image key")
     p.add_argument("--iscell-only", action="store_true", help="only suite2p cells (iscell[:, 0] == 1)")
+    p.add_argument(
+        "--store", type=Path, metavar="DIR", help="keep the cellector state in DIR instead of <folder>/cellector"
+    )
     p.add_argument("--version", action="version", version=f"cellector {__version__}")
     return p
 
@@ -212,6 +218,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         functional_key=args.functional,
         iscell_only=args.iscell_only,
         block=False,
+        store_dir=args.store,
     )
     napari.run()
     return 0

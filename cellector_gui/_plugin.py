@@ -94,4 +94,4 @@ class CellectorDock(QWidget):
             self.inner.show_message("open a suite2p folder with: napari FOLDER --plugin cellector")
             return
         # the same worker-thread loading (progress bar, error dialog, journal offer) as cellector-gui
-        _start_worker(self.inner, (root, "meanImg_chan2", "meanImg", False), None)
+        _start_worker(self.inner, root, {}, None)

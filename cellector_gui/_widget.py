@@ -182,7 +182,8 @@ class CellectorWidget(QWidget):
         self.refresh()
         self.roi_layer.refresh()  # with its thumbnail
         self._update_title()
-        for note in manager.notes + getattr(getattr(rp, "session", None), "messages", []):
+        session_messages = rp.session.messages if rp.session is not None else []
+        for note in manager.notes + session_messages:
             self.show_message(note)
 
     def _add_layers(self) -> None:
@@ -511,7 +512,13 @@ class CellectorWidget(QWidget):
         self.show_combo.setCurrentIndex((self.show_combo.currentIndex() + 1) % len(SHOW_MODES))
 
     def save(self) -> Path | None:
-        """Save the whole state; errors are shown, never raised into Qt."""
+        """Save the whole state; errors are shown, never raised into Qt.
+
+        When the suite2p folder cannot be written, the first Save asks where to put the
+        state (the user-cache folder the features went to is offered first).
+        """
+        if self.manager.store_note is not None and not self._choose_store():
+            return None
         try:
             folder = self.manager.save_all()
         except (OSError, ValueError) as exc:
@@ -520,6 +527,19 @@ class CellectorWidget(QWidget):
             return None
         self.show_message(f"saved to {folder}")
         return folder
+
+    def _choose_store(self) -> bool:
+        from qtpy.QtWidgets import QFileDialog
+
+        current = str(self.manager.store_dir)
+        folder = QFileDialog.getExistingDirectory(
+            self, "The suite2p folder is read-only: save the curation in…", current
+        )
+        if not folder:
+            self.show_message("not saved: no folder chosen")
+            return False
+        self.manager.move_store(folder)
+        return True
 
     def confirm_close(self) -> bool:
         """Return True when the window may close (asks to save unsaved changes)."""

@@ -62,9 +62,17 @@ class MissingFileError(store.StoreError, FileNotFoundError):
 # --------------------------------------------------------------------------- paths
 
 
-def get_save_directory(root_dir: str | Path) -> Path:
-    """Return ``root_dir/cellector``, the folder holding the saved state."""
-    return store.store_path(root_dir)
+def _where(root_dir: str | Path, store_dir: str | Path | None) -> Path:
+    """Return the argument for the store module: the root, or the store folder itself."""
+    return Path(root_dir) if store_dir is None else store.StoreDir(store_dir)
+
+
+def get_save_directory(root_dir: str | Path, store_dir: str | Path | None = None) -> Path:
+    """Return the folder holding the saved state: ``root_dir/cellector``, or ``store_dir`` when given.
+
+    Every function of this module takes ``store_dir`` too (``cellector --store DIR``).
+    """
+    return store.store_path(_where(root_dir, store_dir))
 
 
 def _name(name: Any, what: str = "name") -> str:
@@ -73,35 +81,35 @@ def _name(name: Any, what: str = "name") -> str:
     return name
 
 
-def feature_path(root_dir: str | Path, name: str) -> Path:
+def feature_path(root_dir: str | Path, name: str, store_dir: str | Path | None = None) -> Path:
     """Return the path of feature ``name``: ``root_dir/cellector/{name}_feature.npy``."""
-    return get_save_directory(root_dir) / f"{_name(name)}{FEATURE_EXTENSION}.npy"
+    return get_save_directory(root_dir, store_dir) / f"{_name(name)}{FEATURE_EXTENSION}.npy"
 
 
-def criteria_path(root_dir: str | Path, name: str) -> Path:
+def criteria_path(root_dir: str | Path, name: str, store_dir: str | Path | None = None) -> Path:
     """Return the path of ``name``'s criterion: ``root_dir/cellector/{name}_featurecriteria.npy``."""
-    return get_save_directory(root_dir) / f"{_name(name)}{CRITERIA_EXTENSION}.npy"
+    return get_save_directory(root_dir, store_dir) / f"{_name(name)}{CRITERIA_EXTENSION}.npy"
 
 
-def manual_selection_path(root_dir: str | Path) -> Path:
+def manual_selection_path(root_dir: str | Path, store_dir: str | Path | None = None) -> Path:
     """Return the path of the manual labels: ``root_dir/cellector/manual_selection.npy``."""
-    return get_save_directory(root_dir) / "manual_selection.npy"
+    return get_save_directory(root_dir, store_dir) / "manual_selection.npy"
 
 
-def idx_selected_path(root_dir: str | Path) -> Path:
+def idx_selected_path(root_dir: str | Path, store_dir: str | Path | None = None) -> Path:
     """Return the path of the final selection: ``root_dir/cellector/idx_selected.npy``."""
-    return get_save_directory(root_dir) / "idx_selected.npy"
+    return get_save_directory(root_dir, store_dir) / "idx_selected.npy"
 
 
 # --------------------------------------------------------------------------- saving
 
 
-def _n_saved(root_dir: str | Path) -> int | None:
+def _n_saved(root_dir: str | Path, store_dir: str | Path | None = None) -> int | None:
     """Return the ROI count the saved state is about (None when nothing says)."""
-    meta = store.read_metadata(root_dir) or {}
+    meta = store.read_metadata(_where(root_dir, store_dir)) or {}
     if isinstance(meta.get("n_rois"), int):
         return int(meta["n_rois"])
-    folder = get_save_directory(root_dir)
+    folder = get_save_directory(root_dir, store_dir)
     for f in sorted(folder.glob(f"*{FEATURE_EXTENSION}.npy")) if folder.is_dir() else []:
         try:
             return int(np.load(f, mmap_mode="r").shape[0])
@@ -110,13 +118,15 @@ def _n_saved(root_dir: str | Path) -> int | None:
     return None
 
 
-def _check_length(root_dir: str | Path, n: int, what: str) -> None:
-    saved = _n_saved(root_dir)
+def _check_length(root_dir: str | Path, store_dir: str | Path | None, n: int, what: str) -> None:
+    saved = _n_saved(root_dir, store_dir)
     if saved is not None and saved != n:
-        raise ValueError(f"{what} has {n} entries but the state saved in {get_save_directory(root_dir)} has {saved}")
+        raise ValueError(
+            f"{what} has {n} entries but the state saved in {get_save_directory(root_dir, store_dir)} has {saved}"
+        )
 
 
-def save_feature(root_dir: str | Path, name: str, feature: Any) -> None:
+def save_feature(root_dir: str | Path, name: str, feature: Any, store_dir: str | Path | None = None) -> None:
     """Save ``feature`` (one number per ROI) as ``{name}_feature.npy``, atomically.
 
     A feature saved this way carries no provenance: cellector recomputes its own default
@@ -125,22 +135,24 @@ def save_feature(root_dir: str | Path, name: str, feature: Any) -> None:
     values = np.asarray(feature)
     if values.ndim != 1 or not np.issubdtype(values.dtype, np.number):
         raise ValueError(f"feature {name!r} must be a 1-D numeric array, got {values.dtype} {values.shape}")
-    _check_length(root_dir, values.size, f"feature {name!r}")
-    meta = store.read_metadata(root_dir) or {}
+    _check_length(root_dir, store_dir, values.size, f"feature {name!r}")
+    meta = store.read_metadata(_where(root_dir, store_dir)) or {}
     prov = {**meta.get("features", {}), _name(name): {"source": "external", "n": int(values.size)}}
-    store.save_state(root_dir, {"features": prov}, features={name: values})
+    store.save_state(_where(root_dir, store_dir), {"features": prov}, features={name: values})
 
 
-def save_criteria(root_dir: str | Path, name: str, criteria: Any) -> None:
+def save_criteria(root_dir: str | Path, name: str, criteria: Any, store_dir: str | Path | None = None) -> None:
     """Save ``[min, max]`` (None: no bound) as ``{name}_featurecriteria.npy``, atomically."""
     try:
         bounds = store.decode_criterion(np.asarray(list(criteria), dtype=object), f"criteria for {name!r}")
     except TypeError:
         raise ValueError(f"criteria for {name!r} must be [min, max], got {criteria!r}") from None
-    store.save_state(root_dir, {}, criteria={_name(name): bounds})
+    store.save_state(_where(root_dir, store_dir), {}, criteria={_name(name): bounds})
 
 
-def save_manual_selection(root_dir: str | Path, manual_labels: Any, manual_labels_active: Any) -> None:
+def save_manual_selection(
+    root_dir: str | Path, manual_labels: Any, manual_labels_active: Any, store_dir: str | Path | None = None
+) -> None:
     """Save the manual labels and whether each is active as ``manual_selection.npy`` (bool (2, N))."""
     labels = np.asarray(manual_labels)
     active = np.asarray(manual_labels_active)
@@ -149,119 +161,126 @@ def save_manual_selection(root_dir: str | Path, manual_labels: Any, manual_label
             f"manual_labels and manual_labels_active must be 1-D of the same length, got {labels.shape} "
             f"and {active.shape}"
         )
-    _check_length(root_dir, labels.size, "manual_labels")
-    store.save_state(root_dir, {}, manual_selection=np.stack([labels.astype(bool), active.astype(bool)]))
+    _check_length(root_dir, store_dir, labels.size, "manual_labels")
+    store.save_state(
+        _where(root_dir, store_dir), {}, manual_selection=np.stack([labels.astype(bool), active.astype(bool)])
+    )
 
 
-def save_idx_selected(root_dir: str | Path, idx_selected: Any) -> None:
+def save_idx_selected(root_dir: str | Path, idx_selected: Any, store_dir: str | Path | None = None) -> None:
     """Save the final selection (bool (N,)) as ``idx_selected.npy``."""
     sel = np.asarray(idx_selected)
     if sel.ndim != 1:
         raise ValueError(f"idx_selected must be 1-D (one bool per ROI), got shape {sel.shape}")
-    _check_length(root_dir, sel.size, "idx_selected")
-    store.save_state(root_dir, {}, idx_selected=sel.astype(bool))
+    _check_length(root_dir, store_dir, sel.size, "idx_selected")
+    store.save_state(_where(root_dir, store_dir), {}, idx_selected=sel.astype(bool))
 
 
 # --------------------------------------------------------------------------- loading
 
 
-def _state(root_dir: str | Path) -> dict[str, Any]:
-    return store.load_state(root_dir)
+def _state(root_dir: str | Path, store_dir: str | Path | None) -> dict[str, Any]:
+    return store.load_state(_where(root_dir, store_dir))
 
 
 def _missing(path: Path, what: str) -> MissingFileError:
     return MissingFileError(f"{path}: no saved {what}")
 
 
-def load_feature(root_dir: str | Path, name: str) -> np.ndarray:
+def load_feature(root_dir: str | Path, name: str, store_dir: str | Path | None = None) -> np.ndarray:
     """Load the saved feature ``name`` (raises :class:`MissingFileError` when it was never saved)."""
-    features = _state(root_dir)["features"]
+    features = _state(root_dir, store_dir)["features"]
     if _name(name) not in features:
-        raise _missing(feature_path(root_dir, name), f"feature {name!r}")
+        raise _missing(feature_path(root_dir, name, store_dir), f"feature {name!r}")
     return features[name]
 
 
-def load_criteria(root_dir: str | Path, name: str) -> np.ndarray:
+def load_criteria(root_dir: str | Path, name: str, store_dir: str | Path | None = None) -> np.ndarray:
     """Load ``name``'s criterion as a length-2 object array ``[min, max]`` (None: no bound)."""
-    criteria = _state(root_dir)["criteria"]
+    criteria = _state(root_dir, store_dir)["criteria"]
     if _name(name) not in criteria:
-        raise _missing(criteria_path(root_dir, name), f"criteria for {name!r}")
+        raise _missing(criteria_path(root_dir, name, store_dir), f"criteria for {name!r}")
     return np.array(list(criteria[name]), dtype=object)
 
 
-def load_manual_selection(root_dir: str | Path) -> tuple[np.ndarray, np.ndarray]:
+def load_manual_selection(root_dir: str | Path, store_dir: str | Path | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Load the manual labels: ``(labels, active)``, bool (N,) each."""
-    ms = _state(root_dir)["manual_selection"]
+    ms = _state(root_dir, store_dir)["manual_selection"]
     if ms is None:
-        raise _missing(manual_selection_path(root_dir), "manual selection")
+        raise _missing(manual_selection_path(root_dir, store_dir), "manual selection")
     return ms[0].copy(), ms[1].copy()
 
 
-def load_idx_selected(root_dir: str | Path) -> np.ndarray:
+def load_idx_selected(root_dir: str | Path, store_dir: str | Path | None = None) -> np.ndarray:
     """Load the final selection, bool (N,) (``idx_selection.npy`` and ``targetcell.npy`` too)."""
-    sel = _state(root_dir)["idx_selected"]
+    sel = _state(root_dir, store_dir)["idx_selected"]
     if sel is None:
-        raise _missing(idx_selected_path(root_dir), "selection (idx_selected.npy)")
+        raise _missing(idx_selected_path(root_dir, store_dir), "selection (idx_selected.npy)")
     return sel
 
 
-def is_feature_saved(root_dir: str | Path, name: str) -> bool:
+def is_feature_saved(root_dir: str | Path, name: str, store_dir: str | Path | None = None) -> bool:
     """Return whether feature ``name`` is saved."""
-    return feature_path(root_dir, name).is_file()
+    return feature_path(root_dir, name, store_dir).is_file()
 
 
-def is_criteria_saved(root_dir: str | Path, name: str) -> bool:
+def is_criteria_saved(root_dir: str | Path, name: str, store_dir: str | Path | None = None) -> bool:
     """Return whether ``name``'s criterion is saved."""
-    return criteria_path(root_dir, name).is_file()
+    return criteria_path(root_dir, name, store_dir).is_file()
 
 
-def is_manual_selection_saved(root_dir: str | Path) -> bool:
+def is_manual_selection_saved(root_dir: str | Path, store_dir: str | Path | None = None) -> bool:
     """Return whether manual labels are saved."""
-    return manual_selection_path(root_dir).is_file()
+    return manual_selection_path(root_dir, store_dir).is_file()
 
 
-def is_idx_selected_saved(root_dir: str | Path) -> bool:
+def is_idx_selected_saved(root_dir: str | Path, store_dir: str | Path | None = None) -> bool:
     """Return whether a final selection is saved (under any of its names)."""
-    folder = get_save_directory(root_dir)
+    folder = get_save_directory(root_dir, store_dir)
     return any((folder / n).is_file() for n in ("idx_selected.npy", "idx_selection.npy", "targetcell.npy"))
 
 
 @deprecated("use load_feature")
-def load_saved_feature(root_dir: str | Path, name: str) -> np.ndarray:
+def load_saved_feature(root_dir: str | Path, name: str, store_dir: str | Path | None = None) -> np.ndarray:
     """Load a saved feature (deprecated alias of :func:`load_feature`)."""
-    return load_feature(root_dir, name)
+    return load_feature(root_dir, name, store_dir)
 
 
 @deprecated("use load_criteria")
-def load_saved_criteria(root_dir: str | Path, name: str) -> np.ndarray:
+def load_saved_criteria(root_dir: str | Path, name: str, store_dir: str | Path | None = None) -> np.ndarray:
     """Load a saved criterion (deprecated alias of :func:`load_criteria`)."""
-    return load_criteria(root_dir, name)
+    return load_criteria(root_dir, name, store_dir)
 
 
 # --------------------------------------------------------------------------- operations
 
 
-def clear_cellector_files(root_dir: str | Path) -> None:
+def clear_cellector_files(root_dir: str | Path, store_dir: str | Path | None = None) -> None:
     """Delete the saved state (features, criteria, labels, selection, metadata).
 
     The files are first kept in ``cellector/.previous/`` (the store's snapshot), so a
     mistaken clear can be undone by hand.
     """
-    store.clear_state(root_dir)
+    store.clear_state(_where(root_dir, store_dir))
 
 
-def identify_feature_files(root_dir: str | Path, criteria: bool = True) -> list[str]:
+def identify_feature_files(
+    root_dir: str | Path, criteria: bool = True, store_dir: str | Path | None = None
+) -> list[str]:
     """Return the names of the saved criteria (``criteria=True``) or of the saved features."""
-    folder = get_save_directory(root_dir)
+    folder = get_save_directory(root_dir, store_dir)
     ext = CRITERIA_EXTENSION if criteria else FEATURE_EXTENSION
     suffix = f"{ext}.npy"
     return sorted(f.name[: -len(suffix)] for f in folder.glob(f"*{suffix}")) if folder.is_dir() else []
 
 
 def propagate_criteria(
-    root_dir: str | Path, *target_dirs: str | Path
+    root_dir: str | Path, *target_dirs: str | Path, store_dir: str | Path | None = None
 ) -> tuple[dict[str, list[str]], dict[str, Exception]]:
     """Copy every criterion saved in ``root_dir`` to each target folder.
+
+    ``store_dir`` is where ``root_dir``'s state is kept, when not ``root_dir/cellector``;
+    each target's criteria go to ``target/cellector``.
 
     Returns
     -------
@@ -277,9 +296,9 @@ def propagate_criteria(
     selection, use :func:`cellector.io.operations.propagate_criteria` or
     ``cellector apply``.
     """
-    criteria = _state(root_dir)["criteria"]
+    criteria = _state(root_dir, store_dir)["criteria"]
     if not criteria:
-        raise ValueError(f"{get_save_directory(root_dir)} has no saved criteria to propagate")
+        raise ValueError(f"{get_save_directory(root_dir, store_dir)} has no saved criteria to propagate")
     successful: dict[str, list[str]] = {}
     unsuccessful: dict[str, Exception] = {}
     for target in target_dirs:

@@ -31,12 +31,14 @@ from .safe_load import safe_load_npy
 __all__ = [
     "METADATA",
     "STORE_DIR",
+    "StoreDir",
     "StoreError",
     "atomic_save_npy",
     "atomic_write_text",
     "clear_state",
     "decode_criterion",
     "encode_criterion",
+    "fallback_store",
     "legacy_files",
     "load_criteria",
     "load_features",
@@ -46,6 +48,7 @@ __all__ = [
     "locked",
     "migrate",
     "read_metadata",
+    "resolve_store",
     "save_state",
     "store_path",
 ]
@@ -61,9 +64,69 @@ class StoreError(ValueError):
     """The ``cellector/`` folder holds something we cannot use; the message says what."""
 
 
+class StoreDir(type(Path())):  # type: ignore[misc]  # the concrete Path class of this platform
+    """A path that is itself a store folder, not a root holding ``cellector/``.
+
+    Every function of this module takes either a root (its store is ``<root>/cellector``)
+    or a ``StoreDir`` (the store is that folder): ``--store DIR`` and read-only folders
+    whose state lives elsewhere use the same code.
+    """
+
+
 def store_path(root: str | Path) -> Path:
-    """``<root>/cellector``."""
-    return Path(root) / STORE_DIR
+    """Return the store folder of ``root``: ``<root>/cellector``, or ``root`` itself for a :class:`StoreDir`."""
+    return root if isinstance(root, StoreDir) else Path(root) / STORE_DIR
+
+
+def _writable(folder: Path) -> bool:
+    """Whether files can be created in ``folder`` (or in the nearest folder that exists above it)."""
+    while not folder.exists():
+        if folder.parent == folder:
+            return False
+        folder = folder.parent
+    return folder.is_dir() and os.access(folder, os.W_OK | os.X_OK)
+
+
+def fallback_store(root: str | Path) -> StoreDir:
+    """Return the store used for ``root`` when its own folder cannot be written.
+
+    It lies in the user's cache directory (the platform's standard place, from
+    platformdirs), named after the folder and a hash of its absolute path.
+    """
+    from platformdirs import user_cache_dir
+
+    path = Path(root).resolve()
+    key = hashlib.sha1(str(path).encode()).hexdigest()[:12]
+    return StoreDir(Path(user_cache_dir("cellector")) / "stores" / f"{path.parent.name}-{path.name}-{key}")
+
+
+def resolve_store(root: str | Path, store_dir: str | Path | None = None) -> tuple[StoreDir, str | None]:
+    """Return where the state of ``root`` is kept, and a note for the user when it is not the default.
+
+    ``store_dir`` (``--store DIR``) wins. Otherwise ``<root>/cellector``, unless that
+    cannot be written (an archive, a colleague's folder): then :func:`fallback_store`,
+    first seeded with a copy of whatever state the read-only folder holds.
+    """
+    if store_dir is not None:
+        return StoreDir(Path(store_dir).expanduser()), None
+    default = StoreDir(store_path(root))
+    if _writable(default):
+        return default, None
+    other = fallback_store(root)
+    _seed(default, other)
+    return other, f"{Path(root)} cannot be written: the cellector state is kept in {other}"
+
+
+def _seed(src: Path, dst: Path) -> None:
+    """Copy the state files of a read-only store into an empty fallback store."""
+    if not src.is_dir() or (dst.is_dir() and any(dst.iterdir())):
+        return
+    names = [f.name for f in src.iterdir() if f.is_file() and (f.suffix == ".npy" or f.name == METADATA)]
+    if not names:
+        return
+    dst.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        shutil.copyfile(src / name, dst / name)  # our permissions, not the archive's
 
 
 # --------------------------------------------------------------------------- atomic writes
@@ -77,10 +140,26 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
+def _umask() -> int:
+    """Return the process's umask, read without changing it (Linux), else set and restored at once."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except OSError:
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def _atomic(path: Path, write) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        # mkstemp creates 0600; a saved state must be readable as any new file is (0644 under umask 022)
+        os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, "wb") as fh:
             write(fh)
             fh.flush()

@@ -12,7 +12,7 @@ import numpy as np
 from ..rois import RoiSet
 from .safe_load import safe_load_npy
 
-__all__ = ["Session", "Suite2pError", "find_planes", "image_keys", "load_suite2p"]
+__all__ = ["Session", "Suite2pError", "find_planes", "image_keys", "image_keys_of", "load_suite2p"]
 
 _META_FILES = ("db.npy", "settings.npy", "reg_outputs.npy", "detect_outputs.npy")
 _PLANE = re.compile(r"^plane(\d+)$")
@@ -146,6 +146,21 @@ def image_keys(ops: dict, shape: tuple[int, int]) -> list[str]:
         for k, v in ops.items()
         if isinstance(v, np.ndarray) and v.shape == shape and np.issubdtype(v.dtype, np.number)
     )
+
+
+def image_keys_of(path: str | Path) -> list[str]:
+    """Return the full-frame image keys present in every plane of a suite2p folder (sorted).
+
+    For telling the user what ``--reference KEY`` can be (a single-channel folder has
+    no ``meanImg_chan2``).
+    """
+    _, planes = find_planes(path)
+    keys: set[str] | None = None
+    for plane in planes:
+        ops = _ops(plane)
+        found = set(image_keys(ops, _frame(ops, plane)))
+        keys = found if keys is None else keys & found
+    return sorted(keys or ())
 
 
 def _frame(ops: dict, plane: Path) -> tuple[int, int]:

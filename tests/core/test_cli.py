@@ -55,7 +55,7 @@ def test_compute_caches_with_provenance(real_copy, capsys):
     root = real_copy("suite2p-0.14-1plane")
     rc, out, err = _run(capsys, "compute", root)
     assert rc == 0, err
-    assert "61 ROIs" in out and "phase_corr" in out and "61/61" in err  # progress bar ends at N/N
+    assert "61 ROIs" in out and "phase_corr" in out and err == ""  # no bar in a log
     meta = json.loads((root / "cellector" / "cellector.json").read_text())
     assert meta["n_rois"] == 61 and meta["features"]["phase_corr"]["parameters"]["centered_width"] == 40
     f = root / "cellector" / "phase_corr_feature.npy"
@@ -86,11 +86,12 @@ def test_apply_propagates_and_reports_each_target(tmp_path, real_copy, capsys):
     real = real_copy("suite2p-1.1-2planes")
     bad = tmp_path / "not_suite2p"
     bad.mkdir()
-    rc, out, _ = _run(capsys, "apply", "--criteria-from", src, good, bad, real)
-    assert rc == 2  # one target failed
+    rc, out, err = _run(capsys, "apply", "--criteria-from", src, good, bad, real)
+    assert rc == 2  # one target failed, the others went on
     lines = out.splitlines()
-    assert lines[0].startswith(f"ok   {good}") and lines[1].startswith(f"FAIL {bad}") and "not a suite2p" in lines[1]
-    assert lines[2].startswith(f"ok   {real}") and lines[-1] == "2 succeeded, 1 failed"
+    assert lines[0].startswith(f"ok   {good}") and lines[1].startswith(f"ok   {real}")
+    assert lines[-1] == f"2 succeeded (0 up to date), 1 failed: {bad}"
+    assert err.startswith(f"cellector: error: {bad}: ") and "not a suite2p" in err and err.count("\n") == 1
     for target in (good, real):
         st = load_state(target)
         assert st["criteria"]["dot_product"] == (100.0, None) and st["criteria"]["corr_coef"] == (None, 0.95)
@@ -99,7 +100,7 @@ def test_apply_propagates_and_reports_each_target(tmp_path, real_copy, capsys):
         np.testing.assert_array_equal(st["idx_selected"], expected)
         assert f"{int(expected.sum())} of {t.num_rois} selected" in out
     rc, out, _ = _run(capsys, "apply", "--criteria-from", src, good)
-    assert rc == 0 and out.splitlines()[-1] == "1 succeeded, 0 failed"
+    assert rc == 0 and out.startswith(f"ok   {good}: ") and len(out.splitlines()) == 1
 
 
 def test_export_csv_and_npy(synthetic, capsys, tmp_path):
@@ -110,7 +111,10 @@ def test_export_csv_and_npy(synthetic, capsys, tmp_path):
     rc, out, _ = _run(capsys, "export", synthetic.root)
     assert rc == 0
     path = synthetic.root / "cellector" / "rois.csv"
-    assert f"wrote {path} ({m.num_rois} ROIs)" in out
+    assert (
+        f"wrote {path} ({m.num_rois} ROIs, {int(m.compute_idx_selected().sum())} selected; cutoffs on phase_corr)"
+        in out
+    )
     with open(path, newline="") as fh:
         rows = list(csv.DictReader(fh))
     assert len(rows) == m.num_rois
@@ -170,3 +174,19 @@ def test_console_scripts_help_and_headless_import(tmp_path, synthetic):
     )
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)
     assert r.stdout.strip().splitlines()[-1] == "0 []", r.stderr
+
+
+def test_progress_bar_on_a_terminal_ends_once(monkeypatch):
+    import io
+
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+
+    tty = Tty()
+    monkeypatch.setattr(sys, "stderr", tty)
+    bar = cli._Progress("s")
+    for step in [(0, 4), (2, 4), (4, 4), (4, 4)]:  # a finished session reports 4/4 twice
+        bar(*step)
+    text = tty.getvalue()
+    assert text.count("4/4") == 1 and text.endswith("] 4/4\n") and text.count("\n") == 1

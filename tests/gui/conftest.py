@@ -93,7 +93,11 @@ class Dialogs:
         self.unexpected: list[tuple[str, str]] = []
 
     def expect(self, kind, answer, text=""):
-        """Announce a dialog of ``kind`` ("question", "warning", "critical", "exec") whose text holds ``text``."""
+        """Announce a dialog of ``kind`` whose text holds ``text``.
+
+        Kinds: "question", "warning", "critical", "information", "exec" (a QMessageBox
+        built by hand) and "directory" (a folder chooser; the answer is the path).
+        """
         self.expected.append((kind, text, answer))
 
     def answer(self, kind, text, default):
@@ -109,7 +113,7 @@ class Dialogs:
 @pytest.fixture(autouse=True)
 def dialogs(monkeypatch):
     """Modal dialogs never block a test, and an unexpected one fails it."""
-    from qtpy.QtWidgets import QMessageBox
+    from qtpy.QtWidgets import QFileDialog, QMessageBox
 
     box = Dialogs()
     buttons = QMessageBox.StandardButton
@@ -125,6 +129,7 @@ def dialogs(monkeypatch):
     monkeypatch.setattr(QMessageBox, "critical", static("critical", buttons.Ok))
     monkeypatch.setattr(QMessageBox, "information", static("information", buttons.Ok))
     monkeypatch.setattr(QMessageBox, "exec", lambda self: box.answer("exec", self.text(), buttons.Cancel))
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", static("directory", ""))  # "": cancelled
     yield box
     problems = [f"unexpected {k} dialog: {t!r}" for k, t in box.unexpected]
     problems += [f"expected {k} dialog never appeared ({t!r})" for k, t, _ in box.expected]

@@ -420,3 +420,51 @@ def test_window_save_equals_a_published_api_script(make_napari_viewer, real_copy
     np.testing.assert_array_equal(load_idx_selected(gui_root), load_idx_selected(script_root))
     np.testing.assert_array_equal(CellectorManager(gui_root).compute_idx_selected(), load_idx_selected(script_root))
     widget.unbind()
+
+
+@pytest.fixture
+def read_only(tmp_path):
+    """Make folders unwritable even for root (the immutable flag), as an archive mount is."""
+    import subprocess
+
+    frozen = []
+
+    def freeze(path):
+        r = subprocess.run(["chattr", "+i", str(path)], capture_output=True, text=True)
+        assert r.returncode == 0, f"chattr +i failed (needed to make a folder read-only for root): {r.stderr}"
+        frozen.append(path)
+
+    yield freeze
+    for path in frozen:
+        subprocess.run(["chattr", "-i", str(path)], check=True)
+
+
+def test_read_only_folder_opens_and_save_asks_where(
+    make_napari_viewer, real_copy, tmp_path, dialogs, monkeypatch, read_only
+):
+    import os
+
+    from cellector_gui import build_window
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    root = real_copy("suite2p-0.14-1plane")
+    read_only(root)
+    assert not os.access(root, os.W_OK)
+    _viewer, widget = build_window(root, viewer=make_napari_viewer(), recover=False)
+    m = widget.manager
+    assert str(m.store_dir).startswith(str(tmp_path / "cache"))
+    assert "cannot be written: the cellector state is kept in" in widget.status.text()
+    m.flip(3)
+    assert (m.store_dir / ".journal.jsonl").is_file()  # crash recovery stays on, in the user's store
+    dialogs.expect("directory", "", "read-only")  # cancelled: nothing saved
+    assert widget.save() is None and m.dirty
+    chosen = tmp_path / "chosen"
+    chosen.mkdir()
+    dialogs.expect("directory", str(chosen), "read-only")
+    assert widget.save() == chosen and not m.dirty
+    assert np.load(chosen / "manual_selection.npy")[1, 3]
+    assert oct(os.stat(chosen / "idx_selected.npy").st_mode & 0o777) == "0o644"
+    widget.manager.flip(4)
+    assert widget.save() == chosen  # asked once: later saves go to the chosen folder
+    assert not (root / "cellector").exists()
+    widget.unbind()

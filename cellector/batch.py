@@ -1,0 +1,228 @@
+"""Many sessions: one job per suite2p folder, run here, in worker processes, or on a Dask cluster.
+
+A job never raises for bad input: it returns a :class:`SessionResult` that names the
+folder and says what happened, so one broken session never stops the others. Jobs are
+plain data (picklable), so the same function runs in this process, in a
+``ProcessPoolExecutor`` (``--workers N``) or on a ``dask.distributed`` cluster
+(``--scheduler ADDRESS``), with byte-identical results.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import os
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = ["COMMANDS", "SessionJob", "SessionResult", "one_line", "run_job", "run_jobs", "session_store"]
+
+COMMANDS = ("compute", "apply", "export")
+
+
+@dataclass(frozen=True)
+class SessionJob:
+    """One command on one suite2p folder.
+
+    Attributes
+    ----------
+    command : str
+        ``"compute"``, ``"apply"`` or ``"export"``.
+    folder : str
+        The suite2p folder.
+    load : dict
+        ``reference_key``, ``functional_key``, ``iscell_only``, ``store_dir``.
+    options : dict
+        ``criteria`` for apply; ``format`` and ``output`` for export.
+    """
+
+    command: str
+    folder: str
+    load: dict[str, Any] = field(default_factory=dict)
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SessionResult:
+    """What one job did: ``ok``, a one-line ``message``, and whether it was ``skipped`` (up to date)."""
+
+    folder: str
+    ok: bool
+    message: str
+    skipped: bool = False
+
+
+def session_store(base: str | Path, root: str | Path) -> Path:
+    """Return ``base/<name>-<hash>``: one session's store inside a ``--store`` folder shared by many."""
+    path = Path(root).expanduser().resolve()
+    key = hashlib.sha1(str(path).encode()).hexdigest()[:12]
+    return Path(base) / f"{path.parent.name}-{path.name}-{key}"
+
+
+def one_line(exc: BaseException) -> str:
+    """Return the message of ``exc`` on one line (OS errors as 'file: reason')."""
+    if isinstance(exc, OSError) and exc.strerror:
+        text = f"{exc.filename}: {exc.strerror}" if exc.filename else exc.strerror
+    else:
+        text = str(exc)
+    return " ".join(text.split())
+
+
+def run_job(job: SessionJob, progress: Callable[[int, int], None] | None = None) -> SessionResult:
+    """Run one job; bad input (unreadable folder, corrupt files, ...) becomes a failed result."""
+    try:
+        ok, message, skipped = _RUNNERS[job.command](job, progress)
+    except (ValueError, OSError) as exc:
+        return SessionResult(job.folder, False, one_line(exc))
+    return SessionResult(job.folder, ok, message, skipped)
+
+
+def _compute(job: SessionJob, progress: Callable[[int, int], None] | None) -> tuple[bool, str, bool]:
+    from .features import run_with_progress
+    from .io.base import create_from_suite2p
+
+    rp = create_from_suite2p(job.folder, autocompute=False, **job.load)
+    note = f" ({rp.store_note})" if rp.store_note else ""
+    if not rp.load_saved_features():
+        return True, f"{rp.num_rois} ROIs, features up to date in {rp.store}{note}", True
+    run_with_progress(rp.iter_compute(), progress)
+    return True, f"{rp.num_rois} ROIs, features: {', '.join(rp.features)}; saved to {rp.store}{note}", False
+
+
+def _apply(job: SessionJob, progress: Callable[[int, int], None] | None) -> tuple[bool, str, bool]:
+    from .manager import CellectorManager
+
+    m = CellectorManager.from_folder(job.folder, progress=progress, **job.load)
+    criteria: dict = job.options["criteria"]
+    for name, bounds in criteria.items():
+        if name in m.features:
+            m.update_criteria(name, bounds)
+    folder = m.save_all()
+    msg = f"{int(m.compute_idx_selected().sum())} of {m.num_rois} selected; saved to {folder}"
+    missing = sorted(set(criteria) - set(m.features))
+    if missing:
+        msg += f" (no feature {', '.join(missing)} here; those criteria were skipped)"
+    return True, msg, False
+
+
+def _export(job: SessionJob, progress: Callable[[int, int], None] | None) -> tuple[bool, str, bool]:
+    from .io.store import atomic_save_npy, atomic_write_text
+    from .manager import CellectorManager
+
+    m = CellectorManager.from_folder(job.folder, progress=progress, **job.load)
+    s = m.roi_processor.session
+    assert s is not None and m.store_dir is not None  # from_folder always reads a suite2p session
+    table: dict[str, np.ndarray] = {"plane": np.array(s.planes)[s.roi_plane], "suite2p_index": s.suite2p_index}
+    table.update(m.features)
+    ms = m.manual_selection
+    table.update({"manual_label": ms[0], "manual_active": ms[1], "selected": m.compute_idx_selected()})
+    fmt = job.options.get("format", "csv")
+    out = Path(job.options["output"]) if job.options.get("output") else m.store_dir / f"rois.{fmt}"
+    if fmt == "csv":
+        atomic_write_text(out, _csv(table))
+    else:
+        rec = np.empty(m.num_rois, dtype=[(k, np.asarray(v).dtype) for k, v in table.items()])
+        for k, v in table.items():
+            rec[k] = v
+        atomic_save_npy(out, rec)
+    active = [k for k, b in m.criteria.items() if b != (None, None)]
+    how = (
+        f"cutoffs on {', '.join(active)}"
+        if active
+        else "no cutoffs set: every ROI meets the criteria, only manual labels deselect"
+    )
+    return True, f"wrote {out} ({m.num_rois} ROIs, {int(table['selected'].sum())} selected; {how})", False
+
+
+def _csv(table: dict[str, np.ndarray]) -> str:
+    buf = io.StringIO(newline="")
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(list(table))
+    for row in zip(*table.values(), strict=True):
+        w.writerow([str(int(v)) if isinstance(v, (bool, np.bool_)) else str(v) for v in row])
+    return buf.getvalue()
+
+
+_RUNNERS: dict[str, Callable[[SessionJob, Any], tuple[bool, str, bool]]] = {
+    "compute": _compute,
+    "apply": _apply,
+    "export": _export,
+}
+
+
+def _limit_threads() -> None:
+    """Worker processes share the cores: one thread each for numba and the FFTs."""
+    os.environ.setdefault("NUMBA_NUM_THREADS", "1")
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+
+def _local(jobs: Sequence[SessionJob], workers: int) -> Iterator[tuple[int, SessionResult]]:
+    ctx = get_context("forkserver" if "forkserver" in _methods() else "spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_limit_threads) as pool:
+        futures = {pool.submit(run_job, job): i for i, job in enumerate(jobs)}
+        for fut in as_completed(futures):
+            yield futures[fut], fut.result()
+
+
+def _methods() -> list[str]:
+    import multiprocessing
+
+    return multiprocessing.get_all_start_methods()
+
+
+def _dask(jobs: Sequence[SessionJob], scheduler: str) -> Iterator[tuple[int, SessionResult]]:
+    try:
+        from dask.distributed import Client
+        from dask.distributed import as_completed as dask_completed
+    except ImportError:
+        raise ValueError('--scheduler needs dask.distributed: pip install "cellector[cluster]"') from None
+    with Client(scheduler, set_as_default=False) as client:
+        futures = client.map(run_job, list(jobs), pure=False)
+        index = {fut.key: i for i, fut in enumerate(futures)}
+        for fut in dask_completed(futures):
+            yield index[fut.key], fut.result()
+
+
+def run_jobs(
+    jobs: Iterable[SessionJob],
+    workers: int = 1,
+    scheduler: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[SessionResult]:
+    """Run every job and return the results in the jobs' order.
+
+    Parameters
+    ----------
+    jobs : iterable of SessionJob
+        One per suite2p folder.
+    workers : int
+        Worker processes on this machine (1: run here, one after another).
+    scheduler : str, optional
+        Address of a running ``dask.distributed`` scheduler (``tcp://host:8786``); the
+        jobs then run on its workers.
+    progress : callable, optional
+        ``progress(done, total)`` over sessions.
+    """
+    todo = list(jobs)
+    if workers < 1:
+        raise ValueError(f"--workers must be at least 1, got {workers}")
+    results: Iterable[tuple[int, SessionResult]]
+    if scheduler is not None:
+        results = _dask(todo, scheduler)
+    elif workers > 1 and len(todo) > 1:
+        results = _local(todo, min(workers, len(todo)))
+    else:
+        results = ((i, run_job(job)) for i, job in enumerate(todo))
+    out: list[SessionResult | None] = [None] * len(todo)
+    for done, (i, result) in enumerate(results, 1):
+        out[i] = result
+        if progress is not None:
+            progress(done, len(todo))
+    return [r for r in out if r is not None]
