@@ -183,7 +183,7 @@ def _dask(jobs: Sequence[SessionJob], scheduler: str) -> Iterator[tuple[int, Ses
         from dask.distributed import as_completed as dask_completed
     except ImportError:
         raise ValueError('--scheduler needs dask.distributed: pip install "cellector[cluster]"') from None
-    with Client(scheduler, set_as_default=False) as client:
+    with Client(scheduler) as client:
         futures = client.map(run_job, list(jobs), pure=False)
         index = {fut.key: i for i, fut in enumerate(futures)}
         for fut in dask_completed(futures):

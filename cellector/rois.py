@@ -173,6 +173,23 @@ class RoiSet:
             self.ypix[take], self.xpix[take], self.zpix[take], self.lam[take], ptr, self.shape, self.volumetric
         )
 
+    def _contiguous(self, index: np.ndarray) -> RoiSet | None:
+        """The ROIs ``index`` as views when they are a run ``a, a+1, ..., b-1`` (a plane), else None."""
+        idx = np.asarray(index)
+        if idx.dtype == bool or idx.ndim != 1 or idx.size == 0 or not np.all(np.diff(idx) == 1):
+            return None
+        a, b = int(idx[0]), int(idx[-1]) + 1
+        p0, p1 = int(self.ptr[a]), int(self.ptr[b])
+        return RoiSet(
+            self.ypix[p0:p1],
+            self.xpix[p0:p1],
+            self.zpix[p0:p1],
+            self.lam[p0:p1],
+            self.ptr[a : b + 1] - p0,
+            self.shape,
+            self.volumetric,
+        )
+
     def centroids(self, method: str = "median") -> np.ndarray:
         """Integer centroids ``(N, 3)`` as ``(zc, yc, xc)`` for patch extraction.
 
@@ -202,7 +219,7 @@ class RoiSet:
 
     def fingerprint(self, index: np.ndarray | None = None) -> str:
         """sha1 over the count and the ypix/xpix (and zpix) of the ROIs ``index``."""
-        sub = self if index is None else self.subset(index)
+        sub = self if index is None else self._contiguous(index) or self.subset(index)
         h = hashlib.sha1()
         h.update(np.int64(sub.n_rois).tobytes())
         h.update(sub.npix.astype(np.int64).tobytes())

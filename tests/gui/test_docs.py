@@ -160,3 +160,15 @@ def test_benchmark_scripts_run(tmp_path):
         assert r.returncode == 0, r.stderr[-2000:]
         row = [line.split() for line in r.stdout.splitlines() if line.split()[:1] == ["1000"]]
         assert row and all(float(c.split("/")[0]) > 0 for c in row[0][1:5]), r.stdout
+    assert "benchmarks/bench_sessions.py --data" in text
+    r = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "bench_sessions.py"), "--sessions", "2", "--rois", "200"]
+        + ["--data", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert r.returncode == 0, r.stderr[-2000:]
+    rows = {line[:28].strip(): line[28:].split() for line in r.stdout.splitlines()[2:]}
+    assert set(rows) == {"serial (1 process)", "--workers 2", "LocalCluster (2 workers)"}, r.stdout
+    assert all(float(v[1]) > 0 for v in rows.values())  # sessions per minute
