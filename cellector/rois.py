@@ -174,7 +174,7 @@ class RoiSet:
         )
 
     def _contiguous(self, index: np.ndarray) -> RoiSet | None:
-        """The ROIs ``index`` as views when they are a run ``a, a+1, ..., b-1`` (a plane), else None."""
+        """Return the ROIs ``index`` as views when they are a run ``a, a+1, ..., b-1`` (a plane), else None."""
         idx = np.asarray(index)
         if idx.dtype == bool or idx.ndim != 1 or idx.size == 0 or not np.all(np.diff(idx) == 1):
             return None

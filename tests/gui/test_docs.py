@@ -162,8 +162,16 @@ def test_benchmark_scripts_run(tmp_path):
         assert row and all(float(c.split("/")[0]) > 0 for c in row[0][1:5]), r.stdout
     assert "benchmarks/bench_sessions.py --data" in text
     r = subprocess.run(
-        [sys.executable, str(REPO / "benchmarks" / "bench_sessions.py"), "--sessions", "2", "--rois", "200"]
-        + ["--data", str(tmp_path)],
+        [
+            sys.executable,
+            str(REPO / "benchmarks" / "bench_sessions.py"),
+            "--sessions",
+            "2",
+            "--rois",
+            "200",
+            "--data",
+            str(tmp_path),
+        ],
         capture_output=True,
         text=True,
         timeout=600,
