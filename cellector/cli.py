@@ -178,6 +178,29 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_suggest(args: argparse.Namespace) -> int:
+    from .manager import CellectorManager
+
+    m = CellectorManager.from_folder(args.folder, **_load_kwargs(args))
+    n = int(m.manual_selection[1].sum())
+    s = m.suggestion()
+    if s is None:
+        print(
+            f"{m.root_dir}: {n} active manual label(s); label at least one red and one non-red ROI "
+            "(in the window: g steps through the most informative ROIs)"
+        )
+        return 0
+    print(f"suggested from {n} manual labels: {s.describe()}")
+    for name, (lo, hi) in s.criteria.items():
+        if (lo, hi) != (None, None):
+            print(f"  {name}: [{_fmt(lo)}, {_fmt(hi)}]")
+    if args.apply:
+        m.apply_suggested_criteria()
+        folder = m.save_all()
+        print(f"applied: {int(m.compute_idx_selected().sum())} of {m.num_rois} selected; saved to {folder}")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from .datasets import make_suite2p_folder
     from .manager import CellectorManager
@@ -224,6 +247,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", type=Path, help="output file, with one FOLDER (default <store>/rois.<format>)")
     _add_batch_options(p)
     p.set_defaults(func=cmd_export)
+    p = sub.add_parser("suggest", help="cutoffs fitted to the saved manual labels (--apply saves them)")
+    p.add_argument("folder", type=Path)
+    p.add_argument("--apply", action="store_true", help="set the suggested cutoffs and save the state")
+    _add_input_options(p)
+    p.set_defaults(func=cmd_suggest)
     p = sub.add_parser("migrate", help="move legacy file names of the published cellector to the current ones")
     p.add_argument("folders", nargs="+", type=Path)
     p.add_argument("--keep-old", action="store_true", help="copy to the new names and keep the legacy files")

@@ -17,6 +17,7 @@ import numpy as np
 import scipy.fft
 
 from .filters import butterworth_bpf, window
+from .local_contrast import background_scale, local_contrast, occupancy
 from .rois import RoiSet
 
 __all__ = [
@@ -39,6 +40,7 @@ DEFAULT_PARAMETERS: dict[str, Any] = {
     "lowcut": 12,
     "highcut": 250,
     "order": 3,
+    "local_contrast_ring": 4,
 }
 
 _PATCH = ("centered_width", "centroid_method", "fill_value")
@@ -50,8 +52,9 @@ FEATURE_PARAMETERS: dict[str, tuple[str, ...]] = {
     "corr_coef": (*_PATCH, "surround_iterations", *_FILTER),
     "in_vs_out": (*_PATCH, "surround_iterations"),
     "functional_dot_product": _FILTER,
+    "local_contrast": ("local_contrast_ring",),
 }
-_ORDER = ("phase_corr", "dot_product", "corr_coef", "in_vs_out", "functional_dot_product")
+_ORDER = ("phase_corr", "dot_product", "corr_coef", "in_vs_out", "local_contrast", "functional_dot_product")
 
 Progress = tuple[int, int]
 
@@ -77,6 +80,9 @@ def validate_parameters(params: dict[str, Any]) -> dict[str, Any]:
         raise ValueError(f"centroid_method must be 'median' or 'weightedmean', got {p['centroid_method']!r}")
     if not np.isfinite(p["fill_value"]):
         raise ValueError("fill_value must be finite")
+    ring = p["local_contrast_ring"]
+    if not isinstance(ring, (int, np.integer)) or isinstance(ring, bool) or ring < 1:
+        raise ValueError(f"local_contrast_ring must be a positive integer, got {ring!r}")
     if not p["phase_corr_eps"] >= 0:
         raise ValueError("phase_corr_eps must be >= 0")
     window(p["window_kernel"], 3)  # raises for unknown kernels
@@ -347,9 +353,9 @@ def iter_features(
         ffilt = butterworth_bpf(fref, p["lowcut"], p["highcut"], p["order"])
         out["functional_dot_product"] = dot_products(rois, ffilt)
         del ffilt
-    patch_features = [n for n in ("phase_corr", "corr_coef", "in_vs_out") if n in wanted]
-    if patch_features:
-        yield from _patch_features(rois, ref, filt, p, patch_features, chunk_size, out)
+    chunked = [n for n in ("phase_corr", "corr_coef", "in_vs_out", "local_contrast") if n in wanted]
+    if chunked:
+        yield from _chunked_features(rois, ref, filt, p, chunked, chunk_size, out)
     else:
         yield (rois.n_rois, rois.n_rois)
     return {n: out[n] for n in _ORDER if n in out and n in wanted}
@@ -362,8 +368,11 @@ def _check_shapes(rois: RoiSet, ref: np.ndarray, fref: np.ndarray | None) -> Non
         raise ValueError(f"functional_reference shape {fref.shape} differs from reference {ref.shape}")
 
 
-def _patch_features(rois, ref, filt, p, names, chunk_size, out):
+def _chunked_features(rois, ref, filt, p, names, chunk_size, out):
     n = rois.n_rois
+    if "local_contrast" in names:
+        occ = occupancy(rois)
+        scale = background_scale(ref, occ)
     w = int(p["centered_width"])
     depth = rois.shape[0] if rois.volumetric else 1
     cent = rois.centroids(p["centroid_method"])
@@ -373,6 +382,13 @@ def _patch_features(rois, ref, filt, p, names, chunk_size, out):
     res = {k: np.empty(n, np.float32 if k == "in_vs_out" else np.float64) for k in names}
     for i0 in range(0, n, chunk_size):
         i1 = min(n, i0 + chunk_size)
+        if "local_contrast" in res:
+            res["local_contrast"][i0:i1] = local_contrast(
+                rois, ref, p["local_contrast_ring"], occ, scale, start=i0, stop=i1
+            )
+        if not {"phase_corr", "corr_coef", "in_vs_out"} & set(res):
+            yield (i1, n)
+            continue
         masks = _centered_masks(rois.ypix, rois.xpix, rois.zpix, rois.lam, rois.ptr, cent, i0, i1, w, depth, fill)
         refs = _centered_reference(ref, cent, i0, i1, w, depth, fill)
         if "phase_corr" in res:

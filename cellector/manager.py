@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from collections.abc import Callable, Generator, Iterable
+from collections.abc import Callable, Generator, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 from psygnal import Signal
 
+from . import guidance
 from .features import run_with_progress
 from .io import store
 from .roi_processor import RoiProcessor
@@ -33,7 +34,7 @@ JOURNAL = ".journal.jsonl"
 class _Edit:
     """One undoable user action: a criterion change or a manual-label change."""
 
-    kind: str  # "criteria" | "manual"
+    kind: str  # "criteria" | "criteria_all" | "manual"
     name: str | None = None
     before: Any = None
     after: Any = None
@@ -320,6 +321,52 @@ class CellectorManager:
         """Bool (N,): the criteria's decision, overridden by active manual labels."""
         return np.where(self._active, self._label, self.compute_idx_meets_criteria())
 
+    # ------------------------------------------------------------------ guidance
+
+    def review_queue(self) -> np.ndarray:
+        """Return the ROIs without an active manual label, most informative to label first.
+
+        See :mod:`cellector.guidance`: before both kinds of label exist it bisects the
+        strongest feature's range; afterwards it favours ROIs near the fitted cutoffs and
+        those on which features disagree. Excluded features take no part.
+        """
+        return guidance.review_queue(self.features, self._label, self._active, self.exclude_features)
+
+    def suggestion(self) -> guidance.Suggestion | None:
+        """Return the cutoffs fitted to the active manual labels, with their agreement (None: too few labels)."""
+        return guidance.suggest(self.features, self._label, self._active, self.exclude_features)
+
+    def suggest_criteria(self) -> dict[str, Bounds]:
+        """Return ``{feature: (min|None, max|None)}`` for every feature, fitted to the manual labels.
+
+        ``{}`` until there is at least one active label of each kind. :meth:`suggestion`
+        also tells how well the rule agrees with the labels (leave-one-out).
+        """
+        s = self.suggestion()
+        return {} if s is None else s.criteria
+
+    def apply_suggested_criteria(self) -> guidance.Suggestion | None:
+        """Set every criterion to the suggestion, as one undoable step; returns it (None: nothing to apply)."""
+        s = self.suggestion()
+        if s is not None:
+            self.set_all_criteria(s.criteria)
+        return s
+
+    def set_all_criteria(self, criteria: Mapping[str, Iterable]) -> None:
+        """Set several criteria at once (features not named keep theirs), as one undoable step."""
+        before = dict(self._criteria)
+        changed = [name for name, bounds in criteria.items() if self._set_criterion(name, bounds)]
+        if not changed:
+            return
+        self._push(_Edit("criteria_all", None, before, dict(self._criteria)))
+        self._after_many(changed)
+
+    def _after_many(self, names: list[str]) -> None:
+        for name in names:
+            self.criteria_changed.emit(name)
+        self.selection_changed.emit()
+        self._set_dirty(True)
+
     # ------------------------------------------------------------------ manual labels
 
     @property
@@ -414,7 +461,10 @@ class CellectorManager:
         edit.coalescing = False
         dst.append(edit)
         state = getattr(edit, which)
-        if edit.kind == "criteria":
+        if edit.kind == "criteria_all":
+            changed = [name for name, bounds in state.items() if self._set_criterion(name, bounds)]
+            self._after_many(changed)
+        elif edit.kind == "criteria":
             assert edit.name is not None
             self._set_criterion(edit.name, state)
             self._after_criteria(edit.name)

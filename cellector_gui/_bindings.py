@@ -25,6 +25,14 @@ def previous_roi(w: CellectorWidget) -> None:
     w.step_review(-1)
 
 
+def guided_next(w: CellectorWidget) -> None:
+    w.step_guided()
+
+
+def apply_suggestion(w: CellectorWidget) -> None:
+    w.apply_suggestion()
+
+
 def flip_focused(w: CellectorWidget) -> None:
     w.flip_focused()
 
@@ -77,6 +85,8 @@ def toggle_help(w: CellectorWidget) -> None:
 KEYMAP: dict[str, tuple[Callable[[CellectorWidget], None], str]] = {
     "n": (next_roi, "next ROI in the review loop (centres the view)"),
     "b": (previous_roi, "previous ROI in the review loop"),
+    "g": (guided_next, "guided review: the unlabelled ROI whose label teaches the most"),
+    "p": (apply_suggestion, "apply the cutoffs suggested from your labels"),
     "f": (flip_focused, "flip the focused ROI's decision (manual override)"),
     "u": (clear_focused, "clear the focused ROI's override"),
     "r": (toggle_reference, "show/hide the reference image"),

@@ -92,7 +92,18 @@ class FeatureCard(QWidget):
         self.min_line = ax.axvline(self.lo, color="#E69F00", lw=1.2, visible=False, animated=True)
         self.max_line = ax.axvline(self.hi, color="#E69F00", lw=1.2, visible=False, animated=True)
         self.focus_line = ax.axvline(self.lo, color="white", lw=1.5, ls="--", visible=False, animated=True)
-        self._animated = (self.sel_stairs, self.min_line, self.max_line, self.focus_line)
+        # cutoffs suggested from the curator's labels: dotted "ghost" lines until applied
+        ghost = {"color": "#CC79A7", "lw": 1.4, "ls": ":", "visible": False, "animated": True}
+        self.ghost_min = ax.axvline(self.lo, **ghost)
+        self.ghost_max = ax.axvline(self.hi, **ghost)
+        self._animated = (
+            self.sel_stairs,
+            self.min_line,
+            self.max_line,
+            self.focus_line,
+            self.ghost_min,
+            self.ghost_max,
+        )
         ax.set_xlim(self.lo, self.hi)
         ax.set_ylim(0, max(1, self._all_counts.max()) * 1.05)
 
@@ -151,6 +162,16 @@ class FeatureCard(QWidget):
         self.focus_line.set_visible(bool(np.isfinite(value)))
         if np.isfinite(value):
             self.focus_line.set_xdata([value, value])
+        self._redraw_dynamic()
+
+    def show_suggestion(self, bounds: tuple[float | None, float | None] | None) -> None:
+        """Draw suggested cutoffs as ghost lines (None or unused bounds hide them)."""
+        lo, hi = bounds if bounds is not None else (None, None)
+        for line, value in ((self.ghost_min, lo), (self.ghost_max, hi)):
+            line.set_visible(value is not None)
+            if value is not None:
+                x = min(max(value, self.lo), self.hi)
+                line.set_xdata([x, x])
         self._redraw_dynamic()
 
     def _on_draw(self, _event=None) -> None:

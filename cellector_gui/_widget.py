@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from qtpy.QtCore import QEvent, QObject
+from qtpy.QtCore import QEvent, QObject, QTimer
 from qtpy.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -76,6 +76,10 @@ class CellectorWidget(QWidget):
         self._unbound: dict[str, Any] = {}
         self._centroids: np.ndarray | None = None
         self._close_guard: _CloseGuard | None = None
+        self._suggest_timer = QTimer(self)
+        self._suggest_timer.setSingleShot(True)
+        self._suggest_timer.setInterval(150)
+        self._suggest_timer.timeout.connect(self.refresh_suggestion)
         self._build()
         if manager is not None:
             self.set_manager(manager)
@@ -123,6 +127,20 @@ class CellectorWidget(QWidget):
             toggles.addWidget(w)
         toggles.addStretch(1)
         layout.addLayout(toggles)
+        guide = QHBoxLayout()
+        self.guided_button = self._button(
+            "Guided review", "the unlabelled ROI whose label teaches the most (g)", self.step_guided, guide
+        )
+        self.suggestion_label = QLabel("label a red and a non-red ROI to get suggested cutoffs", self)
+        self.suggestion_label.setWordWrap(True)
+        self.apply_button = self._button(
+            "Apply suggestion",
+            "set the cutoffs fitted to your labels (p); undo with Ctrl+Z",
+            self.apply_suggestion,
+            guide,
+        )
+        layout.addLayout(guide)
+        layout.addWidget(self.suggestion_label)
         self.cards_box = QWidget(self)
         self.cards_layout = QVBoxLayout(self.cards_box)
         scroll = QScrollArea(self)
@@ -153,6 +171,8 @@ class CellectorWidget(QWidget):
             self.show_combo,
             self.outline_box,
             self.near_box,
+            self.guided_button,
+            self.apply_button,
         ):
             w.setEnabled(on)
 
@@ -175,10 +195,12 @@ class CellectorWidget(QWidget):
         manager.criteria_changed.connect(self._on_manager_criteria_changed)
         manager.selection_changed.connect(self._on_manager_selection_changed)
         manager.focus_changed.connect(self._on_manager_focus_changed)
+        manager.manual_changed.connect(self._on_manager_manual_changed)
         manager.dirty_changed.connect(self._on_manager_dirty_changed)
         self.viewer.dims.events.current_step.connect(self._on_dims_current_step)
         self._bind()
         self._set_enabled(True)
+        self.refresh_suggestion()
         self.refresh()
         self.roi_layer.refresh()  # with its thumbnail
         self._update_title()
@@ -254,6 +276,7 @@ class CellectorWidget(QWidget):
                 (self.manager.criteria_changed, self._on_manager_criteria_changed),
                 (self.manager.selection_changed, self._on_manager_selection_changed),
                 (self.manager.focus_changed, self._on_manager_focus_changed),
+                (self.manager.manual_changed, self._on_manager_manual_changed),
                 (self.manager.dirty_changed, self._on_manager_dirty_changed),
             ):
                 sig.disconnect(slot)
@@ -351,6 +374,21 @@ class CellectorWidget(QWidget):
         for card in self.cards.values():
             card.show_focus(idx)
         self._recolor()
+
+    def _on_manager_manual_changed(self, _index: object) -> None:
+        # fitting takes up to ~0.3 s with hundreds of labels: once, after a burst of clicks
+        self._suggest_timer.start()
+
+    def refresh_suggestion(self) -> None:
+        """Show the cutoffs fitted to the manual labels as ghost lines, with their agreement."""
+        s = self.manager.suggestion()
+        for name, card in self.cards.items():
+            card.show_suggestion(None if s is None else s.criteria.get(name))
+        self.apply_button.setEnabled(s is not None)
+        if s is None:
+            self.suggestion_label.setText("label a red and a non-red ROI to get suggested cutoffs")
+        else:
+            self.suggestion_label.setText(f"suggested: {s.describe()}")
 
     def _on_manager_dirty_changed(self, _dirty: bool) -> None:
         self._update_title()
@@ -476,6 +514,25 @@ class CellectorWidget(QWidget):
                         near |= np.abs(v - bound) <= NEAR_FRACTION * span
             keep &= near
         return np.flatnonzero(keep)
+
+    def step_guided(self) -> None:
+        """Focus the unlabelled ROI whose label would teach the most, and centre on it."""
+        queue = self.manager.review_queue()
+        if queue.size == 0:
+            self.show_message("every ROI carries a manual label")
+            return
+        idx = int(queue[0])
+        self.manager.set_focus(idx)
+        self.center_on(idx)
+        self.show_message(f"guided: {self.describe(idx)} (f flips, g next)")
+
+    def apply_suggestion(self) -> None:
+        """Set the cutoffs fitted to the manual labels (one undo step)."""
+        s = self.manager.apply_suggested_criteria()
+        if s is None:
+            self.show_message("no suggestion yet: label at least one red and one non-red ROI")
+        else:
+            self.show_message(f"applied {s.describe()} (undo with Ctrl+Z)")
 
     def step_review(self, step: int) -> None:
         """Focus the next (``+1``) or previous (``-1``) review candidate and centre on it."""

@@ -72,7 +72,7 @@ def test_workers_and_cluster_equal_a_serial_run(template, tmp_path, capsys, clus
     rc, out, err = _run(capsys, ["compute", *serial])
     _check_report(rc, out, err, serial)
     expected = _saved(serial)
-    assert len(expected) == 3 * 7  # 6 features and cellector.json per session
+    assert len(expected) == 3 * 8  # 7 features and cellector.json per session
 
     pool = _copy(template, tmp_path / "pool")
     rc, out, err = _run(capsys, ["compute", *pool, "--workers", "2"])

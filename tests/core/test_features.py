@@ -146,7 +146,15 @@ def test_matches_literal_spec_on_real_data(real_copy, folder):
     )
     ours = compute_features(rois, refs, frefs, chunk_size=16)
     expected = spec.all_features(stat_planes, refs, frefs)
-    assert list(ours) == ["phase_corr", "dot_product", "corr_coef", "in_vs_out", "functional_dot_product"]
+    assert list(ours) == [
+        "phase_corr",
+        "dot_product",
+        "corr_coef",
+        "in_vs_out",
+        "local_contrast",
+        "functional_dot_product",
+    ]
+    np.testing.assert_allclose(ours["local_contrast"], _local_contrast_by_hand(rois, refs), rtol=1e-6)
     for name, exp in expected.items():
         assert ours[name].dtype == (np.float32 if name == "in_vs_out" else np.float64)
         np.testing.assert_allclose(ours[name], exp, rtol=1e-5, atol=1e-6 * np.nanmax(np.abs(exp)), err_msg=name)
@@ -220,3 +228,42 @@ def test_bad_reference(ref, match):
     rois = _rois([(0, [(5, 5, 1.0)])])
     with pytest.raises(ValueError, match=match):
         compute_features(rois, ref)
+
+
+def _local_contrast_by_hand(rois, refs, ring=4):
+    """local_contrast with scipy.ndimage, one ROI at a time, as docs/features.md defines it."""
+    from scipy import ndimage as ndi
+
+    occ = np.zeros(rois.shape, bool)
+    occ[rois.zpix, rois.ypix, rois.xpix] = True
+    scale = []
+    for z in range(rois.shape[0]):
+        bg = refs[z][~occ[z]].astype(np.float64)
+        scale.append(1.4826 * np.median(np.abs(bg - np.median(bg))))
+    out = np.full(rois.n_rois, np.nan)
+    for i in range(rois.n_rois):
+        zs, ys, xs, lam = rois.roi(i)
+        z = int(zs[0])
+        mask = np.zeros(rois.shape[1:], bool)
+        mask[ys, xs] = True
+        band = ndi.binary_dilation(mask, iterations=ring) & ~mask & ~occ[z]
+        inner = np.sum(lam.astype(np.float64) * refs[z, ys, xs]) / np.sum(lam, dtype=np.float64)
+        if band.sum() >= 5:
+            out[i] = (inner - refs[z][band].astype(np.float64).mean()) / scale[z]
+    return out
+
+
+def test_local_contrast_degenerate_rois_are_nan():
+    from cellector.local_contrast import local_contrast
+
+    ref = np.random.default_rng(1).random((1, 20, 20)).astype(np.float32)
+    ys = [np.arange(20).repeat(20), np.array([5]), np.array([10])]
+    xs = [np.tile(np.arange(20), 20), np.array([5]), np.array([10])]
+    lams = [np.ones(400), np.zeros(1), np.ones(1)]
+    rois = RoiSet.from_lists(ys, xs, lams, None, (1, 20, 20))
+    # ROI 0 covers the frame: no free ring, no background; ROI 1 has zero weight
+    assert np.isnan(local_contrast(rois, ref)).all()
+    free = RoiSet.from_lists(ys[1:], xs[1:], [np.ones(1), np.ones(1)], None, (1, 20, 20))
+    assert np.isfinite(local_contrast(free, ref)).all()
+    flat = np.ones((1, 20, 20), np.float32)  # a background without spread
+    assert np.isnan(local_contrast(free, flat)).all()

@@ -123,9 +123,10 @@ def test_screenshots_come_from_the_script(tmp_path):
     sys.path.insert(0, str(REPO / "scripts"))
     try:
         from make_screenshots import make_screenshots
+        from plot_guided import plot_guided
     finally:
         sys.path.pop(0)
-    made = {p.name for p in make_screenshots(tmp_path)}
+    made = {p.name for p in make_screenshots(tmp_path)} | {p.name for p in plot_guided(tmp_path)}
     for p in made:
         assert (tmp_path / p).stat().st_size > 5_000
     referenced = set()

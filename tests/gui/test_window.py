@@ -41,6 +41,7 @@ def test_window_shows_session(window):
         "dot_product",
         "corr_coef",
         "in_vs_out",
+        "local_contrast",
         "functional_dot_product",
     ]
     assert {"reference", "functional", "ROIs", "ROI weights (lam)"} <= {la.name for la in viewer.layers}
@@ -468,3 +469,33 @@ def test_read_only_folder_opens_and_save_asks_where(
     assert widget.save() == chosen  # asked once: later saves go to the chosen folder
     assert not (root / "cellector").exists()
     widget.unbind()
+
+
+def test_guided_review_ghost_lines_and_apply(window, synthetic, qtbot):
+    _viewer, widget = window
+    m = widget.manager
+    truth = np.concatenate(synthetic.truth_red)
+    assert not widget.apply_button.isEnabled() and "label a red and a non-red" in widget.suggestion_label.text()
+    for _ in range(6):
+        expected = int(m.review_queue()[0])
+        press(widget, "g")
+        assert m.focus == expected and widget.status.text().startswith("guided: ROI")
+        m.update_manual_labels(expected, bool(truth[expected]))
+    assert m.manual_selection[1].sum() == 6 and m.manual_selection[0].any() and not m.manual_selection[0].all()
+    qtbot.waitUntil(widget.apply_button.isEnabled, timeout=5000)  # the fit runs once after the burst
+    s = m.suggestion()
+    assert widget.suggestion_label.text() == f"suggested: {s.describe()}"
+    for name, side, cut in s.rule.bounds:
+        line = widget.cards[name].ghost_min if side == "min" else widget.cards[name].ghost_max
+        assert line.get_visible() and line.get_xdata()[0] == pytest.approx(cut)
+    others = [c for n, c in widget.cards.items() if n not in {b[0] for b in s.rule.bounds}]
+    assert not any(c.ghost_min.get_visible() or c.ghost_max.get_visible() for c in others)
+    before = m.criteria
+    qtbot.mouseClick(widget.apply_button, Qt.MouseButton.LeftButton)
+    assert m.criteria == s.criteria
+    name, side, cut = s.rule.bounds[0]
+    assert widget.cards[name].slider.value()[0 if side == "min" else 1] == pytest.approx(cut, abs=1e-3)
+    press(widget, "Control-Z")
+    assert m.criteria == before  # one undo step
+    press(widget, "p")
+    assert m.criteria == s.criteria
