@@ -321,6 +321,48 @@ class CellectorManager:
         """Bool (N,): the criteria's decision, overridden by active manual labels."""
         return np.where(self._active, self._label, self.compute_idx_meets_criteria())
 
+    # ------------------------------------------------------------------ describing the state
+
+    @property
+    def has_cutoffs(self) -> bool:
+        """Whether any criterion of a feature that takes part in the selection has a bound."""
+        return any(b != (None, None) for n, b in self._criteria.items() if n not in self.exclude_features)
+
+    def plane_names(self) -> list[str]:
+        """Return the plane folders in ROI order (``plane0``, ...; numbered when not from suite2p)."""
+        session = getattr(self.roi_processor, "session", None)
+        if session is not None:
+            return list(session.planes)
+        return [f"plane{z}" for z in range(int(self._roi_plane().max(initial=-1)) + 1)]
+
+    def _roi_plane(self) -> np.ndarray:
+        session = getattr(self.roi_processor, "session", None)
+        if session is not None:
+            return session.roi_plane
+        rois = getattr(self.roi_processor, "rois", None)
+        return rois.plane if rois is not None else np.zeros(self.num_rois, np.int64)
+
+    def selected_per_plane(self, selected: np.ndarray | None = None) -> list[tuple[str, int, int]]:
+        """Return ``(plane, selected, ROIs)`` for every plane."""
+        sel = self.compute_idx_selected() if selected is None else selected
+        planes = self._roi_plane()
+        return [
+            (name, int(sel[planes == z].sum()), int(np.sum(planes == z))) for z, name in enumerate(self.plane_names())
+        ]
+
+    def describe_roi(self, idx: int) -> str:
+        """Return ``"ROI i (plane0 #k): feature=value, ... — decision"`` for status lines."""
+        session = getattr(self.roi_processor, "session", None)
+        where = f" ({session.planes[session.roi_plane[idx]]} #{session.suite2p_index[idx]})" if session else ""
+        values = ", ".join(f"{k}={v[idx]:.4g}" for k, v in self.features.items())
+        if self._active[idx]:
+            decision = f"manually {'selected' if self._label[idx] else 'rejected'}"
+        elif not self.has_cutoffs:
+            decision = "no cutoffs set"
+        else:
+            decision = "selected" if self.compute_idx_meets_criteria()[idx] else "not selected"
+        return f"ROI {idx}{where}: {values} — {decision}"
+
     # ------------------------------------------------------------------ guidance
 
     def review_queue(self) -> np.ndarray:

@@ -1,13 +1,30 @@
-"""One card per feature: histogram, two-handled range slider with exact entry, bound toggles."""
+"""One card per feature: histogram, two-handled range slider with exact entry, bound toggles.
+
+One axis: the histogram's x-axis is stretched over exactly the pixels the slider's
+handle centres travel, so a handle at 130 sits under the histogram's 130. The cutoff
+lines can be dragged on the histogram as well; the number boxes set the cutoff itself
+(any value, even outside the data; the slider shows it clamped).
+"""
 
 from __future__ import annotations
+
+import contextlib
 
 import numpy as np
 from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
 from matplotlib.figure import Figure
 from qtpy.QtCore import Qt, Signal
-from qtpy.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
-from superqt import QLabeledDoubleRangeSlider
+from qtpy.QtWidgets import (
+    QCheckBox,
+    QDoubleSpinBox,
+    QHBoxLayout,
+    QLabel,
+    QStyle,
+    QStyleOptionSlider,
+    QVBoxLayout,
+    QWidget,
+)
+from superqt import QDoubleRangeSlider
 from superqt.utils import signals_blocked
 
 __all__ = ["FeatureCard"]
@@ -57,28 +74,122 @@ class FeatureCard(QWidget):
         head.addWidget(self.title)
         head.addStretch(1)
         head.addWidget(self.nan_label)
-        head.addWidget(self.use_min)
-        head.addWidget(self.use_max)
         layout.addLayout(head)
         self.figure = Figure(figsize=(3, 1.1), dpi=80, facecolor="none")
         self.canvas = FigureCanvasQTAgg(self.figure)
         self.canvas.setParent(self)
         self.canvas.setMinimumHeight(80)
-        self.ax = self.figure.add_axes((0.02, 0.18, 0.96, 0.8))
+        self.ax = self.figure.add_axes((0.02, 0.2, 0.96, 0.78))
         self._style_axes()
         # Blitting: a full draw renders the static axes once and keeps them as a
         # background; live updates redraw only the animated artists (~1 ms, not ~30 ms).
         self._background = None
         self.canvas.mpl_connect("draw_event", self._on_draw)
+        self.canvas.mpl_connect("resize_event", self._on_canvas_resized)
+        self.canvas.mpl_connect("button_press_event", self._on_canvas_press)
+        self.canvas.mpl_connect("motion_notify_event", self._on_canvas_motion)
+        self.canvas.mpl_connect("button_release_event", self._on_canvas_release)
+        self._dragging: str | None = None
         layout.addWidget(self.canvas)
-        self.slider = QLabeledDoubleRangeSlider(Qt.Orientation.Horizontal, self)
+        self.slider = QDoubleRangeSlider(Qt.Orientation.Horizontal, self)
         self.slider.setRange(self.lo, self.hi)
-        self.slider.setDecimals(_decimals(self.hi - self.lo))
         self.slider.setSingleStep((self.hi - self.lo) / 1000)
         self.slider.setValue((self.lo, self.hi))
+        self._shown = (self.lo, self.hi)
+        self._cut = [self.lo, self.hi]
         self.slider.valueChanged.connect(self._on_slider_value_changed)
         self.slider.sliderReleased.connect(self._on_slider_released)
         layout.addWidget(self.slider)
+        entry = QHBoxLayout()
+        self.min_box, self.max_box = self._spin("min"), self._spin("max")
+        entry.addWidget(self.use_min)
+        entry.addWidget(self.min_box)
+        entry.addStretch(1)
+        entry.addWidget(self.max_box)
+        entry.addWidget(self.use_max)
+        layout.addLayout(entry)
+
+    def _spin(self, side: str) -> QDoubleSpinBox:
+        box = QDoubleSpinBox(self)
+        box.setDecimals(_decimals(self.hi - self.lo))
+        box.setRange(-1e12, 1e12)  # a typed cutoff may lie outside the data
+        box.setSingleStep((self.hi - self.lo) / 100)
+        box.setKeyboardTracking(False)  # a cutoff per finished number, not per keystroke
+        box.setValue(self.lo if side == "min" else self.hi)
+        box.setToolTip(f"type the {side} cutoff (Enter); it switches the {side} bound on")
+        box.valueChanged.connect(self._on_min_box_changed if side == "min" else self._on_max_box_changed)
+        return box
+
+    # ------------------------------------------------------------------ one axis for slider and histogram
+
+    def handle_travel(self) -> tuple[float, float]:
+        """Return the card x-pixels of a handle's centre at the slider's minimum and maximum."""
+        opt = QStyleOptionSlider()
+        self.slider.initStyleOption(opt)
+        style = self.slider.style()
+        cc, sc = QStyle.ComplexControl.CC_Slider, QStyle.SubControl
+        groove = style.subControlRect(cc, opt, sc.SC_SliderGroove, self.slider)
+        handle = style.subControlRect(cc, opt, sc.SC_SliderHandle, self.slider)
+        first = groove.x() + handle.width() / 2
+        last = groove.right() - handle.width() + 1 + handle.width() / 2
+        offset = self.slider.mapTo(self, self.slider.rect().topLeft()).x()
+        return offset + first, offset + last
+
+    def handle_x(self, value: float) -> float:
+        """Return the card x-pixel where a handle at ``value`` has its centre."""
+        x0, x1 = self.handle_travel()
+        return x0 + (value - self.lo) / (self.hi - self.lo) * (x1 - x0)
+
+    def axis_x(self, value: float) -> float:
+        """Return the card x-pixel of ``value`` on the histogram's axis."""
+        px = self.ax.transData.transform((value, 0))[0] / self.canvas.devicePixelRatioF()
+        return self.canvas.mapTo(self, self.canvas.rect().topLeft()).x() + px
+
+    def _align(self) -> None:
+        """Stretch the axes over exactly the handles' travel (called whenever the card is laid out)."""
+        width = self.canvas.width()
+        if width <= 0:
+            return
+        x0, x1 = self.handle_travel()
+        left = x0 - self.canvas.mapTo(self, self.canvas.rect().topLeft()).x()
+        self.ax.set_position((left / width, 0.2, (x1 - x0) / width, 0.78))
+        self._background = None
+        self.canvas.draw_idle()
+
+    def _on_canvas_resized(self, _event=None) -> None:
+        self._align()
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt API
+        super().resizeEvent(event)
+        self._align()
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt API
+        super().showEvent(event)
+        self._align()
+
+    # ------------------------------------------------------------------ dragging the cutoff lines
+
+    def _on_canvas_press(self, event) -> None:
+        if event.xdata is None or event.button != 1:
+            return
+        lo, hi = self.slider.value()
+        px = self.ax.transData.transform
+        near = {side: abs(px((v, 0))[0] - event.x) for side, v in (("min", lo), ("max", hi))}
+        side = min(near, key=near.get)
+        if near[side] <= 6 * self.canvas.devicePixelRatioF():
+            self._dragging = side
+
+    def _on_canvas_motion(self, event) -> None:
+        if self._dragging is None or event.xdata is None:
+            return
+        lo, hi = self.slider.value()
+        x = float(np.clip(event.xdata, self.lo, self.hi))
+        self.slider.setValue((min(x, hi), hi) if self._dragging == "min" else (lo, max(x, lo)))
+
+    def _on_canvas_release(self, _event) -> None:
+        if self._dragging is not None:
+            self._dragging = None
+            self._on_slider_released()
 
     def _style_axes(self) -> None:
         ax = self.ax
@@ -110,9 +221,9 @@ class FeatureCard(QWidget):
     # ------------------------------------------------------------------ user -> signal
 
     def bounds(self) -> tuple[float | None, float | None]:
-        """Return the criterion the controls show: ``(min|None, max|None)``."""
-        lo, hi = self.slider.value()
-        return (float(lo) if self.use_min.isChecked() else None, float(hi) if self.use_max.isChecked() else None)
+        """Return the criterion the controls show: ``(min|None, max|None)`` (the boxes hold exact values)."""
+        lo, hi = self._cut  # exact: the boxes show them rounded to their decimals
+        return (lo if self.use_min.isChecked() else None, hi if self.use_max.isChecked() else None)
 
     def _on_slider_value_changed(self, value: tuple[float, float]) -> None:
         lo, hi = value
@@ -122,7 +233,34 @@ class FeatureCard(QWidget):
                 self.use_min.setChecked(True)
             if not np.isclose(hi, self.hi) or self.use_max.isChecked():
                 self.use_max.setChecked(True)
+        old_lo, old_hi = self._shown
+        self._shown = (lo, hi)
+        # only the moved handle's cutoff changes: one kept outside the data stays as it is
+        with signals_blocked(self.min_box), signals_blocked(self.max_box):
+            if lo != old_lo:
+                self._cut[0] = float(lo)
+                self.min_box.setValue(lo)
+            if hi != old_hi:
+                self._cut[1] = float(hi)
+                self.max_box.setValue(hi)
         self.bounds_edited.emit(self.name, self.bounds(), False)
+
+    def _on_min_box_changed(self, value: float) -> None:
+        self._typed("min", float(value))
+
+    def _on_max_box_changed(self, value: float) -> None:
+        self._typed("max", float(value))
+
+    def _typed(self, side: str, value: float) -> None:
+        # A typed number is the cutoff itself (kept even outside the data), and switches
+        # its bound on; it never crosses the other bound.
+        lo, hi = self.bounds()
+        if side == "min":
+            lo = value if hi is None else min(value, hi)
+        else:
+            hi = value if lo is None else max(value, lo)
+        self._cut = [self._cut[0] if lo is None else lo, self._cut[1] if hi is None else hi]
+        self.bounds_edited.emit(self.name, (lo, hi), True)
 
     def _on_slider_released(self) -> None:
         self.bounds_edited.emit(self.name, self.bounds(), True)
@@ -139,10 +277,16 @@ class FeatureCard(QWidget):
             self.lo if lo is None else min(max(lo, self.lo), self.hi),
             self.hi if hi is None else min(max(hi, self.lo), self.hi),
         )
-        with signals_blocked(self.slider), signals_blocked(self.use_min), signals_blocked(self.use_max):
+        with contextlib.ExitStack() as stack:
+            for widget in (self.slider, self.use_min, self.use_max, self.min_box, self.max_box):
+                stack.enter_context(signals_blocked(widget))
             self.slider.setValue(shown)
+            self._shown = tuple(self.slider.value())
             self.use_min.setChecked(lo is not None)
             self.use_max.setChecked(hi is not None)
+            self._cut = [shown[0] if lo is None else lo, shown[1] if hi is None else hi]
+            self.min_box.setValue(self._cut[0])
+            self.max_box.setValue(self._cut[1])
         self.min_line.set_visible(lo is not None)
         self.max_line.set_visible(hi is not None)
         self.min_line.set_xdata([shown[0], shown[0]])

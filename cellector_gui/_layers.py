@@ -8,20 +8,24 @@ and takes it through the label image into a preallocated RGBA buffer.
 from __future__ import annotations
 
 import numpy as np
+from scipy import ndimage as ndi
 
 from cellector.rois import RoiSet
 
 __all__ = ["COLORS", "DECISIONS", "RoiOverlay", "label_image", "outline"]
 
-#: Okabe-Ito colours (colour-blind safe), RGBA uint8.
+#: Okabe-Ito colours (colour-blind safe) chosen to stand out on a red reference, RGBA uint8.
+#: Outlines are drawn opaque; a filled ROI takes :data:`FILL_ALPHA` so the red shows through.
 COLORS = {
-    "selected": (86, 180, 233, 170),
-    "rejected": (153, 153, 153, 90),
-    "forced_on": (0, 114, 178, 230),
-    "forced_off": (213, 94, 0, 210),
+    "selected": (86, 180, 233, 255),
+    "rejected": (190, 190, 190, 150),
+    "forced_on": (0, 158, 115, 255),
+    "forced_off": (240, 228, 66, 255),
+    "undecided": (230, 230, 230, 170),
     "focus": (255, 255, 255, 255),
 }
-DECISIONS = ("selected", "rejected", "forced_on", "forced_off")
+DECISIONS = ("selected", "rejected", "forced_on", "forced_off", "undecided")
+FILL_ALPHA = 70
 
 
 def label_image(rois: RoiSet) -> np.ndarray:
@@ -54,11 +58,13 @@ class RoiOverlay:
     """
 
     def __init__(self, rois: RoiSet) -> None:
+        self._rois = rois
         self.label = label_image(rois)
         self._outline: np.ndarray | None = None
         self.rgba = np.zeros((*self.label.shape, 4), np.uint8)
         self.lut = np.zeros((rois.n_rois + 1, 4), np.uint8)
-        self.outline_mode = False
+        self.outline_mode = True  # the red signal inside every ROI stays visible
+        self.focus = -1
         self.stale: set[int] = set()
 
     @property
@@ -79,7 +85,9 @@ class RoiOverlay:
             return -1
         return int(self.label[tuple(idx)]) - 1
 
-    def decision_lut(self, selected: np.ndarray, manual: np.ndarray, show: str = "all", focus: int = -1) -> np.ndarray:
+    def decision_lut(
+        self, selected: np.ndarray, manual: np.ndarray, show: str = "all", focus: int = -1, decided: bool = True
+    ) -> np.ndarray:
         """Fill the lookup table from the decision of each ROI.
 
         Parameters
@@ -91,19 +99,24 @@ class RoiOverlay:
         show : {"all", "selected", "rejected"}
             Which ROIs to draw.
         focus : int
-            ROI drawn in the focus colour (-1: none).
+            ROI outlined in the focus colour (-1: none).
+        decided : bool
+            False while no cutoff is set: ROIs without a manual label are drawn
+            "undecided" rather than all selected.
         """
         lut = self.lut[1:]
         label, active = manual
-        cls = np.where(active, np.where(label, 2, 3), np.where(selected, 0, 1))
+        auto = np.where(selected, 0, 1) if decided else 4
+        cls = np.where(active, np.where(label, 2, 3), auto)
         palette = np.array([COLORS[d] for d in DECISIONS], np.uint8)
         lut[:] = palette[cls]
+        if not self.outline_mode:
+            lut[:, 3] = np.minimum(lut[:, 3], FILL_ALPHA)
         if show == "selected":
             lut[~selected, 3] = 0
         elif show == "rejected":
             lut[selected, 3] = 0
-        if 0 <= focus < lut.shape[0]:
-            lut[focus] = COLORS["focus"]
+        self.focus = focus if 0 <= focus < lut.shape[0] else -1
         return self.lut
 
     def feature_lut(self, values: np.ndarray, cmap, vmin: float, vmax: float, focus: int = -1) -> np.ndarray:
@@ -114,9 +127,26 @@ class RoiOverlay:
         rgba[:, 3] = 200
         rgba[~np.isfinite(values)] = (60, 60, 60, 120)
         self.lut[1:] = rgba
-        if 0 <= focus < values.size:
-            self.lut[focus + 1] = COLORS["focus"]
+        self.focus = focus if 0 <= focus < values.size else -1
         return self.lut
+
+    def _outline_focus(self, z: int) -> None:
+        """Draw the focused ROI's edge, and the pixels just outside it, in the focus colour.
+
+        Only the ROI's bounding box is touched, so a focus change costs microseconds.
+        """
+        if self.focus < 0:
+            return
+        zs, ys, xs, _ = self._rois.roi(self.focus)
+        on = zs == z
+        if not on.any():
+            return
+        h, w = self.label.shape[1:]
+        y0, y1 = max(int(ys[on].min()) - 2, 0), min(int(ys[on].max()) + 3, h)
+        x0, x1 = max(int(xs[on].min()) - 2, 0), min(int(xs[on].max()) + 3, w)
+        inside = self.label[z, y0:y1, x0:x1] == self.focus + 1
+        mark = (inside & ~ndi.binary_erosion(inside, border_value=0)) | (ndi.binary_dilation(inside) & ~inside)
+        self.rgba[z, y0:y1, x0:x1][mark] = COLORS["focus"]
 
     def render(self, plane: int | None = None) -> np.ndarray:
         """Take the lookup table through the index image into the RGBA buffer (in place).
@@ -131,6 +161,7 @@ class RoiOverlay:
         planes = range(index.shape[0]) if plane is None else [plane]
         for z in planes:
             np.take(lut32, index[z], out=out32[z])
+            self._outline_focus(z)
             self.stale.discard(z)
         if plane is not None:
             self.stale = set(range(index.shape[0])) - {plane}

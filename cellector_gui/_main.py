@@ -33,6 +33,7 @@ def build_window(
     block: bool = True,
     recover: bool | None = None,
     store_dir: str | Path | None = None,
+    note: str | None = None,
 ):
     """Open the curation window on a suite2p folder.
 
@@ -54,6 +55,9 @@ def build_window(
         Replay journalled edits of a crashed session: None asks the user.
     store_dir : str or Path, optional
         Keep the state there instead of ``<folder>/cellector`` (``--store DIR``).
+    note : str, optional
+        Shown above the cards until the window is closed (e.g. why another reference
+        image than asked for is shown).
 
     Returns
     -------
@@ -69,6 +73,10 @@ def build_window(
     widget = CellectorWidget(viewer)
     viewer.window.add_dock_widget(widget, name="cellector", area="right")
     _set_icon(widget)
+    if show:
+        from ._qt_access import fit_to_screen
+
+        fit_to_screen(widget)
     options = {
         "reference_key": reference_key,
         "functional_key": functional_key,
@@ -76,14 +84,16 @@ def build_window(
         "store_dir": store_dir,
     }
     if block:
-        _attach(widget, _load_manager(path, options), recover)
+        widget.source = (path, options)
+        _attach(widget, _load_manager(path, options), recover, note)
     else:
-        _start_worker(widget, path, options, recover)
+        _start_worker(widget, path, options, recover, note)
     return viewer, widget
 
 
-def _attach(widget, manager, recover) -> None:
+def _attach(widget, manager, recover, note: str | None = None) -> None:
     widget.set_manager(manager)
+    widget.set_banner(note)
     n = manager.pending_journal()
     if n:
         if recover is None:
@@ -101,7 +111,7 @@ def _attach(widget, manager, recover) -> None:
             manager.discard_journal()
 
 
-def _start_worker(widget, path, options: dict, recover) -> None:
+def _start_worker(widget, path, options: dict, recover, note: str | None = None) -> None:
     from napari.qt.threading import thread_worker
 
     @thread_worker(progress=True)
@@ -110,13 +120,16 @@ def _start_worker(widget, path, options: dict, recover) -> None:
 
         return (yield from CellectorManager.iter_open(path, **options))
 
+    widget.source = (path, options)
     widget.progress.setVisible(True)
-    widget.show_message("computing features…")
+    widget.show_message("reading the folder and computing features…")
     worker = work()
     worker.yielded.connect(
         _while_alive(lambda dt: (widget.progress.setMaximum(dt[1]), widget.progress.setValue(dt[0])))
     )
-    worker.returned.connect(_while_alive(lambda m: (widget.progress.setVisible(False), _attach(widget, m, recover))))
+    worker.returned.connect(
+        _while_alive(lambda m: (widget.progress.setVisible(False), _attach(widget, m, recover, note)))
+    )
     worker.errored.connect(_while_alive(lambda exc: _report(widget, exc)))
     widget.destroyed.connect(lambda *_: worker.quit())  # window closed while loading: stop
     widget._worker = worker
@@ -195,6 +208,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return 2
     folder = args.folder
+    note = None
+    reference = args.reference
     if args.demo:
         from cellector.datasets import make_suite2p_folder
 
@@ -202,10 +217,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"demo session written to {folder}")
     else:
         # Check the folder before opening a window, so bad input is one line on stderr.
-        from cellector.io.suite2p import load_suite2p
+        from cellector.io.suite2p import choose_reference, load_suite2p
 
         try:
-            folder = load_suite2p(folder, args.reference, args.functional, args.iscell_only)
+            reference, note = choose_reference(folder, args.reference)  # single-channel: opens and explains
+            folder = load_suite2p(folder, reference, args.functional, args.iscell_only)
         except (ValueError, OSError) as exc:
             print(f"cellector-gui: error: {exc}", file=sys.stderr)
             return 2
@@ -214,11 +230,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     build_window(
         folder,
         show=True,
-        reference_key=args.reference,
+        reference_key=reference,
         functional_key=args.functional,
         iscell_only=args.iscell_only,
         block=False,
         store_dir=args.store,
+        note=note,
     )
     napari.run()
     return 0

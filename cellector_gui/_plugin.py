@@ -17,6 +17,8 @@ from qtpy.QtWidgets import QVBoxLayout, QWidget
 __all__ = ["CellectorDock", "get_reader", "sample_session"]
 
 META_KEY = "cellector_root"
+REFERENCE_KEY = "cellector_reference"
+NOTE_KEY = "cellector_note"
 
 
 def get_reader(path: Any) -> Callable | None:
@@ -35,22 +37,24 @@ def get_reader(path: Any) -> Callable | None:
 
 
 def _read(path: Any) -> list[tuple]:
-    from cellector.io.suite2p import load_suite2p
+    from cellector.io.suite2p import choose_reference, load_suite2p
 
     if isinstance(path, (list, tuple)):
         path = path[0]
-    session = load_suite2p(path)
+    key, note = choose_reference(path)  # a single-channel folder opens too, and says so
+    session = load_suite2p(path, reference_key=key)
     _open_dock_soon()
-    meta = {META_KEY: str(session.root)}
-    layers = [(session.reference, {"name": "reference", "colormap": "gray", "metadata": meta}, "image")]
-    if session.functional_reference is not None:
-        layers.append(
-            (
-                session.functional_reference,
-                {"name": "functional", "colormap": "gray", "visible": False, "metadata": meta},
-                "image",
-            )
+    meta = {META_KEY: str(session.root), REFERENCE_KEY: key, NOTE_KEY: note}
+    layers = [
+        (
+            session.reference,
+            {"name": "reference", "colormap": "red", "blending": "additive", "metadata": meta},
+            "image",
         )
+    ]
+    if session.functional_reference is not None:
+        style = {"colormap": "green", "blending": "additive", "visible": False, "metadata": meta}
+        layers.append((session.functional_reference, {"name": "functional", **style}, "image"))
     return layers
 
 
@@ -89,9 +93,10 @@ class CellectorDock(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.inner)
-        root = next((layer.metadata[META_KEY] for layer in napari_viewer.layers if META_KEY in layer.metadata), None)
-        if root is None:
+        meta = next((layer.metadata for layer in napari_viewer.layers if META_KEY in layer.metadata), None)
+        if meta is None:
             self.inner.show_message("open a suite2p folder with: napari FOLDER --plugin cellector")
             return
         # the same worker-thread loading (progress bar, error dialog, journal offer) as cellector-gui
-        _start_worker(self.inner, root, {}, None)
+        options = {"reference_key": meta.get(REFERENCE_KEY, "meanImg_chan2")}
+        _start_worker(self.inner, meta[META_KEY], options, None, note=meta.get(NOTE_KEY))

@@ -10,9 +10,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from qtpy.QtWidgets import QMainWindow, QWidget
+from qtpy.QtWidgets import QApplication, QMainWindow, QWidget
 
-__all__ = ["camera", "canvas_widget", "main_window"]
+__all__ = ["camera", "canvas_widget", "fit_to_screen", "main_window"]
+
+#: Below this available width napari's own layer docks are hidden, so the canvas keeps
+#: most of the width (they come back from napari's Window menu).
+COMPACT_WIDTH = 1600
+_NAPARI_DOCKS = ("layer controls", "layer list")
 
 #: vispy's Qt backend class: the native widget of napari's canvas.
 _CANVAS_CLASS = "CanvasBackendDesktop"
@@ -36,3 +41,29 @@ def camera(viewer: Any) -> Any:
     """Return the viewer's camera (``viewer.scene.camera`` from napari 0.9, ``viewer.camera`` before)."""
     scene = getattr(viewer, "scene", None)
     return scene.camera if scene is not None and hasattr(scene, "camera") else viewer.camera
+
+
+def fit_to_screen(docked: QWidget, size: tuple[int, int] | None = None) -> None:
+    """Fill the screen's available area (or ``size``), the canvas taking most of the width.
+
+    On a laptop-sized screen napari's layer list and layer controls are hidden: the
+    cellector dock has keys and buttons for what they would be used for here.
+    """
+    from qtpy.QtWidgets import QDockWidget
+
+    top = main_window(docked)
+    if top is None:
+        return
+    if size is None:
+        screen = top.screen() or QApplication.primaryScreen()
+        area = screen.availableGeometry()
+        width = area.width()
+        top.setGeometry(area)
+        top.showMaximized()
+    else:
+        width = size[0]
+        top.resize(*size)
+    if width < COMPACT_WIDTH:
+        for dock in top.findChildren(QDockWidget):
+            if dock.objectName() in _NAPARI_DOCKS:
+                dock.hide()

@@ -22,13 +22,16 @@ from qtpy.QtWidgets import (
     QProgressBar,
     QPushButton,
     QScrollArea,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
+from superqt.utils import signals_blocked
 
 from cellector.manager import CellectorManager
 
 from . import _bindings
+from ._focus import FocusPanel
 from ._histogram import FeatureCard
 from ._layers import RoiOverlay
 from ._qt_access import camera, main_window
@@ -76,6 +79,9 @@ class CellectorWidget(QWidget):
         self._unbound: dict[str, Any] = {}
         self._centroids: np.ndarray | None = None
         self._close_guard: _CloseGuard | None = None
+        #: (path, options) the session was opened from, to reopen it with another reference
+        self.source: tuple[Any, dict] | None = None
+        self._our_layers: list[Any] = []
         self._suggest_timer = QTimer(self)
         self._suggest_timer.setSingleShot(True)
         self._suggest_timer.setInterval(150)
@@ -90,10 +96,25 @@ class CellectorWidget(QWidget):
         layout = QVBoxLayout(self)
         self.summary = QLabel("no session loaded", self)
         self.summary.setWordWrap(True)
+        self.summary.setMinimumHeight(2 * self.fontMetrics().lineSpacing() + 4)  # two lines, always
         self.status = QLabel("", self)
-        self.status.setWordWrap(True)
+        # one line whatever the text: the dock below never moves as messages change
+        self.status.setWordWrap(False)
+        self.status.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         self.progress = QProgressBar(self)
         self.progress.setVisible(False)
+        self.banner = QLabel("", self)
+        self.banner.setWordWrap(True)
+        self.banner.setStyleSheet("QLabel { background: #5c4400; color: white; padding: 4px; border-radius: 3px; }")
+        self.banner.setVisible(False)
+        reference_row = QHBoxLayout()
+        reference_row.addWidget(QLabel("reference image:", self))
+        self.reference_combo = QComboBox(self)
+        self.reference_combo.setToolTip("the image the features compare each ROI with; changing it recomputes them")
+        self.reference_combo.currentTextChanged.connect(self._on_reference_combo_changed)
+        reference_row.addWidget(self.reference_combo, 1)
+        layout.addWidget(self.banner)
+        layout.addLayout(reference_row)
         layout.addWidget(self.summary)
         layout.addWidget(self.status)
         layout.addWidget(self.progress)
@@ -117,16 +138,14 @@ class CellectorWidget(QWidget):
         self.show_combo.addItems([f"show: {m}" for m in SHOW_MODES])
         self.show_combo.currentIndexChanged.connect(self._on_show_combo_changed)
         self.outline_box = QCheckBox("outline", self)
+        self.outline_box.setChecked(True)  # outlines by default: the red under each ROI stays visible
         self.outline_box.toggled.connect(self._on_outline_toggled)
-        self.near_box = QCheckBox("review near cutoff", self)
+        self.near_box = QCheckBox("near cutoff", self)
+        self.near_box.setToolTip("n / b visit only ROIs whose value is within 5 % of a cutoff (a)")
         for w in (self.color_combo, self.show_combo):
             view.addWidget(w, 1)
+        view.addWidget(self.outline_box)
         layout.addLayout(view)
-        toggles = QHBoxLayout()
-        for w in (self.outline_box, self.near_box):
-            toggles.addWidget(w)
-        toggles.addStretch(1)
-        layout.addLayout(toggles)
         guide = QHBoxLayout()
         self.guided_button = self._button(
             "Guided review", "the unlabelled ROI whose label teaches the most (g)", self.step_guided, guide
@@ -139,8 +158,11 @@ class CellectorWidget(QWidget):
             self.apply_suggestion,
             guide,
         )
+        guide.addWidget(self.near_box)
         layout.addLayout(guide)
         layout.addWidget(self.suggestion_label)
+        self.focus_panel = FocusPanel(self)
+        layout.addWidget(self.focus_panel)
         self.cards_box = QWidget(self)
         self.cards_layout = QVBoxLayout(self.cards_box)
         scroll = QScrollArea(self)
@@ -204,18 +226,24 @@ class CellectorWidget(QWidget):
         self.refresh()
         self.roi_layer.refresh()  # with its thumbnail
         self._update_title()
+        self._fill_reference_combo()
+        self.focus_panel.set_manager(manager)
         session_messages = rp.session.messages if rp.session is not None else []
-        for note in manager.notes + session_messages:
-            self.show_message(note)
+        notes = manager.notes + session_messages
+        ready = f"ready: {manager.num_rois} ROIs, {len(manager.features)} features"
+        self.show_message(" · ".join(notes) if notes else ready)
 
     def _add_layers(self) -> None:
         rp = self.manager.roi_processor
-        session = getattr(rp, "session", None)
+        session = rp.session
         names = [layer.name for layer in self.viewer.layers]
         if "reference" not in names:
-            self._add_gray(rp.reference, "reference", blending="additive")
+            # the evidence in its own colour: the red channel red, the functional mean green to blend in
+            self._add_gray(rp.reference, "reference", colormap="red", blending="additive")
             if rp.functional_reference is not None:
-                self._add_gray(rp.functional_reference, "functional", visible=False)
+                self._add_gray(
+                    rp.functional_reference, "functional", colormap="green", blending="additive", visible=False
+                )
             if session is not None:
                 for key, img in session.images.items():
                     if key not in (session.reference_key, session.functional_key):
@@ -227,7 +255,59 @@ class CellectorWidget(QWidget):
         self.roi_layer = self.viewer.add_image(
             self.overlay.rgba, name="ROIs", rgb=True, blending="translucent", contrast_limits=(0, 255)
         )
+        self._our_layers.append(self.roi_layer)
         self.roi_layer.editable = False
+
+    def _fill_reference_combo(self) -> None:
+        session = self.manager.roi_processor.session
+        keys = list(session.images) if session is not None else []
+        with signals_blocked(self.reference_combo):
+            self.reference_combo.clear()
+            self.reference_combo.addItems(keys)
+            if session is not None:
+                self.reference_combo.setCurrentText(session.reference_key)
+        self.reference_combo.setEnabled(len(keys) > 1)
+
+    def set_banner(self, text: str | None) -> None:
+        """Show ``text`` above the cards until replaced (None hides the banner)."""
+        self.banner.setText(text or "")
+        self.banner.setVisible(bool(text))
+
+    def _on_reference_combo_changed(self, key: str) -> None:
+        session = self.manager.roi_processor.session if self.manager is not None else None
+        if key and session is not None and key != session.reference_key:
+            self.reopen(reference_key=key)
+
+    def reopen(self, **changes: Any) -> None:
+        """Open the same folder again with other options (e.g. ``reference_key``), in a worker."""
+        from ._main import _start_worker
+
+        if self.source is None or (self.manager is not None and not self.confirm_close()):
+            return
+        path, options = self.source
+        self.detach()
+        self.set_banner(None)
+        _start_worker(self, getattr(path, "root", path), {**options, **changes}, recover=False)
+
+    def detach(self) -> None:
+        """Forget the session: bindings, cards, the layers this dock added."""
+        self.unbind()
+        self._set_enabled(False)
+        for card in self.cards.values():
+            card.setParent(None)
+            card.deleteLater()
+        self.cards.clear()
+        while self.cards_layout.count():
+            self.cards_layout.takeAt(0)
+        with signals_blocked(self.color_combo):
+            while self.color_combo.count() > 1:
+                self.color_combo.removeItem(1)
+        for layer in [*self._our_layers, *(la for la in self.viewer.layers if la.name in ("reference", "functional"))]:
+            if layer in self.viewer.layers:
+                self.viewer.layers.remove(layer)
+        self._our_layers.clear()
+        self.focus_panel.set_manager(None)
+        self.manager = None
 
     def _add_gray(self, image: np.ndarray, name: str, **kwargs: Any) -> None:
         """Add an image with contrast limits from robust percentiles of a subsample.
@@ -241,7 +321,8 @@ class CellectorWidget(QWidget):
         if not hi > lo:
             hi = lo + 1.0
         kwargs.setdefault("colormap", "gray")
-        self.viewer.add_image(image, name=name, contrast_limits=(float(lo), float(hi)), **kwargs)
+        layer = self.viewer.add_image(image, name=name, contrast_limits=(float(lo), float(hi)), **kwargs)
+        self._our_layers.append(layer)
 
     def _bind(self) -> None:
         for key, (func, _desc) in _bindings.KEYMAP.items():
@@ -328,21 +409,22 @@ class CellectorWidget(QWidget):
             ov.feature_lut(v, colormaps["viridis"], lo, hi, m.focus)
         else:
             selected = m.compute_idx_selected() if selected is None else selected
-            ov.decision_lut(selected, m.manual_selection, self.show_mode, m.focus)
+            ov.decision_lut(selected, m.manual_selection, self.show_mode, m.focus, decided=m.has_cutoffs)
         ov.render(self._current_plane())
         # the layer-list thumbnail of the ROI layer is not worth ~3 ms on every change
         self.roi_layer.refresh(thumbnail=False)
 
     def _update_summary(self, selected: np.ndarray) -> None:
         m = self.manager
-        text = f"<b>{int(selected.sum())} selected of {m.num_rois}</b>"
-        session = getattr(m.roi_processor, "session", None)
-        if session is not None and len(session.planes) > 1:
-            per = [
-                f"{p}: {int(selected[session.roi_plane == z].sum())}/{int(np.sum(session.roi_plane == z))}"
-                for z, p in enumerate(session.planes)
-            ]
-            text += " &nbsp;·&nbsp; " + " · ".join(per)
+        if m.num_rois == 0:
+            text = "<b>this folder has no ROIs</b>"
+        elif not m.has_cutoffs:
+            text = f"<b>no cutoffs set</b> ({m.num_rois} ROIs): drag a histogram's handles, or press g"
+        else:
+            text = f"<b>{int(selected.sum())} selected of {m.num_rois}</b>"
+            per = m.selected_per_plane(selected)
+            if len(per) > 1:
+                text += " &nbsp;·&nbsp; " + " · ".join(f"{p}: {s}/{n}" for p, s, n in per)
         n_manual = int(m.manual_selection[1].sum())
         text += f" &nbsp;·&nbsp; {n_manual} manual override{'s' if n_manual != 1 else ''}"
         self.summary.setText(text)
@@ -359,6 +441,7 @@ class CellectorWidget(QWidget):
     def show_message(self, text: str) -> None:
         """Show a one-line message in the dock's status line and napari's status bar."""
         self.status.setText(text)
+        self.status.setToolTip(text)  # the whole message, when the line is cut
         self.viewer.status = text
 
     # ------------------------------------------------------------------ manager -> view
@@ -369,6 +452,7 @@ class CellectorWidget(QWidget):
 
     def _on_manager_selection_changed(self) -> None:
         self.refresh()
+        self.focus_panel.refresh_values()
 
     def _on_manager_focus_changed(self, idx: int) -> None:
         for card in self.cards.values():
@@ -440,16 +524,8 @@ class CellectorWidget(QWidget):
         return self.overlay.roi_at(tuple(data)[-3:] if self.overlay.label.shape[0] > 1 else tuple(data)[-2:])
 
     def describe(self, idx: int) -> str:
-        """'ROI i (plane0 #k): feature=value, ... — decision'."""
-        m = self.manager
-        session = getattr(m.roi_processor, "session", None)
-        where = f" ({session.planes[session.roi_plane[idx]]} #{session.suite2p_index[idx]})" if session else ""
-        vals = ", ".join(f"{k}={v[idx]:.4g}" for k, v in m.features.items())
-        _label, active = m.manual_selection[:, idx]
-        decision = "selected" if m.compute_idx_selected()[idx] else "not selected"
-        if active:
-            decision += " (manual)"
-        return f"ROI {idx}{where}: {vals} — {decision}"
+        """Return the ROI's description (the core's :meth:`CellectorManager.describe_roi`)."""
+        return self.manager.describe_roi(idx)
 
     def click_at(self, position) -> None:
         """Flip the ROI under ``position``; the background does nothing."""
@@ -465,9 +541,7 @@ class CellectorWidget(QWidget):
         """Show the hovered ROI's index and values."""
         idx = self.roi_at(position)
         if idx >= 0:
-            text = self.describe(idx)
-            self.status.setText(text)
-            self.viewer.status = text
+            self.viewer.status = self.describe(idx)  # napari's status bar: the dock never moves
 
     def flip_focused(self) -> None:
         """Flip the focused ROI."""

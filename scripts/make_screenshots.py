@@ -1,9 +1,11 @@
 """Regenerate the documentation's screenshots from the real window on demo data.
 
-    xvfb-run -a python scripts/make_screenshots.py [OUT_DIR]    # default docs/images
+    xvfb-run -a -s "-screen 0 1920x1080x24" python scripts/make_screenshots.py [OUT_DIR]   # default docs/images
 
-Writes ``window.png`` (the whole window with the demo's worked-example criteria),
-``cards.png`` (the feature cards) and ``outline.png`` (outline mode, zoomed).
+Writes ``window.png`` (the whole window at 1920 x 1080), ``window-1366x768.png`` (a
+laptop screen), ``cards.png`` (the feature cards) and ``outline.png`` (the canvas,
+zoomed on the focused ROI), all with the demo's worked-example criteria, one manual
+override and a focused ROI.
 """
 
 from __future__ import annotations
@@ -13,44 +15,59 @@ import tempfile
 from pathlib import Path
 
 DOCS_IMAGES = Path(__file__).resolve().parents[1] / "docs" / "images"
+SIZES = {"window.png": (1920, 1080), "window-1366x768.png": (1366, 768)}
+
+
+def _settle() -> None:
+    from qtpy.QtWidgets import QApplication
+
+    app = QApplication.instance()
+    for _ in range(8):
+        app.processEvents()
+
+
+def _open(root: Path, size: tuple[int, int]):
+    from cellector.cli import DEMO_CRITERIA
+    from cellector_gui import build_window
+    from cellector_gui._qt_access import fit_to_screen
+
+    viewer, widget = build_window(root, show=True, recover=False)
+    fit_to_screen(widget, size)
+    for name, bounds in DEMO_CRITERIA.items():
+        widget.manager.update_criteria(name, bounds)
+    m = widget.manager
+    m.flip(int(m.compute_idx_selected().argmin()))  # one manual override
+    focus = int(m.review_queue()[0])
+    m.set_focus(focus)
+    widget.center_on(focus)
+    _settle()
+    viewer.reset_view()
+    _settle()
+    return viewer, widget
 
 
 def make_screenshots(out: Path) -> list[Path]:
-    """Open the window on a demo session, set the demo criteria and save the images."""
-    from qtpy.QtWidgets import QApplication
-
-    from cellector.cli import DEMO_CRITERIA
+    """Open the window on a demo session at each size and save the images; returns their paths."""
     from cellector.datasets import make_suite2p_folder
-    from cellector_gui import build_window
+    from cellector_gui._qt_access import camera
 
     out.mkdir(parents=True, exist_ok=True)
     session = make_suite2p_folder(Path(tempfile.mkdtemp(prefix="cellector-shots-")), n_planes=2, n_rois=300)
-    viewer, widget = build_window(session.root, show=True, recover=False)
-    viewer.window.resize(1500, 950)
-    for name, bounds in DEMO_CRITERIA.items():
-        widget.manager.update_criteria(name, bounds)
-    widget.manager.flip(int(widget.manager.compute_idx_selected().argmin()))  # one manual override
-    app = QApplication.instance()
-
-    def settle() -> None:
-        for _ in range(5):
-            app.processEvents()
-
-    settle()
-    viewer.reset_view()
-    settle()
-    paths = [out / "window.png", out / "cards.png", out / "outline.png"]
-    viewer.screenshot(str(paths[0]), canvas_only=False)
-    widget.cards_box.grab().save(str(paths[1]))
-    widget.outline_box.setChecked(True)
-    from cellector_gui._qt_access import camera
-
-    camera(viewer).zoom = camera(viewer).zoom * 3
-    settle()
-    viewer.screenshot(str(paths[2]), canvas_only=True)
-    widget.manager.mark_saved()
-    widget.unbind()
-    viewer.close()
+    paths = []
+    for name, size in SIZES.items():
+        viewer, widget = _open(session.root, size)
+        viewer.screenshot(str(out / name), canvas_only=False)
+        paths.append(out / name)
+        if name == "window.png":
+            widget.cards_box.grab().save(str(out / "cards.png"))
+            widget.center_on(widget.manager.focus)
+            camera(viewer).zoom = camera(viewer).zoom * 4
+            _settle()
+            viewer.screenshot(str(out / "outline.png"), canvas_only=True)
+            paths += [out / "cards.png", out / "outline.png"]
+        widget.manager.mark_saved()
+        widget.unbind()
+        viewer.close()
     return paths
 
 

@@ -12,7 +12,16 @@ import numpy as np
 from ..rois import RoiSet
 from .safe_load import safe_load_npy
 
-__all__ = ["Session", "Suite2pError", "find_planes", "image_keys", "image_keys_of", "load_suite2p"]
+__all__ = [
+    "FALLBACK_REFERENCES",
+    "Session",
+    "Suite2pError",
+    "choose_reference",
+    "find_planes",
+    "image_keys",
+    "image_keys_of",
+    "load_suite2p",
+]
 
 _META_FILES = ("db.npy", "settings.npy", "reg_outputs.npy", "detect_outputs.npy")
 _PLANE = re.compile(r"^plane(\d+)$")
@@ -161,6 +170,29 @@ def image_keys_of(path: str | Path) -> list[str]:
         found = set(image_keys(ops, _frame(ops, plane)))
         keys = found if keys is None else keys & found
     return sorted(keys or ())
+
+
+#: What a single-channel folder is shown with when it has no ``meanImg_chan2``, in order.
+FALLBACK_REFERENCES = ("meanImg_chan2_corrected", "meanImg", "meanImgE", "max_proj")
+
+
+def choose_reference(path: str | Path, wanted: str = "meanImg_chan2") -> tuple[str, str | None]:
+    """Return the reference key to open ``path`` with, and why when it is not ``wanted``.
+
+    A single-channel folder has no ``meanImg_chan2``: the window still opens, on the first
+    of :data:`FALLBACK_REFERENCES` present, and says so. Raises :class:`Suite2pError`
+    when the folder has no full-frame image at all.
+    """
+    keys = image_keys_of(path)
+    if wanted in keys:
+        return wanted, None
+    if not keys:
+        raise Suite2pError(f"{path} has no full-frame image in every plane to use as a reference")
+    key = next((k for k in FALLBACK_REFERENCES if k in keys), keys[0])
+    return key, (
+        f"no '{wanted}' image (a single-channel recording?): showing '{key}' instead; "
+        f"choose the reference image in the dock ({', '.join(keys)})"
+    )
 
 
 def _frame(ops: dict, plane: Path) -> tuple[int, int]:

@@ -61,3 +61,15 @@ def test_sample_data(make_napari_viewer, qtbot):
     assert dock.inner.manager.num_rois == 300
     dock.inner.manager.mark_saved()
     dock.inner.unbind()
+
+
+def test_single_channel_folder_as_a_plugin(make_napari_viewer, qtbot, real_copy):
+    root = real_copy("real-fissa-1plane")
+    viewer = make_napari_viewer()
+    layers = viewer.open(str(root), plugin="cellector")
+    assert [layer.name for layer in layers] == ["reference", "functional"]
+    dock = _dock(viewer, qtbot)
+    assert dock.inner.manager.num_rois == 23
+    assert "single-channel recording" in dock.inner.banner.text()
+    assert dock.inner.reference_combo.currentText() == "meanImg"
+    dock.inner.unbind()

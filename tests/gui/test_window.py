@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 from napari.utils.interactions import mouse_move_callbacks, mouse_press_callbacks, mouse_release_callbacks
 from qtpy.QtCore import Qt
-from qtpy.QtWidgets import QMessageBox
+from qtpy.QtWidgets import QApplication, QMessageBox
 
-from cellector_gui._layers import COLORS
+from cellector_gui._layers import COLORS, FILL_ALPHA
 from cellector_gui._qt_access import camera
 
 from .conftest import EventProxy, first_visible_roi, pixel_of, press
@@ -46,7 +46,21 @@ def test_window_shows_session(window):
     ]
     assert {"reference", "functional", "ROIs", "ROI weights (lam)"} <= {la.name for la in viewer.layers}
     assert viewer.layers["reference"].data.shape == (2, 128, 128)
-    assert "120 selected of 120" in widget.summary.text()
+    # no cutoffs yet: said so, and the ROIs are drawn "undecided", not all selected
+    assert "no cutoffs set" in widget.summary.text()
+    idx = first_visible_roi(widget)
+    assert _rgba_at(widget, idx) == COLORS["undecided"]
+    # the red channel in a red colormap, blended additively; the functional mean green
+    ref = viewer.layers["reference"]
+    r, g, b, _ = ref.colormap.colors[-1]
+    assert ref.blending == "additive" and r > 0.9 and g < 0.2 and b < 0.5
+    assert viewer.layers["functional"].colormap.colors[-1][1] > 0.9
+    # outlines: the reference stays visible inside every ROI (transparent interior)
+    label = widget.overlay.label[0]
+    inner = (label[1:-1, 1:-1] > 0) & (label[1:-1, 1:-1] == label[:-2, 1:-1]) & (label[1:-1, 1:-1] == label[2:, 1:-1])
+    inner &= (label[1:-1, 1:-1] == label[1:-1, :-2]) & (label[1:-1, 1:-1] == label[1:-1, 2:])
+    ys, xs = np.nonzero(inner)
+    assert widget.roi_layer.data[0, ys + 1, xs + 1, 3].max() == 0
 
 
 def test_slider_sets_criterion_and_recolours(window, qtbot):
@@ -103,11 +117,23 @@ def test_click_flips_and_drag_does_not(window, mouse_event):
 
 def test_hover_shows_values(window, mouse_event):
     viewer, widget = window
-    idx = first_visible_roi(widget)
-    mouse_move_callbacks(
-        viewer, mouse_event(type="mouse_move", position=tuple(float(c) for c in pixel_of(widget, idx)))
-    )
-    assert widget.status.text().startswith(f"ROI {idx} (plane0 #") and "corr_coef=" in widget.status.text()
+    widget.resize(440, 900)
+    qapp = QApplication.instance()
+    widget.layout().activate()  # lay the (hidden) dock out now, as showing it would
+    before = [w.geometry() for w in (widget.summary, widget.status, widget.save_button, widget.cards_box)]
+    label = widget.overlay.label[0]
+    for idx in np.unique(label[label > 0])[:8] - 1:  # hover several ROIs with long descriptions
+        mouse_move_callbacks(
+            viewer, mouse_event(type="mouse_move", position=tuple(float(c) for c in pixel_of(widget, int(idx))))
+        )
+        assert viewer.status.startswith(f"ROI {idx} (plane0 #") and "corr_coef=" in viewer.status
+        qapp.processEvents()
+        widget.layout().activate()
+        assert [w.geometry() for w in (widget.summary, widget.status, widget.save_button, widget.cards_box)] == before
+    widget.show_message("a very long message " * 20)  # messages never wrap either
+    qapp.processEvents()
+    widget.layout().activate()
+    assert [w.geometry() for w in (widget.summary, widget.status, widget.save_button, widget.cards_box)] == before
 
 
 def test_keys_review_flip_undo(window):
@@ -130,8 +156,9 @@ def test_keys_review_flip_undo(window):
     visible = viewer.layers["reference"].visible
     press(widget, "r")
     assert viewer.layers["reference"].visible != visible
+    assert widget.overlay.outline_mode  # outlines by default
     press(widget, "k")
-    assert widget.overlay.outline_mode
+    assert not widget.overlay.outline_mode
     press(widget, "s")
     assert widget.show_mode == "selected"
 
@@ -298,12 +325,11 @@ def test_colour_by_feature_outline_and_show_modes(window):
         & (label[1:-1, 1:-1] == label[1:-1, 2:])
     )
     y, x = np.argwhere(inner)[0] + 1
-    assert widget.roi_layer.data[0, y, x, 3] > 0
-    widget.outline_box.setChecked(True)
-    assert widget.roi_layer.data[0, y, x, 3] == 0
+    assert widget.outline_box.isChecked() and widget.roi_layer.data[0, y, x, 3] == 0  # outlines by default
     ys, xs = np.nonzero(label == label[y, x])
     assert widget.roi_layer.data[0, ys[0], xs[0], 3] > 0  # the topmost pixel is on the outline
     widget.outline_box.setChecked(False)
+    assert 0 < widget.roi_layer.data[0, y, x, 3] <= FILL_ALPHA  # a light fill: the red shows through
     # show only selected: rejected ROIs disappear
     m.update_criteria("corr_coef", [float(np.nanmedian(v)), None])
     rejected = [i for i in visible if not m.compute_idx_selected()[i]][:5]
@@ -499,3 +525,111 @@ def test_guided_review_ghost_lines_and_apply(window, synthetic, qtbot):
     assert m.criteria == before  # one undo step
     press(widget, "p")
     assert m.criteria == s.criteria
+
+
+def test_single_channel_folder_opens_and_explains(make_napari_viewer, real_copy, monkeypatch, qtbot):
+    """``cellector-gui FOLDER`` on a single-channel recording: the window opens, says why, offers the keys."""
+    import napari
+
+    from cellector_gui._main import main
+
+    root = real_copy("real-fissa-1plane")
+    monkeypatch.setattr(napari, "Viewer", make_napari_viewer)
+    seen = {}
+
+    def run():
+        viewer = napari.current_viewer()
+        widget = viewer.window.dock_widgets["cellector"]
+        qtbot.waitUntil(lambda: widget.manager is not None, timeout=60000)
+        seen["banner"] = widget.banner.text() if widget.banner.isVisibleTo(widget) else ""
+        seen["keys"] = [widget.reference_combo.itemText(i) for i in range(widget.reference_combo.count())]
+        seen["key"] = widget.reference_combo.currentText()
+        # one click on another key reopens the folder with it
+        widget.reference_combo.setCurrentText("meanImgE")
+        qtbot.waitUntil(lambda: widget.manager is not None and bool(widget.cards), timeout=60000)
+        seen["reopened"] = widget.manager.roi_processor.session.reference_key
+        seen["cards"] = list(widget.cards)
+        seen["layers"] = [la.name for la in viewer.layers]
+        widget.unbind()
+
+    monkeypatch.setattr(napari, "run", run)
+    assert main([str(root)]) == 0
+    assert "no 'meanImg_chan2' image (a single-channel recording?): showing 'meanImg' instead" in seen["banner"]
+    assert seen["key"] == "meanImg" and "meanImgE" in seen["keys"]
+    assert seen["reopened"] == "meanImgE" and "red_s2p" not in seen["cards"] and "dot_product" in seen["cards"]
+    assert seen["layers"].count("reference") == 1 and seen["layers"].count("ROIs") == 1
+
+
+def test_focus_panel_shows_the_evidence(window):
+    _viewer, widget = window
+    m = widget.manager
+    panel = widget.focus_panel
+    assert panel.shown == -1 and "no ROI in focus" in panel.values.text()
+    m.set_focus(7)
+    assert panel.shown == 7
+    ref_img, func_img = (ax.images[0].get_array() for ax in panel.axes)
+    z, y0, y1, x0, x1 = panel.crop_box(7)
+    np.testing.assert_array_equal(ref_img, m.roi_processor.reference[z, y0:y1, x0:x1])
+    np.testing.assert_array_equal(func_img, m.roi_processor.functional_reference[z, y0:y1, x0:x1])
+    assert all(ax.collections for ax in panel.axes)  # the outline is drawn on both crops
+    assert panel.values.text().startswith("ROI 7 (plane0 #7):") and "no cutoffs set" in panel.values.text()
+    m.flip(7)
+    assert "manually rejected" in panel.values.text()
+
+
+def test_one_axis_for_histogram_and_slider(window, qtbot):
+    """A handle's pixel x equals the histogram's pixel x for the same value, at any card width."""
+    from cellector_gui._histogram import FeatureCard
+
+    _viewer, widget = window
+    values = widget.manager.features["dot_product"]
+    card = FeatureCard("dot_product", values)  # the card as the dock holds it, shown on its own
+    qtbot.addWidget(card)
+    card.show()
+    qtbot.waitExposed(card)
+    for width in (260, 900):  # narrow and wide: a fixed margin would be off by several pixels
+        card.resize(width, 200)
+        qtbot.waitUntil(lambda w=width: card.canvas.width() > w - 40)
+        x0, x1 = card.handle_travel()
+        assert x1 - x0 > width / 2  # a real travel
+        for value in np.linspace(card.lo, card.hi, 7):
+            assert abs(card.handle_x(value) - card.axis_x(value)) <= 2, (width, value)
+
+
+def test_typed_numbers_set_the_cutoff(window):
+    _viewer, widget = window
+    m = widget.manager
+    card = widget.cards["corr_coef"]
+    card.min_box.setValue(0.25)  # as typing 0.25 and Enter does
+    assert m.criteria["corr_coef"] == (pytest.approx(0.25), None)
+    assert card.slider.value()[0] == pytest.approx(0.25) and card.use_min.isChecked()
+    assert card.slider.minimum() == pytest.approx(card.lo)  # the slider's range is untouched
+    card.max_box.setValue(7.5)  # outside the data (corr_coef <= 1): kept as typed, shown clamped
+    assert m.criteria["corr_coef"] == (pytest.approx(0.25), 7.5)
+    assert card.slider.value()[1] == pytest.approx(card.hi)
+    card.min_box.setValue(9.0)  # never crosses the other bound
+    assert m.criteria["corr_coef"] == (7.5, 7.5)
+    assert m.undo() and m.criteria["corr_coef"] == (pytest.approx(0.25), 7.5)
+
+
+def test_cutoff_lines_drag_on_the_histogram(window):
+    from matplotlib.backend_bases import MouseEvent
+
+    _viewer, widget = window
+    m = widget.manager
+    card = widget.cards["in_vs_out"]
+    card.canvas.draw()
+    to_px = card.ax.transData.transform
+
+    def mouse(kind, value):
+        x, y = to_px((value, 1))
+        event = MouseEvent(kind, card.canvas, x, y, button=1)
+        card.canvas.callbacks.process(kind, event)
+
+    target = card.lo + 0.4 * (card.hi - card.lo)
+    mouse("button_press_event", card.lo)  # on the min line (at the data minimum)
+    mouse("motion_notify_event", target)
+    mouse("button_release_event", target)
+    assert m.criteria["in_vs_out"][0] == pytest.approx(target, rel=1e-2)
+    assert card.slider.value()[0] == pytest.approx(target, rel=1e-2)
+    assert not m._undo[-1].coalescing  # the drag ended as one undo step

@@ -1,0 +1,95 @@
+"""The focus panel: the focused ROI's neighbourhood in the red and the functional image, outlined."""
+
+from __future__ import annotations
+
+import numpy as np
+from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
+from matplotlib.colors import LinearSegmentedColormap
+from matplotlib.figure import Figure
+from qtpy.QtWidgets import QLabel, QVBoxLayout, QWidget
+
+from cellector.manager import CellectorManager
+
+__all__ = ["FocusPanel"]
+
+_RED = LinearSegmentedColormap.from_list("black_red", ["black", "#ff2020"])
+_GREEN = LinearSegmentedColormap.from_list("black_green", ["black", "#20ff20"])
+HALF = 20  # pixels of neighbourhood on each side of the ROI's centre (at least)
+
+
+class FocusPanel(QWidget):
+    """Two crops side by side (reference, functional) around the focused ROI, with its outline and values."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.figure = Figure(figsize=(3.2, 1.6), dpi=80, facecolor="none")
+        self.canvas = FigureCanvasQTAgg(self.figure)
+        self.canvas.setParent(self)
+        self.canvas.setFixedHeight(112)
+        self.axes = [self.figure.add_axes((0.01 + 0.5 * k, 0.02, 0.48, 0.86)) for k in range(2)]
+        for ax, title in zip(self.axes, ("reference", "functional"), strict=True):
+            ax.set_axis_off()
+            ax.set_title(title, fontsize=8, color="#cccccc", pad=2)
+        self.values = QLabel("no ROI in focus: click one, or press g / n", self)
+        self.values.setWordWrap(True)
+        font = self.values.font()
+        font.setPointSizeF(font.pointSizeF() * 0.85)
+        self.values.setFont(font)
+        layout.addWidget(self.canvas)
+        layout.addWidget(self.values)
+        self.manager: CellectorManager | None = None
+        self.shown = -1
+
+    def set_manager(self, manager: CellectorManager | None) -> None:
+        """Follow ``manager``'s focus (None detaches)."""
+        if self.manager is not None:
+            self.manager.focus_changed.disconnect(self.show_roi)
+        self.manager = manager
+        if manager is not None:
+            manager.focus_changed.connect(self.show_roi)
+        self.show_roi(-1 if manager is None else manager.focus)
+
+    def crop_box(self, idx: int) -> tuple[int, int, int, int, int]:
+        """Return ``(z, y0, y1, x0, x1)`` of the neighbourhood shown for ROI ``idx``."""
+        assert self.manager is not None
+        rois = self.manager.roi_processor.rois
+        zs, ys, xs, _ = rois.roi(idx)
+        z = int(np.median(zs))
+        half = max(HALF, int(np.ptp(ys)), int(np.ptp(xs)))
+        yc, xc = int(np.median(ys)), int(np.median(xs))
+        _, ly, lx = rois.shape
+        return z, max(yc - half, 0), min(yc + half + 1, ly), max(xc - half, 0), min(xc + half + 1, lx)
+
+    def refresh_values(self) -> None:
+        """Update the focused ROI's values and decision (cheap: the crops stay)."""
+        if self.manager is not None and self.shown >= 0:
+            self.values.setText(self.manager.describe_roi(self.shown).replace(": ", ":\n", 1))
+
+    def show_roi(self, idx: int) -> None:
+        """Show ROI ``idx`` (-1 clears the panel)."""
+        self.shown = idx
+        for ax in self.axes:
+            for artist in [*ax.images, *ax.collections]:
+                artist.remove()
+        if self.manager is None or idx < 0:
+            self.values.setText("no ROI in focus: click one, or press g / n")
+            self.canvas.draw_idle()
+            return
+        rp = self.manager.roi_processor
+        z, y0, y1, x0, x1 = self.crop_box(idx)
+        zs, ys, xs, _ = rp.rois.roi(idx)
+        mask = np.zeros((y1 - y0, x1 - x0), bool)
+        on = (zs == z) & (ys >= y0) & (ys < y1) & (xs >= x0) & (xs < x1)
+        mask[ys[on] - y0, xs[on] - x0] = True
+        images = (rp.reference, rp.functional_reference)
+        for ax, image, cmap in zip(self.axes, images, (_RED, _GREEN), strict=True):
+            if image is None:
+                continue
+            crop = image[z, y0:y1, x0:x1]
+            lo, hi = np.percentile(crop, [1, 99.5])
+            ax.imshow(crop, cmap=cmap, vmin=lo, vmax=hi if hi > lo else lo + 1, interpolation="nearest")
+            ax.contour(mask, levels=[0.5], colors="white", linewidths=1.2)
+        self.values.setText(self.manager.describe_roi(idx).replace(": ", ":\n", 1))
+        self.canvas.draw_idle()
