@@ -14,9 +14,8 @@ from qtpy.QtWidgets import QApplication, QMainWindow, QWidget
 
 __all__ = ["camera", "canvas_widget", "fit_to_screen", "main_window"]
 
-#: Below this available width napari's own layer docks are hidden, so the canvas keeps
-#: most of the width (they come back from napari's Window menu).
-COMPACT_WIDTH = 1600
+#: napari's own docks, hidden so the canvas keeps most of the width (the cellector dock has
+#: keys and buttons for what they would be used for here; napari's Window menu brings them back).
 _NAPARI_DOCKS = ("layer controls", "layer list")
 
 #: vispy's Qt backend class: the native widget of napari's canvas.
@@ -46,8 +45,8 @@ def camera(viewer: Any) -> Any:
 def fit_to_screen(docked: QWidget, size: tuple[int, int] | None = None) -> None:
     """Fill the screen's available area (or ``size``), the canvas taking most of the width.
 
-    On a laptop-sized screen napari's layer list and layer controls are hidden: the
-    cellector dock has keys and buttons for what they would be used for here.
+    napari's layer list and layer controls are hidden: the cellector dock has keys and
+    buttons for what they would be used for here.
     """
     from qtpy.QtWidgets import QDockWidget
 
@@ -56,14 +55,10 @@ def fit_to_screen(docked: QWidget, size: tuple[int, int] | None = None) -> None:
         return
     if size is None:
         screen = top.screen() or QApplication.primaryScreen()
-        area = screen.availableGeometry()
-        width = area.width()
-        top.setGeometry(area)
+        top.setGeometry(screen.availableGeometry())
         top.showMaximized()
     else:
-        width = size[0]
         top.resize(*size)
-    if width < COMPACT_WIDTH:
-        for dock in top.findChildren(QDockWidget):
-            if dock.objectName() in _NAPARI_DOCKS:
-                dock.hide()
+    for dock in top.findChildren(QDockWidget):
+        if dock.objectName() in _NAPARI_DOCKS:
+            dock.hide()
