@@ -593,7 +593,9 @@ class CellectorWidget(QWidget):
         """Focus the unlabelled ROI whose label would teach the most, and centre on it."""
         queue = self.manager.review_queue()
         if queue.size == 0:
-            self.show_message("every ROI carries a manual label")
+            self.show_message(
+                "this folder has no ROIs" if self.manager.num_rois == 0 else "every ROI carries a manual label"
+            )
             return
         idx = int(queue[0])
         self.manager.set_focus(idx)

@@ -633,3 +633,20 @@ def test_cutoff_lines_drag_on_the_histogram(window):
     assert m.criteria["in_vs_out"][0] == pytest.approx(target, rel=1e-2)
     assert card.slider.value()[0] == pytest.approx(target, rel=1e-2)
     assert not m._undo[-1].coalescing  # the drag ended as one undo step
+
+
+def test_a_folder_with_zero_rois_says_so(make_napari_viewer, synthetic, mouse_event):
+    from cellector_gui import build_window
+
+    for plane in ("plane0", "plane1"):
+        folder = synthetic.root / plane
+        np.save(folder / "stat.npy", np.array([], dtype=object), allow_pickle=True)
+        np.save(folder / "iscell.npy", np.zeros((0, 2)))
+        np.save(folder / "redcell.npy", np.zeros((0, 2)))
+    viewer, widget = build_window(synthetic.root, viewer=make_napari_viewer(), recover=False)
+    assert widget.manager.num_rois == 0 and "this folder has no ROIs" in widget.summary.text()
+    assert widget.manager.review_queue().size == 0
+    _click(viewer, mouse_event, (0, 10, 10))  # clicking the background of an empty session does nothing
+    widget.step_guided()
+    assert widget.status.text() == "this folder has no ROIs"
+    widget.unbind()
