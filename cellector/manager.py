@@ -363,6 +363,37 @@ class CellectorManager:
             decision = "selected" if self.compute_idx_meets_criteria()[idx] else "not selected"
         return f"ROI {idx}{where}: {values} — {decision}"
 
+    def review_candidates(self, show: str = "all", near_cutoff: bool = False, fraction: float = 0.05) -> np.ndarray:
+        """Return the ROIs a review loop visits, in index order.
+
+        Parameters
+        ----------
+        show : {"all", "selected", "rejected"}
+            Keep every ROI, or only the selected or the rejected ones.
+        near_cutoff : bool
+            Keep only ROIs whose value lies within ``fraction`` of the feature's range
+            of an active cutoff (NaN is never near).
+        fraction : float
+            What "near" means, as a fraction of each feature's finite range.
+        """
+        if show not in ("all", "selected", "rejected"):
+            raise ValueError(f"show must be 'all', 'selected' or 'rejected', got {show!r}")
+        keep = np.ones(self.num_rois, bool)
+        sel = self.compute_idx_selected()
+        if show != "all":
+            keep &= sel if show == "selected" else ~sel
+        if near_cutoff:
+            near = np.zeros(self.num_rois, bool)
+            for name, (lo, hi) in self._criteria.items():
+                v = self.features[name]
+                finite = v[np.isfinite(v)]
+                span = float(np.ptp(finite)) if finite.size else 0.0
+                with np.errstate(invalid="ignore"):
+                    for bound in (b for b in (lo, hi) if b is not None):
+                        near |= np.abs(v - bound) <= fraction * span
+            keep &= near
+        return np.flatnonzero(keep)
+
     # ------------------------------------------------------------------ guidance
 
     def review_queue(self) -> np.ndarray:

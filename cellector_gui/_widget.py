@@ -7,7 +7,6 @@ the slider too).
 
 from __future__ import annotations
 
-import contextlib
 from pathlib import Path
 from typing import Any
 
@@ -35,11 +34,11 @@ from ._focus import FocusPanel
 from ._histogram import FeatureCard
 from ._layers import RoiOverlay
 from ._qt_access import camera, main_window
+from ._roi_layers import SessionLayers
 
 __all__ = ["CellectorWidget"]
 
 SHOW_MODES = ("all", "selected", "rejected")
-NEAR_FRACTION = 0.05  # "near a cutoff": within 5 % of the feature's range
 
 
 class _CloseGuard(QObject):
@@ -71,9 +70,7 @@ class CellectorWidget(QWidget):
         super().__init__(parent)
         self.viewer = viewer
         self.manager: CellectorManager | None = None
-        self._recolor_held = 0
-        self._recolor_pending = False
-        self.overlay: RoiOverlay | None = None
+        self.layers: SessionLayers | None = None
         self.cards: dict[str, FeatureCard] = {}
         self.show_mode = "all"
         self._unbound: dict[str, Any] = {}
@@ -81,7 +78,6 @@ class CellectorWidget(QWidget):
         self._close_guard: _CloseGuard | None = None
         #: (path, options) the session was opened from, to reopen it with another reference
         self.source: tuple[Any, dict] | None = None
-        self._our_layers: list[Any] = []
         self._suggest_timer = QTimer(self)
         self._suggest_timer.setSingleShot(True)
         self._suggest_timer.setInterval(150)
@@ -205,7 +201,12 @@ class CellectorWidget(QWidget):
         self.manager = manager
         rp = manager.roi_processor
         self._centroids = rp.rois.centroids("median")
-        self._add_layers()
+        self.layers = SessionLayers(self.viewer, manager)
+        self.layers.set_style(
+            color_by=self.color_combo.currentText().removeprefix("colour: "),
+            show=self.show_mode,
+            outline=self.outline_box.isChecked(),
+        )
         for name, values in manager.features.items():
             card = FeatureCard(name, values, self.cards_box)
             card.bounds_edited.connect(self._on_card_bounds_edited)
@@ -219,12 +220,10 @@ class CellectorWidget(QWidget):
         manager.focus_changed.connect(self._on_manager_focus_changed)
         manager.manual_changed.connect(self._on_manager_manual_changed)
         manager.dirty_changed.connect(self._on_manager_dirty_changed)
-        self.viewer.dims.events.current_step.connect(self._on_dims_current_step)
         self._bind()
         self._set_enabled(True)
         self.refresh_suggestion()
         self.refresh()
-        self.roi_layer.refresh()  # with its thumbnail
         self._update_title()
         self._fill_reference_combo()
         self.focus_panel.set_manager(manager)
@@ -232,31 +231,6 @@ class CellectorWidget(QWidget):
         notes = manager.notes + session_messages
         ready = f"ready: {manager.num_rois} ROIs, {len(manager.features)} features"
         self.show_message(" · ".join(notes) if notes else ready)
-
-    def _add_layers(self) -> None:
-        rp = self.manager.roi_processor
-        session = rp.session
-        names = [layer.name for layer in self.viewer.layers]
-        if "reference" not in names:
-            # the evidence in its own colour: the red channel red, the functional mean green to blend in
-            self._add_gray(rp.reference, "reference", colormap="red", blending="additive")
-            if rp.functional_reference is not None:
-                self._add_gray(
-                    rp.functional_reference, "functional", colormap="green", blending="additive", visible=False
-                )
-            if session is not None:
-                for key, img in session.images.items():
-                    if key not in (session.reference_key, session.functional_key):
-                        self._add_gray(img, key, visible=False)
-        self.overlay = RoiOverlay(rp.rois)
-        lam = np.zeros(rp.rois.shape, np.float32)
-        np.maximum.at(lam, (rp.rois.zpix, rp.rois.ypix, rp.rois.xpix), rp.rois.lam)
-        self._add_gray(lam, "ROI weights (lam)", colormap="magma", visible=False, blending="additive")
-        self.roi_layer = self.viewer.add_image(
-            self.overlay.rgba, name="ROIs", rgb=True, blending="translucent", contrast_limits=(0, 255)
-        )
-        self._our_layers.append(self.roi_layer)
-        self.roi_layer.editable = False
 
     def _fill_reference_combo(self) -> None:
         session = self.manager.roi_processor.session
@@ -302,27 +276,11 @@ class CellectorWidget(QWidget):
         with signals_blocked(self.color_combo):
             while self.color_combo.count() > 1:
                 self.color_combo.removeItem(1)
-        for layer in [*self._our_layers, *(la for la in self.viewer.layers if la.name in ("reference", "functional"))]:
-            if layer in self.viewer.layers:
-                self.viewer.layers.remove(layer)
-        self._our_layers.clear()
+        if self.layers is not None:
+            self.layers.close()
+            self.layers = None
         self.focus_panel.set_manager(None)
         self.manager = None
-
-    def _add_gray(self, image: np.ndarray, name: str, **kwargs: Any) -> None:
-        """Add an image with contrast limits from robust percentiles of a subsample.
-
-        napari would otherwise scan the whole stack for its range (~0.2 s per
-        4 x 1024² image) and a few bright pixels would wash out the reference.
-        """
-        sample = image.ravel()[:: max(1, image.size // 250_000)]
-        sample = sample[np.isfinite(sample)]
-        lo, hi = np.percentile(sample, [0.5, 99.8]) if sample.size else (0.0, 1.0)
-        if not hi > lo:
-            hi = lo + 1.0
-        kwargs.setdefault("colormap", "gray")
-        layer = self.viewer.add_image(image, name=name, contrast_limits=(float(lo), float(hi)), **kwargs)
-        self._our_layers.append(layer)
 
     def _bind(self) -> None:
         for key, (func, _desc) in _bindings.KEYMAP.items():
@@ -361,7 +319,6 @@ class CellectorWidget(QWidget):
                 (self.manager.dirty_changed, self._on_manager_dirty_changed),
             ):
                 sig.disconnect(slot)
-            self.viewer.dims.events.current_step.disconnect(self._on_dims_current_step)
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt API
         self.unbind()
@@ -369,50 +326,12 @@ class CellectorWidget(QWidget):
 
     # ------------------------------------------------------------------ rendering
 
-    def _current_plane(self) -> int:
-        if self.overlay is None or self.overlay.label.shape[0] == 1:
-            return 0
-        return int(self.viewer.dims.current_step[0])
-
     def refresh(self) -> None:
-        """Re-render ROI colours, histogram highlights and the summary from the manager."""
+        """Re-render histogram highlights and the summary from the manager (the layers follow it themselves)."""
         selected = self.manager.compute_idx_selected()
-        self._recolor(selected)
         for card in self.cards.values():
             card.show_selection(selected)
         self._update_summary(selected)
-
-    @contextlib.contextmanager
-    def _one_recolor(self):
-        """Run a compound action (flip + focus) with a single repaint of the ROIs at the end."""
-        self._recolor_held += 1
-        try:
-            yield
-        finally:
-            self._recolor_held -= 1
-            if not self._recolor_held and self._recolor_pending:
-                self._recolor_pending = False
-                self._recolor()
-
-    def _recolor(self, selected: np.ndarray | None = None) -> None:
-        if self._recolor_held:
-            self._recolor_pending = True
-            return
-        m, ov = self.manager, self.overlay
-        mode = self.color_combo.currentText().removeprefix("colour: ")
-        if mode in m.features:
-            v = m.features[mode]
-            finite = v[np.isfinite(v)]
-            lo, hi = (finite.min(), finite.max()) if finite.size else (0, 1)
-            from matplotlib import colormaps
-
-            ov.feature_lut(v, colormaps["viridis"], lo, hi, m.focus)
-        else:
-            selected = m.compute_idx_selected() if selected is None else selected
-            ov.decision_lut(selected, m.manual_selection, self.show_mode, m.focus, decided=m.has_cutoffs)
-        ov.render(self._current_plane())
-        # the layer-list thumbnail of the ROI layer is not worth ~3 ms on every change
-        self.roi_layer.refresh(thumbnail=False)
 
     def _update_summary(self, selected: np.ndarray) -> None:
         m = self.manager
@@ -438,6 +357,16 @@ class CellectorWidget(QWidget):
             title += " *"
         self.viewer.title = title  # napari's window follows the viewer's title
 
+    @property
+    def overlay(self) -> RoiOverlay | None:
+        """The ROI overlay of the session shown (None before one is attached)."""
+        return None if self.layers is None else self.layers.overlay
+
+    @property
+    def roi_layer(self) -> Any:
+        """The napari layer showing the ROIs (None before a session is attached)."""
+        return None if self.layers is None else self.layers.layer
+
     def show_message(self, text: str) -> None:
         """Show a one-line message in the dock's status line and napari's status bar."""
         self.status.setText(text)
@@ -457,7 +386,6 @@ class CellectorWidget(QWidget):
     def _on_manager_focus_changed(self, idx: int) -> None:
         for card in self.cards.values():
             card.show_focus(idx)
-        self._recolor()
 
     def _on_manager_manual_changed(self, _index: object) -> None:
         # fitting takes up to ~0.3 s with hundreds of labels: once, after a burst of clicks
@@ -477,11 +405,6 @@ class CellectorWidget(QWidget):
     def _on_manager_dirty_changed(self, _dirty: bool) -> None:
         self._update_title()
 
-    def _on_dims_current_step(self, _event=None) -> None:
-        if self.overlay is not None and self._current_plane() in self.overlay.stale:
-            self.overlay.render(self._current_plane())
-            self.roi_layer.refresh()
-
     # ------------------------------------------------------------------ view -> manager
 
     def _on_card_bounds_edited(self, name: str, bounds: tuple, final: bool) -> None:
@@ -497,18 +420,17 @@ class CellectorWidget(QWidget):
         self.manager.redo()
 
     def _on_color_combo_changed(self, _index: int) -> None:
-        if self.manager is not None:
-            self._recolor()
+        if self.layers is not None:
+            self.layers.set_style(color_by=self.color_combo.currentText().removeprefix("colour: "))
 
     def _on_show_combo_changed(self, index: int) -> None:
         self.show_mode = SHOW_MODES[index]
-        if self.manager is not None:
-            self._recolor()
+        if self.layers is not None:
+            self.layers.set_style(show=self.show_mode)
 
     def _on_outline_toggled(self, on: bool) -> None:
-        if self.overlay is not None:
-            self.overlay.outline_mode = on
-            self._recolor()
+        if self.layers is not None:
+            self.layers.set_style(outline=on)
 
     def _on_mouse_drag(self, viewer, event):
         yield from _bindings.on_mouse_drag(self, viewer, event)
@@ -519,9 +441,8 @@ class CellectorWidget(QWidget):
     # ------------------------------------------------------------------ actions
 
     def roi_at(self, position) -> int:
-        """ROI under a world position (-1 for background or outside the image)."""
-        data = self.roi_layer.world_to_data(position)
-        return self.overlay.roi_at(tuple(data)[-3:] if self.overlay.label.shape[0] > 1 else tuple(data)[-2:])
+        """Return the ROI under a world position (-1 for background or outside the image)."""
+        return self.layers.roi_at(position) if self.layers is not None else -1
 
     def describe(self, idx: int) -> str:
         """Return the ROI's description (the core's :meth:`CellectorManager.describe_roi`)."""
@@ -532,7 +453,7 @@ class CellectorWidget(QWidget):
         idx = self.roi_at(position)
         if idx < 0:
             return
-        with self._one_recolor():
+        with self.layers.one_recolor():
             new = self.manager.flip(idx)
             self.manager.set_focus(idx)
         self.show_message(f"ROI {idx} manually {'selected' if new else 'rejected'}")
@@ -569,25 +490,8 @@ class CellectorWidget(QWidget):
         return answer == QMessageBox.StandardButton.Yes
 
     def review_candidates(self) -> np.ndarray:
-        """ROIs the review loop visits: filtered by the show mode and, optionally, nearness to a cutoff."""
-        m = self.manager
-        keep = np.ones(m.num_rois, bool)
-        sel = m.compute_idx_selected()
-        if self.show_mode == "selected":
-            keep &= sel
-        elif self.show_mode == "rejected":
-            keep &= ~sel
-        if self.near_box.isChecked():
-            near = np.zeros(m.num_rois, bool)
-            for name, (lo, hi) in m.criteria.items():
-                v = m.features[name]
-                finite = v[np.isfinite(v)]
-                span = (finite.max() - finite.min()) if finite.size else 0.0
-                for bound in (lo, hi):
-                    if bound is not None:
-                        near |= np.abs(v - bound) <= NEAR_FRACTION * span
-            keep &= near
-        return np.flatnonzero(keep)
+        """Return the ROIs the review loop visits (the core's :meth:`CellectorManager.review_candidates`)."""
+        return self.manager.review_candidates(self.show_mode, near_cutoff=self.near_box.isChecked())
 
     def step_guided(self) -> None:
         """Focus the unlabelled ROI whose label would teach the most, and centre on it."""
@@ -630,7 +534,7 @@ class CellectorWidget(QWidget):
     def center_on(self, idx: int) -> None:
         """Centre the view on ROI ``idx`` (and move to its plane)."""
         z, y, x = self._centroids[idx]
-        if self.overlay.label.shape[0] > 1:
+        if self.overlay is not None and self.overlay.label.shape[0] > 1:
             self.viewer.dims.set_current_step(0, int(z))
         camera(self.viewer).center = (float(y), float(x))
 

@@ -190,3 +190,19 @@ def test_auc_floor_on_real_data(real_copy):
             assert auc(rp.features[name], truth) >= lo, (folder, name)
         best = max(auc(rp.features[n], truth) for n in floor)
         assert best >= auc(rp.features["red_s2p"], truth) - 0.005, folder
+
+
+def test_review_candidates_by_hand(synthetic):
+    from cellector.manager import CellectorManager
+
+    m = CellectorManager.from_folder(synthetic.root)
+    v = m.features["corr_coef"]
+    assert m.review_candidates().tolist() == list(range(m.num_rois))
+    m.update_criteria("corr_coef", [0.5, None])
+    span = np.nanmax(v) - np.nanmin(v)
+    near = np.flatnonzero(np.abs(v - 0.5) <= 0.05 * span)
+    np.testing.assert_array_equal(m.review_candidates(near_cutoff=True), near)
+    np.testing.assert_array_equal(m.review_candidates("rejected"), np.flatnonzero(~(v >= 0.5)))
+    np.testing.assert_array_equal(m.review_candidates("selected", near_cutoff=True), near[v[near] >= 0.5])
+    with pytest.raises(ValueError, match="show must be"):
+        m.review_candidates("some")

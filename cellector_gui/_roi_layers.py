@@ -1,0 +1,155 @@
+"""SessionLayers: the napari layers of one session, kept in step with its manager.
+
+It adds the images (the reference in red, the functional mean in green, the folder's
+other image keys, the lam image) and the ROI overlay, recolours the ROIs itself on the
+manager's ``selection_changed`` and ``focus_changed`` signals, and renders a plane when
+it comes on screen. The dock only tells it how to colour (by decision or by a feature,
+which ROIs to show, outlines or fill).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+from cellector.manager import CellectorManager
+
+from ._layers import RoiOverlay
+
+__all__ = ["SessionLayers"]
+
+
+class SessionLayers:
+    """The layers of ``manager``'s session in ``viewer`` (see the module docstring)."""
+
+    def __init__(self, viewer: Any, manager: CellectorManager) -> None:
+        self.viewer = viewer
+        self.manager = manager
+        self.color_by = "decision"
+        self.show = "all"
+        self._held = 0
+        self._pending = False
+        self.added: list[Any] = []
+        self._add_images()
+        rp = manager.roi_processor
+        self.overlay = RoiOverlay(rp.rois)
+        self.layer = viewer.add_image(
+            self.overlay.rgba, name="ROIs", rgb=True, blending="translucent", contrast_limits=(0, 255)
+        )
+        self.layer.editable = False
+        self.added.append(self.layer)
+        manager.selection_changed.connect(self._on_manager_selection_changed)
+        manager.focus_changed.connect(self._on_manager_focus_changed)
+        viewer.dims.events.current_step.connect(self._on_dims_current_step)
+        self.recolor()
+        self.layer.refresh()  # with its thumbnail
+
+    def _add_images(self) -> None:
+        rp = self.manager.roi_processor
+        session = rp.session
+        if "reference" not in [layer.name for layer in self.viewer.layers]:  # the plugin's reader may have
+            # the evidence in its own colour: the red channel red, the functional mean green to blend in
+            self._add(rp.reference, "reference", colormap="red", blending="additive")
+            if rp.functional_reference is not None:
+                self._add(rp.functional_reference, "functional", colormap="green", blending="additive", visible=False)
+            if session is not None:
+                for key, img in session.images.items():
+                    if key not in (session.reference_key, session.functional_key):
+                        self._add(img, key, visible=False)
+        lam = np.zeros(rp.rois.shape, np.float32)
+        np.maximum.at(lam, (rp.rois.zpix, rp.rois.ypix, rp.rois.xpix), rp.rois.lam)
+        self._add(lam, "ROI weights (lam)", colormap="magma", visible=False, blending="additive")
+
+    def _add(self, image: np.ndarray, name: str, **kwargs: Any) -> None:
+        """Add an image with contrast limits from robust percentiles of a subsample.
+
+        napari would otherwise scan the whole stack for its range (~0.2 s per
+        4 x 1024² image) and a few bright pixels would wash out the reference.
+        """
+        sample = image.ravel()[:: max(1, image.size // 250_000)]
+        sample = sample[np.isfinite(sample)]
+        lo, hi = np.percentile(sample, [0.5, 99.8]) if sample.size else (0.0, 1.0)
+        if not hi > lo:
+            hi = lo + 1.0
+        kwargs.setdefault("colormap", "gray")
+        self.added.append(self.viewer.add_image(image, name=name, contrast_limits=(float(lo), float(hi)), **kwargs))
+
+    def close(self) -> None:
+        """Stop following the manager and remove the layers (the reader's images too)."""
+        self.manager.selection_changed.disconnect(self._on_manager_selection_changed)
+        self.manager.focus_changed.disconnect(self._on_manager_focus_changed)
+        self.viewer.dims.events.current_step.disconnect(self._on_dims_current_step)
+        images = [layer for layer in self.viewer.layers if layer.name in ("reference", "functional")]
+        for layer in [*self.added, *images]:
+            if layer in self.viewer.layers:
+                self.viewer.layers.remove(layer)
+        self.added.clear()
+
+    # ------------------------------------------------------------------ colouring
+
+    def current_plane(self) -> int:
+        """Return the plane on screen (0 for single-plane data)."""
+        if self.overlay.label.shape[0] == 1:
+            return 0
+        return int(self.viewer.dims.current_step[0])
+
+    @contextlib.contextmanager
+    def one_recolor(self) -> Iterator[None]:
+        """Run a compound action (flip + focus) with a single repaint of the ROIs at the end."""
+        self._held += 1
+        try:
+            yield
+        finally:
+            self._held -= 1
+            if not self._held and self._pending:
+                self._pending = False
+                self.recolor()
+
+    def set_style(self, color_by: str | None = None, show: str | None = None, outline: bool | None = None) -> None:
+        """Colour by ``"decision"`` or a feature's name, show ``"all"|"selected"|"rejected"``, outline or fill."""
+        self.color_by = self.color_by if color_by is None else color_by
+        self.show = self.show if show is None else show
+        if outline is not None:
+            self.overlay.outline_mode = outline
+        self.recolor()
+
+    def recolor(self, selected: np.ndarray | None = None) -> None:
+        """Recompute the ROI colours of the plane on screen from the manager."""
+        if self._held:
+            self._pending = True
+            return
+        m, ov = self.manager, self.overlay
+        if self.color_by in m.features:
+            from matplotlib import colormaps
+
+            v = m.features[self.color_by]
+            finite = v[np.isfinite(v)]
+            lo, hi = (finite.min(), finite.max()) if finite.size else (0, 1)
+            ov.feature_lut(v, colormaps["viridis"], lo, hi, m.focus)
+        else:
+            selected = m.compute_idx_selected() if selected is None else selected
+            ov.decision_lut(selected, m.manual_selection, self.show, m.focus, decided=m.has_cutoffs)
+        ov.render(self.current_plane())
+        # the layer-list thumbnail of the ROI layer is not worth ~3 ms on every change
+        self.layer.refresh(thumbnail=False)
+
+    def roi_at(self, position: Any) -> int:
+        """Return the ROI under a world position (-1 for background or outside the image)."""
+        data = tuple(self.layer.world_to_data(position))
+        return self.overlay.roi_at(data[-3:] if self.overlay.label.shape[0] > 1 else data[-2:])
+
+    # ------------------------------------------------------------------ manager -> view
+
+    def _on_manager_selection_changed(self) -> None:
+        self.recolor()
+
+    def _on_manager_focus_changed(self, _idx: int) -> None:
+        self.recolor()
+
+    def _on_dims_current_step(self, _event: Any = None) -> None:
+        if self.current_plane() in self.overlay.stale:
+            self.overlay.render(self.current_plane())
+            self.layer.refresh()
