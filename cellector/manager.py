@@ -248,14 +248,16 @@ class CellectorManager:
         self._meets_one.pop(name, None)
         return True
 
-    def update_criteria(self, name: str, bounds: Iterable, coalesce: bool = False) -> None:
-        """Set the criterion of feature ``name`` to ``[min, max]`` (None: bound unused).
+    def update_criteria(self, feature: str, criterion: Iterable, coalesce: bool = False) -> None:
+        """Set the criterion of ``feature`` to ``[min, max]`` (None: bound unused).
 
-        With ``coalesce=True`` consecutive changes of the same feature (a slider drag)
-        form one undo step until :meth:`end_coalescing` or another action.
+        The published signature. With ``coalesce=True`` consecutive changes of the same
+        feature (a slider drag) form one undo step until :meth:`end_coalescing` or another
+        action.
         """
+        name = feature
         before = self._criteria.get(name, (None, None))
-        if not self._set_criterion(name, bounds):
+        if not self._set_criterion(name, criterion):
             return
         top = self._undo[-1] if self._undo else None
         if coalesce and top is not None and top.coalescing and top.kind == "criteria" and top.name == name:

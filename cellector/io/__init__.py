@@ -7,48 +7,20 @@ Every function of the published cellector's ``cellector.io`` is importable from 
 from importlib import import_module
 from typing import Any
 
-# The published names resolve lazily (PEP 562): ``cellector.roi_processor`` imports
-# ``cellector.io.store`` while ``cellector.io.base`` imports ``cellector.roi_processor``,
-# so importing them all here eagerly would be circular.
+from . import published as _published
+
+# The names of base and operations resolve lazily (PEP 562): ``cellector.roi_processor``
+# imports ``cellector.io.store`` while ``cellector.io.base`` imports
+# ``cellector.roi_processor``, so importing base here eagerly would be circular.
 _HOME = {
     **dict.fromkeys(
         ["create_from_mask_volume", "create_from_pixel_data", "create_from_suite2p", "create_from_suite3d"], "base"
     ),
     "identify_cellector_folders": "operations",
-    **dict.fromkeys(
-        [
-            "CRITERIA_EXTENSION",
-            "FEATURE_EXTENSION",
-            "MissingFileError",
-            "clear_cellector_files",
-            "criteria_path",
-            "feature_path",
-            "get_save_directory",
-            "identify_feature_files",
-            "idx_selected_path",
-            "is_criteria_saved",
-            "is_feature_saved",
-            "is_idx_selected_saved",
-            "is_manual_selection_saved",
-            "load_criteria",
-            "load_feature",
-            "load_idx_selected",
-            "load_manual_selection",
-            "load_saved_criteria",
-            "load_saved_feature",
-            "manual_selection_path",
-            "propagate_criteria",
-            "save_criteria",
-            "save_feature",
-            "save_idx_selected",
-            "save_manual_selection",
-            "update_feature_paths",
-            "update_idx_selection_filenames",
-            "update_manual_selection_shape",
-        ],
-        "published",
-    ),
+    **dict.fromkeys(_published.__all__, "published"),
 }
+
+__all__ = sorted(_HOME)
 
 
 def __getattr__(name: str) -> Any:
@@ -61,40 +33,3 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return sorted(set(globals()) | set(_HOME))
-
-
-__all__ = [
-    "CRITERIA_EXTENSION",
-    "FEATURE_EXTENSION",
-    "MissingFileError",
-    "clear_cellector_files",
-    "create_from_mask_volume",
-    "create_from_pixel_data",
-    "create_from_suite2p",
-    "create_from_suite3d",
-    "criteria_path",
-    "feature_path",
-    "get_save_directory",
-    "identify_cellector_folders",
-    "identify_feature_files",
-    "idx_selected_path",
-    "is_criteria_saved",
-    "is_feature_saved",
-    "is_idx_selected_saved",
-    "is_manual_selection_saved",
-    "load_criteria",
-    "load_feature",
-    "load_idx_selected",
-    "load_manual_selection",
-    "load_saved_criteria",
-    "load_saved_feature",
-    "manual_selection_path",
-    "propagate_criteria",
-    "save_criteria",
-    "save_feature",
-    "save_idx_selected",
-    "save_manual_selection",
-    "update_feature_paths",
-    "update_idx_selection_filenames",
-    "update_manual_selection_shape",
-]

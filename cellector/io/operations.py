@@ -54,9 +54,9 @@ def propagate_criteria(source: str | Path, *targets: str | Path, **load_kwargs) 
     return results
 
 
-def identify_cellector_folders(top: str | Path) -> list[Path]:
-    """Every folder below ``top`` (inclusive) that holds a ``cellector/`` results folder, sorted."""
-    top = Path(top)
+def identify_cellector_folders(top_level_dir: str | Path) -> list[Path]:
+    """Return every folder below ``top_level_dir`` (inclusive) holding a ``cellector/`` results folder, sorted."""
+    top = Path(top_level_dir)
     found = {p.parent for p in top.rglob(STORE_DIR) if p.is_dir()}
     if store_path(top).is_dir():
         found.add(top)

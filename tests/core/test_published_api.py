@@ -306,3 +306,17 @@ def test_propagation_reports_each_target(real_copy, tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert io.load_criteria(tmp_path / "elsewhere", "dot_product").tolist() == [None, 5.0]
+
+
+def test_published_keyword_names(synthetic):
+    """Scripts that pass the published argument names as keywords."""
+    from cellector.io import create_from_suite2p, identify_cellector_folders
+    from cellector.manager import CellectorManager
+
+    rp = create_from_suite2p(suite2p_dir=synthetic.root, use_redcell=False, reference_key="meanImg_chan2")
+    m = CellectorManager.make_from_roi_processor(roi_processor=rp, exclude_features=["corr_coef"])
+    m.update_criteria(feature="dot_product", criterion=[10.0, None])
+    m.update_manual_labels(idx=3, label=True, active=True)
+    m.save_all()
+    assert m.criteria["dot_product"] == (10.0, None) and m.exclude_features == ["corr_coef"]
+    assert identify_cellector_folders(top_level_dir=synthetic.root.parent) == [synthetic.root]
