@@ -122,15 +122,12 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_info(args: argparse.Namespace) -> int:
     from .io.store import load_state, resolve_store
-    from .io.suite2p import image_keys_of, load_suite2p
+    from .io.suite2p import load_suite2p
 
     kwargs = _load_kwargs(args)
     store_dir = kwargs.pop("store_dir", None)
-    keys = image_keys_of(args.folder)
-    single = args.reference not in keys
-    if single and keys:  # describe the folder anyway, and say what to pass
-        kwargs["reference_key"] = keys[0]
-    s = load_suite2p(args.folder, **kwargs)
+    s = load_suite2p(args.folder, **kwargs, fallback_reference=True)  # describe it anyway, say what to pass
+    single = s.reference_note is not None
     where, note = resolve_store(s.root, store_dir)
     st = load_state(where)
     print(f"folder: {s.root}")
@@ -141,7 +138,7 @@ def cmd_info(args: argparse.Namespace) -> int:
     if single:
         print(
             f"reference: no '{args.reference}' image (a single-channel recording?); "
-            f"choose one with --reference KEY, e.g. --reference {kwargs['reference_key']}"
+            f"choose one with --reference KEY, e.g. --reference {s.reference_key}"
         )
     else:
         print(f"reference: {s.reference_key}, functional: {s.functional_key}")

@@ -217,11 +217,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"demo session written to {folder}")
     else:
         # Check the folder before opening a window, so bad input is one line on stderr.
-        from cellector.io.suite2p import choose_reference, load_suite2p
+        from cellector.io.suite2p import load_suite2p
 
-        try:
-            reference, note = choose_reference(folder, args.reference)  # single-channel: opens and explains
-            folder = load_suite2p(folder, reference, args.functional, args.iscell_only)
+        try:  # read once; a single-channel folder opens on another image and explains
+            folder = load_suite2p(folder, args.reference, args.functional, args.iscell_only, fallback_reference=True)
+            reference, note = folder.reference_key, folder.reference_note
         except (ValueError, OSError) as exc:
             print(f"cellector-gui: error: {exc}", file=sys.stderr)
             return 2

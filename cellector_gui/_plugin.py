@@ -37,14 +37,13 @@ def get_reader(path: Any) -> Callable | None:
 
 
 def _read(path: Any) -> list[tuple]:
-    from cellector.io.suite2p import choose_reference, load_suite2p
+    from cellector.io.suite2p import load_suite2p
 
     if isinstance(path, (list, tuple)):
         path = path[0]
-    key, note = choose_reference(path)  # a single-channel folder opens too, and says so
-    session = load_suite2p(path, reference_key=key)
+    session = load_suite2p(path, fallback_reference=True)  # a single-channel folder opens too, and says so
     _open_dock_soon()
-    meta = {META_KEY: str(session.root), REFERENCE_KEY: key, NOTE_KEY: note}
+    meta = {META_KEY: str(session.root), REFERENCE_KEY: session.reference_key, NOTE_KEY: session.reference_note}
     layers = [
         (
             session.reference,

@@ -16,10 +16,8 @@ __all__ = [
     "FALLBACK_REFERENCES",
     "Session",
     "Suite2pError",
-    "choose_reference",
     "find_planes",
     "image_keys",
-    "image_keys_of",
     "load_suite2p",
 ]
 
@@ -60,7 +58,9 @@ class Session:
     covered : str
         ``"all"`` or ``"iscell"``: which ROIs the arrays cover.
     messages : list of str
-        Notes for the user (e.g. a missing channel-2 image).
+        Notes for the user (e.g. a missing functional image).
+    reference_note : str or None
+        Why the reference is not the key asked for (``fallback_reference``), else None.
     """
 
     root: Path
@@ -76,6 +76,7 @@ class Session:
     red_s2p: np.ndarray | None
     covered: str = "all"
     messages: list[str] = field(default_factory=list)
+    reference_note: str | None = None
 
     @property
     def reference(self) -> np.ndarray:
@@ -157,42 +158,21 @@ def image_keys(ops: dict, shape: tuple[int, int]) -> list[str]:
     )
 
 
-def image_keys_of(path: str | Path) -> list[str]:
-    """Return the full-frame image keys present in every plane of a suite2p folder (sorted).
-
-    For telling the user what ``--reference KEY`` can be (a single-channel folder has
-    no ``meanImg_chan2``).
-    """
-    _, planes = find_planes(path)
-    keys: set[str] | None = None
-    for plane in planes:
-        ops = _ops(plane)
-        found = set(image_keys(ops, _frame(ops, plane)))
-        keys = found if keys is None else keys & found
-    return sorted(keys or ())
-
-
 #: What a single-channel folder is shown with when it has no ``meanImg_chan2``, in order.
 FALLBACK_REFERENCES = ("meanImg_chan2_corrected", "meanImg", "meanImgE", "max_proj")
 
 
-def choose_reference(path: str | Path, wanted: str = "meanImg_chan2") -> tuple[str, str | None]:
-    """Return the reference key to open ``path`` with, and why when it is not ``wanted``.
-
-    A single-channel folder has no ``meanImg_chan2``: the window still opens, on the first
-    of :data:`FALLBACK_REFERENCES` present, and says so. Raises :class:`Suite2pError`
-    when the folder has no full-frame image at all.
-    """
-    keys = image_keys_of(path)
-    if wanted in keys:
-        return wanted, None
+def _fallback(wanted: str, keys: set[str]) -> tuple[str, str]:
+    """Return the key to show instead of a missing ``wanted`` one, and the note that says so."""
     if not keys:
-        raise Suite2pError(f"{path} has no full-frame image in every plane to use as a reference")
-    key = next((k for k in FALLBACK_REFERENCES if k in keys), keys[0])
-    return key, (
+        raise Suite2pError(f"no full-frame image in every plane to use as a reference (no '{wanted}')")
+    ordered = sorted(keys)
+    key = next((k for k in FALLBACK_REFERENCES if k in keys), ordered[0])
+    note = (
         f"no '{wanted}' image (a single-channel recording?): showing '{key}' instead; "
-        f"choose the reference image in the dock ({', '.join(keys)})"
+        f"choose the reference image in the dock ({', '.join(ordered)})"
     )
+    return key, note
 
 
 def _frame(ops: dict, plane: Path) -> tuple[int, int]:
@@ -234,6 +214,7 @@ def load_suite2p(
     reference_key: str = "meanImg_chan2",
     functional_key: str | None = "meanImg",
     iscell_only: bool = False,
+    fallback_reference: bool = False,
 ) -> Session:
     """Read a suite2p folder (0.14 or 1.x layout, one or many planes).
 
@@ -248,6 +229,10 @@ def load_suite2p(
         ``functional_dot_product``.
     iscell_only : bool
         Process only suite2p cells (``iscell[:, 0] == 1``).
+    fallback_reference : bool
+        When ``reference_key`` is absent (a single-channel folder), use the first of
+        :data:`FALLBACK_REFERENCES` present instead of raising, and say why in
+        :attr:`Session.reference_note` (the folder is read once either way).
 
     Raises
     ------
@@ -273,6 +258,9 @@ def load_suite2p(
     assert shape is not None  # find_planes never returns an empty list
     keys = set.intersection(*(set(image_keys(p[1], shape)) for p in per_plane))
     messages: list[str] = []
+    reference_note = None
+    if reference_key not in keys and fallback_reference:
+        reference_key, reference_note = _fallback(reference_key, keys)
     if reference_key not in keys:
         hint = " (single-channel recording?)" if reference_key == "meanImg_chan2" else ""
         raise Suite2pError(
@@ -293,7 +281,9 @@ def load_suite2p(
     if functional_key is not None and not finite[functional_key]:
         messages.append(f"the '{functional_key}' image holds NaN/inf pixels: functional_dot_product is not computed")
         functional_key = None
-    return _assemble(root, per_plane, images, reference_key, functional_key, iscell_only, messages)
+    session = _assemble(root, per_plane, images, reference_key, functional_key, iscell_only, messages)
+    session.reference_note = reference_note
+    return session
 
 
 def _assemble(root, per_plane, images, reference_key, functional_key, iscell_only, messages) -> Session:

@@ -199,3 +199,15 @@ def test_a_session_read_once_is_not_read_again(synthetic, monkeypatch):
     rp = create_from_suite2p(session, autocompute=False)
     assert rp.session is session and rp.num_rois == session.rois.n_rois
     assert rp.metadata()["covered"] == "iscell"
+
+
+def test_single_channel_fallback_reads_once(real_copy, monkeypatch):
+    import cellector.io.suite2p as s2p
+
+    reads = []
+    real = s2p._ops
+    monkeypatch.setattr(s2p, "_ops", lambda plane: reads.append(plane.name) or real(plane))
+    s = s2p.load_suite2p(real_copy("real-fissa-1plane"), fallback_reference=True)
+    assert s.reference_key == "meanImg" and reads == ["plane0"]  # one pass over the folder
+    assert s.reference_note.startswith("no 'meanImg_chan2' image (a single-channel recording?): showing 'meanImg'")
+    assert s2p.load_suite2p(s.root, "meanImg").reference_note is None
