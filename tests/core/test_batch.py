@@ -109,6 +109,6 @@ def test_apply_and_export_on_the_cluster(template, tmp_path, capsys, cluster):
         assert CellectorManager.from_folder(r).criteria["dot_product"] == (50.0, None)
 
 
-def test_bad_scheduler_address_is_one_line(synthetic, capsys):
+def test_bad_workers_count_is_one_line(synthetic, capsys):
     rc, _, err = _run(capsys, ["compute", synthetic.root, synthetic.root, "--workers", "0"])
     assert rc == 2 and err == "cellector: error: --workers must be at least 1, got 0\n"
