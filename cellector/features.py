@@ -9,7 +9,11 @@ footprint's surround. Memory is bounded by the chunk size, not by N.
 
 from __future__ import annotations
 
+import itertools
+import os
+from collections import deque
 from collections.abc import Callable, Generator, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numba
@@ -112,7 +116,7 @@ def validate_reference(reference: np.ndarray, name: str = "reference") -> np.nda
 # --------------------------------------------------------------------------- kernels
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _centered_masks(ypix, xpix, zpix, lam, ptr, cent, i0, i1, w, depth, fill):  # pragma: no cover
     """M[i, d, y - yc + w, x - xc + w] = lam (assigned, last duplicate wins)."""
     s = 2 * w + 1
@@ -128,27 +132,25 @@ def _centered_masks(ypix, xpix, zpix, lam, ptr, cent, i0, i1, w, depth, fill):  
     return out
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _centered_reference(ref, cent, i0, i1, w, depth, fill):  # pragma: no cover
     """Window [yc-w, yc+w] x [xc-w, xc+w] of plane zc (all planes when depth > 1)."""
     s = 2 * w + 1
     _, ny, nx = ref.shape
-    out = np.empty((i1 - i0, depth, s, s), dtype=np.float32)
+    out = np.full((i1 - i0, depth, s, s), np.float32(fill), dtype=np.float32)
     for i in range(i0, i1):
+        # copy only the part of the window inside the image; the rest keeps fill
+        y0, x0 = cent[i, 1] - w, cent[i, 2] - w
+        r0, r1 = max(0, -y0), min(s, ny - y0)
+        c0, c1 = max(0, -x0), min(s, nx - x0)
         for d in range(depth):
             z = d if depth > 1 else cent[i, 0]
-            for r in range(s):
-                y = cent[i, 1] - w + r
-                for c in range(s):
-                    x = cent[i, 2] - w + c
-                    if 0 <= y < ny and 0 <= x < nx:
-                        out[i - i0, d, r, c] = ref[z, y, x]
-                    else:
-                        out[i - i0, d, r, c] = fill
+            for r in range(r0, r1):
+                out[i - i0, d, r, c0:c1] = ref[z, y0 + r, x0 + c0 : x0 + c1]
     return out
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _center_surround_one(m, iterations):  # pragma: no cover
     """Center = m > 0; surround = center dilated by the 6/4-connected cross."""
     depth, s, _ = m.shape
@@ -188,7 +190,7 @@ def _center_surround_one(m, iterations):  # pragma: no cover
     return center, surround
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _surround_features(masks, ref, fref, iterations):  # pragma: no cover
     """in_vs_out on the unfiltered and corr_coef on the filtered centred reference."""
     n = masks.shape[0]
@@ -244,23 +246,23 @@ def _surround_features(masks, ref, fref, iterations):  # pragma: no cover
     return inout, corr
 
 
-def phase_corr_zero(masks: np.ndarray, refs: np.ndarray, win: np.ndarray, eps: float) -> np.ndarray:
+def phase_corr_zero(masks: np.ndarray, refs: np.ndarray, win: np.ndarray, eps: float, workers: int = -1) -> np.ndarray:
     """Zero-lag value of the windowed, eps-regularised phase correlation.
 
     ``real(mean(R))`` with ``R = A conj(B) / (eps + |A conj(B)|)``, ``A = FFT(win * M)``,
     ``B = FFT(win * C)`` over the last three axes ``(depth, S, S)``. The spectra of real
     input are Hermitian, so the full mean equals the half-spectrum (``rfftn``) sum with
-    the non-redundant columns counted twice.
+    the non-redundant columns counted twice. ``workers`` is passed to ``scipy.fft``.
     """
     s = masks.shape[-1]
     if masks.shape[-3] == 1:
         # one plane: the transform along the length-1 axis is the identity, and the
         # batched 2-D transform is 3x faster than rfftn over three axes
-        a = scipy.fft.rfft2(masks[:, 0] * win, workers=-1)[:, None]
-        b = scipy.fft.rfft2(refs[:, 0] * win, workers=-1)[:, None]
+        a = scipy.fft.rfft2(masks[:, 0] * win, workers=workers)[:, None]
+        b = scipy.fft.rfft2(refs[:, 0] * win, workers=workers)[:, None]
     else:
-        a = scipy.fft.rfftn(masks * win, axes=(-3, -2, -1), workers=-1)
-        b = scipy.fft.rfftn(refs * win, axes=(-3, -2, -1), workers=-1)
+        a = scipy.fft.rfftn(masks * win, axes=(-3, -2, -1), workers=workers)
+        b = scipy.fft.rfftn(refs * win, axes=(-3, -2, -1), workers=workers)
     weights = np.full(a.shape[-1], 2.0)
     weights[0] = 1.0
     if s % 2 == 0:
@@ -268,12 +270,15 @@ def phase_corr_zero(masks: np.ndarray, refs: np.ndarray, win: np.ndarray, eps: f
     return _weighted_phase_sum(a, b, weights, float(eps)) / (masks.shape[-3] * s * s)
 
 
-@numba.njit(cache=True, parallel=True, error_model="numpy")  # 0/0 gives NaN as in numpy (eps = 0)
+# nogil, not parallel: chunks already run on several threads, and numba's default
+# threading layer must not be entered from two threads at once. error_model: 0/0
+# gives NaN as in numpy (eps = 0).
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def _weighted_phase_sum(a: np.ndarray, b: np.ndarray, weights: np.ndarray, eps: float) -> np.ndarray:
     """``sum_k w_k real(R_k)``, ``R = a conj(b) / (eps + |a conj(b)|)``, per ROI in one pass."""
     n, nd, ny, nk = a.shape
     out = np.empty(n)
-    for i in numba.prange(n):
+    for i in range(n):
         total = 0.0
         for d in range(nd):
             for y in range(ny):
@@ -308,7 +313,7 @@ def iter_features(
     reference: np.ndarray,
     functional_reference: np.ndarray | None = None,
     names: Iterable[str] | None = None,
-    chunk_size: int = 1024,
+    chunk_size: int = 128,
     **parameters: Any,
 ) -> Generator[Progress, None, dict[str, np.ndarray]]:
     """Compute features, yielding ``(rois_done, n_rois)`` after each chunk.
@@ -341,24 +346,38 @@ def iter_features(
     unknown = [n for n in wanted if n not in _ORDER or (n == "functional_dot_product" and fref is None)]
     if unknown:
         raise ValueError(f"cannot compute feature(s) {unknown}")
-    out: dict[str, np.ndarray] = {}
-    filt = None
-    if {"dot_product", "corr_coef"} & set(wanted):
-        filt = butterworth_bpf(ref, p["lowcut"], p["highcut"], p["order"])
-    if "dot_product" in wanted:
-        assert filt is not None
-        out["dot_product"] = dot_products(rois, filt)
-    if "functional_dot_product" in wanted:
-        assert fref is not None  # checked with `unknown` above
-        ffilt = butterworth_bpf(fref, p["lowcut"], p["highcut"], p["order"])
-        out["functional_dot_product"] = dot_products(rois, ffilt)
-        del ffilt
     chunked = [n for n in ("phase_corr", "corr_coef", "in_vs_out", "local_contrast") if n in wanted]
-    if chunked:
-        yield from _chunked_features(rois, ref, filt, p, chunked, chunk_size, out)
-    else:
-        yield (rois.n_rois, rois.n_rois)
+    threads = max(1, min(_threads(), -(-rois.n_rois // chunk_size)))
+    pool = ThreadPoolExecutor(threads, thread_name_prefix="cellector-features")
+    try:
+        # The chunks' set-up (centroids, occupancy, the first numba call) holds the GIL
+        # for ~0.5 s; it runs while this thread band-passes, whose FFTs release it.
+        prepared = pool.submit(_Chunks, rois, ref, p, chunked, threads) if chunked else None
+        out = _band_passed_features(rois, ref, fref, p, wanted)
+        if prepared is None:
+            yield (rois.n_rois, rois.n_rois)
+        else:
+            chunks = prepared.result()
+            chunks.filt32 = None if "filtered" not in out else out.pop("filtered").astype(np.float32)
+            out.update((yield from _run_chunks(pool, chunks, chunk_size)))
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)  # a closed generator stops its chunks
     return {n: out[n] for n in _ORDER if n in out and n in wanted}
+
+
+def _band_passed_features(rois, ref, fref, p, wanted) -> dict[str, np.ndarray]:
+    """dot_product and functional_dot_product; "filtered" holds the band-passed reference for corr_coef."""
+    out: dict[str, np.ndarray] = {}
+    bpf = (p["lowcut"], p["highcut"], p["order"])
+    if {"dot_product", "corr_coef"} & set(wanted):
+        filt = butterworth_bpf(ref, *bpf)
+        if "dot_product" in wanted:
+            out["dot_product"] = dot_products(rois, filt)
+        if "corr_coef" in wanted:
+            out["filtered"] = filt
+    if "functional_dot_product" in wanted:
+        out["functional_dot_product"] = dot_products(rois, butterworth_bpf(fref, *bpf))
+    return out
 
 
 def _check_shapes(rois: RoiSet, ref: np.ndarray, fref: np.ndarray | None) -> None:
@@ -368,40 +387,72 @@ def _check_shapes(rois: RoiSet, ref: np.ndarray, fref: np.ndarray | None) -> Non
         raise ValueError(f"functional_reference shape {fref.shape} differs from reference {ref.shape}")
 
 
-def _chunked_features(rois, ref, filt, p, names, chunk_size, out):
-    n = rois.n_rois
-    if "local_contrast" in names:
-        occ = occupancy(rois)
-        scale = background_scale(ref, occ)
-    w = int(p["centered_width"])
-    depth = rois.shape[0] if rois.volumetric else 1
-    cent = rois.centroids(p["centroid_method"])
-    win = window(p["window_kernel"], 2 * w + 1)
-    fill = float(p["fill_value"])
-    filt32 = None if filt is None else filt.astype(np.float32)
-    res = {k: np.empty(n, np.float32 if k == "in_vs_out" else np.float64) for k in names}
-    for i0 in range(0, n, chunk_size):
-        i1 = min(n, i0 + chunk_size)
-        if "local_contrast" in res:
-            res["local_contrast"][i0:i1] = local_contrast(
-                rois, ref, p["local_contrast_ring"], occ, scale, start=i0, stop=i1
-            )
-        if not {"phase_corr", "corr_coef", "in_vs_out"} & set(res):
-            yield (i1, n)
-            continue
-        masks = _centered_masks(rois.ypix, rois.xpix, rois.zpix, rois.lam, rois.ptr, cent, i0, i1, w, depth, fill)
-        refs = _centered_reference(ref, cent, i0, i1, w, depth, fill)
-        if "phase_corr" in res:
-            res["phase_corr"][i0:i1] = phase_corr_zero(masks, refs, win, float(p["phase_corr_eps"]))
-        if "corr_coef" in res or "in_vs_out" in res:
-            frefs = refs if filt32 is None else _centered_reference(filt32, cent, i0, i1, w, depth, fill)
-            inout, corr = _surround_features(masks, refs, frefs, int(p["surround_iterations"]))
-            if "in_vs_out" in res:
-                res["in_vs_out"][i0:i1] = inout
-            if "corr_coef" in res:
-                res["corr_coef"][i0:i1] = corr
+class _Chunks:
+    """What every chunk of ROIs needs, computed once; ``run`` does one chunk."""
+
+    def __init__(self, rois: RoiSet, ref: np.ndarray, p: dict[str, Any], names: list[str], threads: int):
+        self.rois, self.ref, self.names = rois, ref, set(names)
+        self.threads = threads
+        self.workers = 1 if threads > 1 else -1  # FFT threads inside one chunk
+        if "local_contrast" in self.names:
+            self.occ = occupancy(rois)
+            self.scale = background_scale(ref, self.occ)
+        self.ring = p["local_contrast_ring"]
+        self.w = int(p["centered_width"])
+        self.depth = rois.shape[0] if rois.volumetric else 1
+        self.cent = rois.centroids(p["centroid_method"])
+        self.win = window(p["window_kernel"], 2 * self.w + 1)
+        self.fill = float(p["fill_value"])
+        self.eps = float(p["phase_corr_eps"])
+        self.iterations = int(p["surround_iterations"])
+        self.filt32: np.ndarray | None = None  # the band-passed reference, for corr_coef
+
+    def run(self, i0: int, i1: int) -> dict[str, np.ndarray]:
+        """Return the chunked features of ROIs ``i0:i1``."""
+        r, out = self.rois, {}
+        if "local_contrast" in self.names:
+            out["local_contrast"] = local_contrast(r, self.ref, self.ring, self.occ, self.scale, start=i0, stop=i1)
+        if not {"phase_corr", "corr_coef", "in_vs_out"} & self.names:
+            return out
+        args = (self.cent, i0, i1, self.w, self.depth, self.fill)
+        masks = _centered_masks(r.ypix, r.xpix, r.zpix, r.lam, r.ptr, *args)
+        refs = _centered_reference(self.ref, *args)
+        if "phase_corr" in self.names:
+            out["phase_corr"] = phase_corr_zero(masks, refs, self.win, self.eps, self.workers)
+        if {"corr_coef", "in_vs_out"} & self.names:
+            frefs = refs if self.filt32 is None else _centered_reference(self.filt32, *args)
+            out["in_vs_out"], out["corr_coef"] = _surround_features(masks, refs, frefs, self.iterations)
+        return out
+
+
+def _threads() -> int:
+    """CPUs this process may run on (its affinity mask, not the machine's count)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS and Windows have no affinity mask
+        return os.cpu_count() or 1
+
+
+def _run_chunks(pool: ThreadPoolExecutor, chunks: _Chunks, chunk_size: int):
+    """Run the chunks on the pool (the kernels release the GIL), yielding progress in order.
+
+    Each chunk is independent, so the values do not depend on the number of threads.
+    At most two chunks per thread are in flight, which bounds memory. Returns the values.
+    """
+    n = chunks.rois.n_rois
+    res = {k: np.empty(n, np.float32 if k == "in_vs_out" else np.float64) for k in chunks.names}
+    bounds = iter([(i0, min(n, i0 + chunk_size)) for i0 in range(0, n, chunk_size)])
+    pending = deque((b, pool.submit(chunks.run, *b)) for b in itertools.islice(bounds, 2 * chunks.threads))
+    while pending:
+        (i0, i1), future = pending.popleft()
+        for k, v in future.result().items():
+            if k in res:
+                res[k][i0:i1] = v
+        following = next(bounds, None)
+        if following is not None:
+            pending.append((following, pool.submit(chunks.run, *following)))
         yield (i1, n)
-    out.update(res)
+    return res
 
 
 def compute_features(
