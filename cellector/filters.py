@@ -152,7 +152,7 @@ def _disk_cache(ny: int, nx: int, lowcut: float | None, highcut: float | None, o
 
 
 def _load_spectrum(path: Path | None, shape: tuple[int, int]) -> np.ndarray | None:
-    """The cached spectrum, or None when absent, unreadable or not what is expected."""
+    """Return the cached spectrum, or None when absent, unreadable or not what is expected."""
     if path is None:
         return None
     try:
