@@ -390,7 +390,7 @@ def _check_shapes(rois: RoiSet, ref: np.ndarray, fref: np.ndarray | None) -> Non
 class _Chunks:
     """What every chunk of ROIs needs, computed once; ``run`` does one chunk."""
 
-    def __init__(self, rois: RoiSet, ref: np.ndarray, p: dict[str, Any], names: list[str], threads: int):
+    def __init__(self, rois: RoiSet, ref: np.ndarray, p: dict[str, Any], names: Iterable[str], threads: int):
         self.rois, self.ref, self.names = rois, ref, set(names)
         self.threads = threads
         self.workers = 1 if threads > 1 else -1  # FFT threads inside one chunk
