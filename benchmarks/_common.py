@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 PER_PLANE = 5_000
@@ -36,8 +37,13 @@ def make_folder(data: Path, n: int) -> Path:
 
 
 def run_child(code: str, root: Path) -> dict:
-    """Run ``code`` in a fresh Python process on ``root``; the JSON it prints last."""
+    """Run ``code`` in a fresh Python process on ``root``; the JSON it prints last.
+
+    ``"process"`` is added: the wall time of the whole process, start-up and exit included.
+    """
+    t = time.perf_counter()
     r = subprocess.run([sys.executable, "-c", code, str(root)], capture_output=True, text=True)
+    process = time.perf_counter() - t
     if r.returncode != 0:
         raise SystemExit(f"benchmark child failed:\n{r.stderr[-3000:]}")
-    return json.loads(r.stdout.strip().splitlines()[-1])
+    return {**json.loads(r.stdout.strip().splitlines()[-1]), "process": process}

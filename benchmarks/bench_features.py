@@ -8,8 +8,11 @@ Run from a clean checkout::
 Each size is a synthetic suite2p folder of 1024 x 1024 planes with 5 000 ROIs per
 plane (1 000 ROIs: one plane). The folder is written once (``--data``, default a
 temporary folder), then a fresh Python process reads it and computes every feature
-with no cache; that process reports its wall time (read + compute) and its peak
-resident memory (``ru_maxrss``), which is what ``/usr/bin/time -v`` reports.
+with no saved features; that process reports its wall time (read + compute) and its
+peak resident memory (``ru_maxrss``, what ``/usr/bin/time -v`` reports). "process" is
+the whole process's wall time, interpreter start-up and exit included, which is what
+the target is about. The band-pass kernel stays in the user's cache folder between
+runs, as it does for users (the first run on a new frame size pays ~0.5 s more).
 """
 
 from __future__ import annotations
@@ -44,7 +47,7 @@ def main(argv: list[str] | None = None) -> None:
         f"machine: {os.cpu_count()} cores, python {sys.version.split()[0]}; frame {FRAME[0]}x{FRAME[1]}, "
         f"{PER_PLANE} ROIs per plane"
     )
-    print(f"{'ROIs':>8} {'planes':>6} {'read s':>7} {'compute s':>9} {'wall s':>7} {'peak GB':>8}  target")
+    print(f"{'ROIs':>8} {'planes':>6} {'read s':>7} {'compute s':>9} {'wall s':>7} {'process s':>9} {'peak GB':>8}  target")
     for n in sizes:
         t = time.perf_counter()
         root = make_folder(data, n)
@@ -54,6 +57,7 @@ def main(argv: list[str] | None = None) -> None:
         tgt = f"<= {target[0]:g} s, <= {target[1]:g} GB" if target else "-"
         print(
             f"{r['n']:>8} {max(1, n // PER_PLANE):>6} {r['read']:>7.2f} {r['compute']:>9.2f} {r['wall']:>7.2f} "
+            f"{r['process']:>9.2f} "
             f"{r['peak'] / 1e9:>8.2f}  {tgt}   (folder written in {made:.1f} s)",
             flush=True,
         )

@@ -151,71 +151,119 @@ def _centered_reference(ref, cent, i0, i1, w, depth, fill):  # pragma: no cover
 
 
 @numba.njit(cache=True, nogil=True)
-def _center_surround_one(m, iterations):  # pragma: no cover
-    """Center = m > 0; surround = center dilated by the 6/4-connected cross."""
+def _windowed(patches, win):  # pragma: no cover
+    """``patches * win`` in float64 (what numpy gives for float32 times float64)."""
+    n, depth, s, _ = patches.shape
+    out = np.empty((n, depth, s, s))
+    for i in range(n):
+        for d in range(depth):
+            for r in range(s):
+                for c in range(s):
+                    out[i, d, r, c] = np.float64(patches[i, d, r, c]) * win[r, c]
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _dilated_box(m, iterations):  # pragma: no cover
+    """Bounding box of ``m > 0``, grown by ``iterations`` and clipped; z1 < z0 when empty."""
     depth, s, _ = m.shape
-    center = m > 0
-    surround = center.copy()
-    # restrict work to the bounding box of the centre plus the dilation reach
     z0, z1, y0, y1, x0, x1 = depth, -1, s, -1, s, -1
     for d in range(depth):
         for r in range(s):
             for c in range(s):
-                if center[d, r, c]:
+                if m[d, r, c] > 0:
                     z0, z1 = min(z0, d), max(z1, d)
                     y0, y1 = min(y0, r), max(y1, r)
                     x0, x1 = min(x0, c), max(x1, c)
     if z1 < 0:
-        return center, surround
+        return 1, 0, 1, 0, 1, 0
+    grow_z = iterations if depth > 1 else 0
+    return (
+        max(z0 - grow_z, 0),
+        min(z1 + grow_z, depth - 1),
+        max(y0 - iterations, 0),
+        min(y1 + iterations, s - 1),
+        max(x0 - iterations, 0),
+        min(x1 + iterations, s - 1),
+    )
+
+
+@numba.njit(cache=True, nogil=True)
+def _surround_in_box(m, box, iterations):  # pragma: no cover
+    """Surround (centre dilated by the 6/4-connected cross) inside ``box``, as a local array.
+
+    The box is the centre's bounding box grown by ``iterations``, so the dilation
+    never reaches past it; the patch's own edge acts as border value 0.
+    """
+    z0, z1, y0, y1, x0, x1 = box
+    nd, nr, nc = z1 - z0 + 1, y1 - y0 + 1, x1 - x0 + 1
+    surround = np.empty((nd, nr, nc), np.bool_)
+    for d in range(nd):
+        for r in range(nr):
+            for c in range(nc):
+                surround[d, r, c] = m[z0 + d, y0 + r, x0 + c] > 0
     for _ in range(iterations):
-        z0, z1 = max(z0 - 1, 0), min(z1 + 1, depth - 1)
-        y0, y1 = max(y0 - 1, 0), min(y1 + 1, s - 1)
-        x0, x1 = max(x0 - 1, 0), min(x1 + 1, s - 1)
         prev = surround.copy()
-        for d in range(z0, z1 + 1):
-            for r in range(y0, y1 + 1):
-                for c in range(x0, x1 + 1):
+        for d in range(nd):
+            for r in range(nr):
+                for c in range(nc):
                     if prev[d, r, c]:
                         continue
                     hit = (
                         (r > 0 and prev[d, r - 1, c])
-                        or (r < s - 1 and prev[d, r + 1, c])
+                        or (r < nr - 1 and prev[d, r + 1, c])
                         or (c > 0 and prev[d, r, c - 1])
-                        or (c < s - 1 and prev[d, r, c + 1])
+                        or (c < nc - 1 and prev[d, r, c + 1])
                         or (d > 0 and prev[d - 1, r, c])
-                        or (d < depth - 1 and prev[d + 1, r, c])
+                        or (d < nd - 1 and prev[d + 1, r, c])
                     )
                     if hit:
                         surround[d, r, c] = True
+    return surround
+
+
+@numba.njit(cache=True, nogil=True)
+def _center_surround_one(m, iterations):  # pragma: no cover
+    """Center = m > 0; surround = center dilated by the 6/4-connected cross (full patch)."""
+    center = m > 0
+    surround = center.copy()
+    box = _dilated_box(m, iterations)
+    z0, z1, y0, y1, x0, x1 = box
+    if z1 >= z0:
+        surround[z0 : z1 + 1, y0 : y1 + 1, x0 : x1 + 1] = _surround_in_box(m, box, iterations)
     return center, surround
 
 
 @numba.njit(cache=True, nogil=True)
-def _surround_features(masks, ref, fref, iterations):  # pragma: no cover
-    """in_vs_out on the unfiltered and corr_coef on the filtered centred reference."""
+def _surround_features(masks, refs, frefs, iterations):  # pragma: no cover
+    """in_vs_out on the unfiltered and corr_coef on the filtered centred reference.
+
+    Sums run in the patch's row-major order over the surround's bounding box only
+    (the same pixels in the same order as over the whole patch).
+    """
     n = masks.shape[0]
     inout = np.empty(n, np.float32)
     corr = np.empty(n, np.float64)
     for i in range(n):
-        center, surround = _center_surround_one(masks[i], iterations)
+        m, c, f = masks[i], refs[i], frefs[i]
+        box = _dilated_box(m, iterations)
+        z0, z1, y0, y1, x0, x1 = box
+        sur = _surround_in_box(m, box, iterations) if z1 >= z0 else np.zeros((0, 0, 0), np.bool_)
         inside = 0.0
         dil = 0.0
         cnt = 0
         sm = 0.0
         sr = 0.0
-        flat_c = center.ravel()
-        flat_s = surround.ravel()
-        m = masks[i].ravel()
-        c = ref[i].ravel()
-        f = fref[i].ravel()
-        for p in range(flat_s.size):
-            if flat_s[p]:
-                dil += c[p]
-                cnt += 1
-                sm += m[p]
-                sr += f[p]
-                if flat_c[p]:
-                    inside += c[p]
+        for d in range(z0, z1 + 1):
+            for r in range(y0, y1 + 1):
+                for k in range(x0, x1 + 1):
+                    if sur[d - z0, r - y0, k - x0]:
+                        dil += c[d, r, k]
+                        cnt += 1
+                        sm += m[d, r, k]
+                        sr += f[d, r, k]
+                        if m[d, r, k] > 0:
+                            inside += c[d, r, k]
         inside32 = np.float32(inside)
         total = inside32 + np.float32(dil)
         inout[i] = np.float32(0.0) if total == 0 else inside32 / total
@@ -227,13 +275,15 @@ def _surround_features(masks, ref, fref, iterations):  # pragma: no cover
         vm = 0.0
         vr = 0.0
         cov = 0.0
-        for p in range(flat_s.size):
-            if flat_s[p]:
-                dm = m[p] - mu_m
-                dr = f[p] - mu_r
-                vm += dm * dm
-                vr += dr * dr
-                cov += dm * dr
+        for d in range(z0, z1 + 1):
+            for r in range(y0, y1 + 1):
+                for k in range(x0, x1 + 1):
+                    if sur[d - z0, r - y0, k - x0]:
+                        dm = m[d, r, k] - mu_m
+                        dr = f[d, r, k] - mu_r
+                        vm += dm * dm
+                        vr += dr * dr
+                        cov += dm * dr
         sd_m = np.sqrt(vm / cnt)
         sd_r = np.sqrt(vr / cnt)
         # A constant mask or reference over the surround makes the ratio 0/0.
@@ -258,11 +308,11 @@ def phase_corr_zero(masks: np.ndarray, refs: np.ndarray, win: np.ndarray, eps: f
     if masks.shape[-3] == 1:
         # one plane: the transform along the length-1 axis is the identity, and the
         # batched 2-D transform is 3x faster than rfftn over three axes
-        a = scipy.fft.rfft2(masks[:, 0] * win, workers=workers)[:, None]
-        b = scipy.fft.rfft2(refs[:, 0] * win, workers=workers)[:, None]
+        a = scipy.fft.rfft2(_windowed(masks, win)[:, 0], workers=workers, overwrite_x=True)[:, None]
+        b = scipy.fft.rfft2(_windowed(refs, win)[:, 0], workers=workers, overwrite_x=True)[:, None]
     else:
-        a = scipy.fft.rfftn(masks * win, axes=(-3, -2, -1), workers=workers)
-        b = scipy.fft.rfftn(refs * win, axes=(-3, -2, -1), workers=workers)
+        a = scipy.fft.rfftn(_windowed(masks, win), axes=(-3, -2, -1), workers=workers, overwrite_x=True)
+        b = scipy.fft.rfftn(_windowed(refs, win), axes=(-3, -2, -1), workers=workers, overwrite_x=True)
     weights = np.full(a.shape[-1], 2.0)
     weights[0] = 1.0
     if s % 2 == 0:

@@ -93,10 +93,17 @@ def butterworth_bpf(
         raise ValueError(f"image must be 2-D or 3-D, got {image.ndim}-D")
     ny, nx = image.shape
     kernel, size = _kernel_spectrum(ny, nx, lowcut, highcut, order)
-    spec = scipy.fft.rfft2(image.astype(np.float64, copy=False), s=size, workers=-1)
-    spec *= kernel  # in place: one 2L x L complex buffer per frame instead of two
-    out = scipy.fft.irfft2(spec, s=size, workers=-1, overwrite_x=True)
-    return np.ascontiguousarray(out[:ny, :nx])
+    # rfft2 / irfft2 done one axis at a time (the order pocketfft uses, so the numbers
+    # are the same) to skip the zero padding's rows on the way in and the cropped
+    # rows on the way out: a quarter of the work.
+    rows = scipy.fft.rfft(image.astype(np.float64, copy=False), n=size[1], axis=1, workers=-1)
+    spec = np.zeros((size[0], rows.shape[1]), np.complex128)
+    spec[:ny] = rows
+    del rows
+    spec = scipy.fft.fft(spec, axis=0, workers=-1, overwrite_x=True)
+    spec *= kernel  # in place: one complex buffer per frame
+    spec = scipy.fft.ifft(spec, axis=0, workers=-1, overwrite_x=True)
+    return scipy.fft.irfft(spec[:ny], n=size[1], axis=1, workers=-1)[:, :nx].copy()
 
 
 @functools.lru_cache(maxsize=2)  # ~33 MB each for a 1024² frame
