@@ -47,7 +47,8 @@ def main(argv: list[str] | None = None) -> None:
         f"machine: {os.cpu_count()} cores, python {sys.version.split()[0]}; frame {FRAME[0]}x{FRAME[1]}, "
         f"{PER_PLANE} ROIs per plane"
     )
-    print(f"{'ROIs':>8} {'planes':>6} {'read s':>7} {'compute s':>9} {'wall s':>7} {'process s':>9} {'peak GB':>8}  target")
+    head = f"{'ROIs':>8} {'planes':>6} {'read s':>7} {'compute s':>9} {'wall s':>7} {'process s':>9} {'peak GB':>8}"
+    print(f"{head}  target")
     for n in sizes:
         t = time.perf_counter()
         root = make_folder(data, n)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,8 +42,9 @@ class Session:
         Plane folder names in ROI order (natural sort).
     rois : RoiSet
         The ROIs processed (all, or the iscell subset).
-    images : dict of str to ndarray
-        ``(lz, ly, lx)`` float32 stacks of every 2-D image key present in every plane.
+    images : PlaneImages
+        ``(lz, ly, lx)`` float32 stacks of every 2-D image key present in every plane
+        (a mapping; each stack is built when first asked for).
     reference_key, functional_key : str or None
         Keys used as reference and functional reference.
     plane_counts : list of int
@@ -66,7 +68,7 @@ class Session:
     root: Path
     planes: list[str]
     rois: RoiSet
-    images: dict[str, np.ndarray]
+    images: Mapping[str, np.ndarray]
     reference_key: str
     functional_key: str | None
     plane_counts: list[int]
@@ -87,6 +89,36 @@ class Session:
     def functional_reference(self) -> np.ndarray | None:
         """The functional reference stack, or None."""
         return None if self.functional_key is None else self.images[self.functional_key]
+
+
+class PlaneImages(Mapping[str, np.ndarray]):
+    """Image stacks by key, stacked from the planes' ``ops`` on first access.
+
+    A session of 20 planes holds a dozen image keys (~80 MB each as stacks);
+    computing features needs two of them, the window a few more.
+    """
+
+    def __init__(self, per_plane_ops: list[dict], keys: Iterable[str]):
+        self._keys = sorted(keys)
+        self._ops = [{k: ops[k] for k in self._keys} for ops in per_plane_ops]  # not the rest of ops
+        self._stacks: dict[str, np.ndarray] = {}
+
+    def __getitem__(self, key: str) -> np.ndarray:
+        if key not in self._keys:
+            raise KeyError(key)
+        if key not in self._stacks:
+            self._stacks[key] = np.stack([np.asarray(ops[key], np.float32) for ops in self._ops])
+        return self._stacks[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._keys)
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def finite(self, key: str) -> bool:
+        """Whether every pixel of ``key`` in every plane is finite (without stacking it)."""
+        return all(np.isfinite(ops[key]).all() for ops in self._ops)
 
 
 def _natural_planes(folder: Path) -> list[Path]:
@@ -209,6 +241,15 @@ def _rows(plane: Path, name: str, n: int) -> np.ndarray | None:
     return arr.astype(np.float64)
 
 
+def _read_plane(plane: Path):
+    """``(plane, ops, ypix, xpix, lam, iscell, redcell, frame shape)`` of one plane folder."""
+    ops = _ops(plane)
+    frame = _frame(ops, plane)
+    ys, xs, ls = _stat_lists(_load(plane / "stat.npy", "ROI file"), plane)
+    n = len(ys)
+    return plane, ops, ys, xs, ls, _rows(plane, "iscell.npy", n), _rows(plane, "redcell.npy", n), frame
+
+
 def load_suite2p(
     path: str | Path,
     reference_key: str = "meanImg_chan2",
@@ -243,18 +284,14 @@ def load_suite2p(
     per_plane = []
     shape: tuple[int, int] | None = None
     for plane in planes:
-        ops = _ops(plane)
-        frame = _frame(ops, plane)
-        if shape is not None and frame != shape:
+        _, *rest, frame = _read_plane(plane)
+        shape = shape or frame
+        if frame != shape:
             raise Suite2pError(
                 f"{plane.name} has frame {frame} but {planes[0].name} has {shape}; "
                 "planes of different sizes cannot share one reference stack"
             )
-        shape = frame
-        ys, xs, ls = _stat_lists(_load(plane / "stat.npy", "ROI file"), plane)
-        per_plane.append(
-            (plane, ops, ys, xs, ls, _rows(plane, "iscell.npy", len(ys)), _rows(plane, "redcell.npy", len(ys)))
-        )
+        per_plane.append((plane, *rest))
     assert shape is not None  # find_planes never returns an empty list
     keys = set.intersection(*(set(image_keys(p[1], shape)) for p in per_plane))
     messages: list[str] = []
@@ -270,15 +307,14 @@ def load_suite2p(
     if functional_key is not None and functional_key not in keys:
         messages.append(f"no '{functional_key}' image: functional_dot_product is not computed")
         functional_key = None
-    images = {k: np.stack([np.asarray(p[1][k], np.float32) for p in per_plane]) for k in sorted(keys)}
-    finite = {k: np.isfinite(v).all() for k, v in images.items()}
-    if not finite[reference_key]:
-        bad = [per_plane[z][0].name for z in range(len(per_plane)) if not np.isfinite(images[reference_key][z]).all()]
+    images = PlaneImages([p[1] for p in per_plane], keys)
+    if not images.finite(reference_key):
+        bad = [p[0].name for p in per_plane if not np.isfinite(p[1][reference_key]).all()]
         raise Suite2pError(
             f"the '{reference_key}' image holds NaN/inf pixels in {', '.join(bad)}; usable image keys: "
-            f"{', '.join(k for k in sorted(keys) if finite[k]) or 'none'}; choose one with --reference KEY"
+            f"{', '.join(k for k in images if images.finite(k)) or 'none'}; choose one with --reference KEY"
         )
-    if functional_key is not None and not finite[functional_key]:
+    if functional_key is not None and not images.finite(functional_key):
         messages.append(f"the '{functional_key}' image holds NaN/inf pixels: functional_dot_product is not computed")
         functional_key = None
     session = _assemble(root, per_plane, images, reference_key, functional_key, iscell_only, messages)
