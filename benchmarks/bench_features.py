@@ -64,7 +64,8 @@ def main(argv: list[str] | None = None) -> None:
         tgt = f"<= {target[0]:g} s, <= {target[1]:g} GB" if target else "-"
         print(
             f"{runs[0]['n']:>8} {max(1, n // PER_PLANE):>6} {r['read']:>7.2f} {r['compute']:>9.2f} {r['wall']:>7.2f} "
-            f"{r['process']:>5.2f} ({lo:.1f}-{hi:.1f}) {r['peak'] / 1e9:>8.2f}  {tgt}   (folder written in {made:.1f} s)",
+            f"{r['process']:>5.2f} ({lo:.1f}-{hi:.1f}) {r['peak'] / 1e9:>8.2f}  {tgt}",
+            f"  (folder written in {made:.1f} s)",
             flush=True,
         )
 
