@@ -44,3 +44,17 @@ def synthetic(tmp_path):
     from cellector.datasets import make_suite2p_folder
 
     return make_suite2p_folder(tmp_path / "synth", n_planes=2, n_rois=60, shape=(128, 128), seed=5)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_user_cache(tmp_path_factory):
+    """Keep what cellector caches per user (band-pass kernels, fallback stores) out of the real home."""
+    import os
+
+    old = os.environ.get("XDG_CACHE_HOME")
+    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("user-cache"))
+    yield
+    if old is None:
+        del os.environ["XDG_CACHE_HOME"]
+    else:
+        os.environ["XDG_CACHE_HOME"] = old
