@@ -158,8 +158,8 @@ _RUNNERS: dict[str, Callable[[SessionJob, Any], tuple[bool, str, bool]]] = {
 
 
 def _limit_threads() -> None:
-    """Worker processes share the cores: one thread each for numba and the FFTs."""
-    os.environ.setdefault("NUMBA_NUM_THREADS", "1")
+    """Worker processes share the cores: one thread each for the features (chunks and FFTs)."""
+    os.environ.setdefault("CELLECTOR_THREADS", "1")
     os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 

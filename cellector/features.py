@@ -418,7 +418,7 @@ def iter_features(
 def _band_passed_features(rois, ref, fref, p, wanted) -> dict[str, np.ndarray]:
     """dot_product and functional_dot_product; "filtered" holds the band-passed reference for corr_coef."""
     out: dict[str, np.ndarray] = {}
-    bpf = (p["lowcut"], p["highcut"], p["order"])
+    bpf = (p["lowcut"], p["highcut"], p["order"], _threads())
     if {"dot_product", "corr_coef"} & set(wanted):
         filt = butterworth_bpf(ref, *bpf)
         if "dot_product" in wanted:
@@ -442,8 +442,7 @@ class _Chunks:
 
     def __init__(self, rois: RoiSet, ref: np.ndarray, p: dict[str, Any], names: Iterable[str], threads: int):
         self.rois, self.ref, self.names = rois, ref, set(names)
-        self.threads = threads
-        self.workers = 1 if threads > 1 else -1  # FFT threads inside one chunk
+        self.threads = threads  # chunks run in parallel; each chunk's FFTs use one thread
         if "local_contrast" in self.names:
             self.occ = occupancy(rois)
             self.scale = background_scale(ref, self.occ)
@@ -468,7 +467,7 @@ class _Chunks:
         masks = _centered_masks(r.ypix, r.xpix, r.zpix, r.lam, r.ptr, *args)
         refs = _centered_reference(self.ref, *args)
         if "phase_corr" in self.names:
-            out["phase_corr"] = phase_corr_zero(masks, refs, self.win, self.eps, self.workers)
+            out["phase_corr"] = phase_corr_zero(masks, refs, self.win, self.eps, workers=1)
         if {"corr_coef", "in_vs_out"} & self.names:
             frefs = refs if self.filt32 is None else _centered_reference(self.filt32, *args)
             out["in_vs_out"], out["corr_coef"] = _surround_features(masks, refs, frefs, self.iterations)
@@ -476,7 +475,13 @@ class _Chunks:
 
 
 def _threads() -> int:
-    """CPUs this process may run on (its affinity mask, not the machine's count)."""
+    """Threads for feature computation: ``CELLECTOR_THREADS``, else the CPUs this process may use.
+
+    The CPUs are the affinity mask's (what a batch scheduler grants), not the machine's count.
+    """
+    wanted = os.environ.get("CELLECTOR_THREADS", "").strip()
+    if wanted.isdigit() and int(wanted) > 0:
+        return int(wanted)
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # macOS and Windows have no affinity mask

@@ -60,7 +60,7 @@ def butterworth_gain(shape: tuple[int, int], lowcut: float | None, highcut: floa
 
 
 def butterworth_bpf(
-    image: np.ndarray, lowcut: float | None = 12, highcut: float | None = 250, order: int = 3
+    image: np.ndarray, lowcut: float | None = 12, highcut: float | None = 250, order: int = 3, workers: int = -1
 ) -> np.ndarray:
     """Band-pass a full frame (or each plane of a stack), float64.
 
@@ -72,6 +72,8 @@ def butterworth_bpf(
         Cutoffs in cycles per image length; None skips that side.
     order : int
         Butterworth order.
+    workers : int
+        Threads for the FFTs (``scipy.fft``'s meaning: -1 is every CPU).
 
     Returns
     -------
@@ -88,7 +90,7 @@ def butterworth_bpf(
     """
     image = np.asarray(image)
     if image.ndim == 3:
-        return np.stack([butterworth_bpf(p, lowcut, highcut, order) for p in image])
+        return np.stack([butterworth_bpf(p, lowcut, highcut, order, workers) for p in image])
     if image.ndim != 2:
         raise ValueError(f"image must be 2-D or 3-D, got {image.ndim}-D")
     ny, nx = image.shape
@@ -96,14 +98,14 @@ def butterworth_bpf(
     # rfft2 / irfft2 done one axis at a time (the order pocketfft uses, so the numbers
     # are the same) to skip the zero padding's rows on the way in and the cropped
     # rows on the way out: a quarter of the work.
-    rows = scipy.fft.rfft(image.astype(np.float64, copy=False), n=size[1], axis=1, workers=-1)
+    rows = scipy.fft.rfft(image.astype(np.float64, copy=False), n=size[1], axis=1, workers=workers)
     spec = np.zeros((size[0], rows.shape[1]), np.complex128)
     spec[:ny] = rows
     del rows
-    spec = scipy.fft.fft(spec, axis=0, workers=-1, overwrite_x=True)
+    spec = scipy.fft.fft(spec, axis=0, workers=workers, overwrite_x=True)
     spec *= kernel  # in place: one complex buffer per frame
-    spec = scipy.fft.ifft(spec, axis=0, workers=-1, overwrite_x=True)
-    return scipy.fft.irfft(spec[:ny], n=size[1], axis=1, workers=-1)[:, :nx].copy()
+    spec = scipy.fft.ifft(spec, axis=0, workers=workers, overwrite_x=True)
+    return scipy.fft.irfft(spec[:ny], n=size[1], axis=1, workers=workers)[:, :nx].copy()
 
 
 @functools.lru_cache(maxsize=2)  # ~33 MB each for a 1024² frame

@@ -18,7 +18,8 @@ def session(synthetic):
 @pytest.mark.parametrize("threads", [1, 3])
 def test_values_do_not_depend_on_threads(session, monkeypatch, threads):
     default = compute_features(session.rois, session.reference, session.functional_reference, chunk_size=8)
-    monkeypatch.setattr(features, "_threads", lambda: threads)
+    monkeypatch.setenv("CELLECTOR_THREADS", str(threads))
+    assert features._threads() == threads
     other = compute_features(session.rois, session.reference, session.functional_reference, chunk_size=8)
     assert list(other) == list(default)
     for name in default:
@@ -29,10 +30,11 @@ def _feature_threads():
     return [t for t in threading.enumerate() if t.name.startswith("cellector-features")]
 
 
-def test_closing_the_generator_stops_its_threads(session):
+def test_closing_the_generator_stops_its_threads(session, monkeypatch):
+    monkeypatch.setenv("CELLECTOR_THREADS", "3")
     steps = iter_features(session.rois, session.reference, chunk_size=4)
     assert next(steps) == (4, session.rois.n_rois)
-    assert _feature_threads()  # the pool is working on the next chunks
+    assert len(_feature_threads()) == 3  # the pool is working on the next chunks
     steps.close()
     assert not _feature_threads()
 
