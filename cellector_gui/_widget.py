@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from qtpy.QtCore import QEvent, QObject, QTimer
+from qtpy.QtCore import QTimer
 from qtpy.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -30,6 +30,7 @@ from superqt.utils import signals_blocked
 from cellector.manager import CellectorManager
 
 from . import _bindings
+from ._close_guard import CloseGuard
 from ._focus import FocusPanel
 from ._histogram import FeatureCard
 from ._layers import RoiOverlay
@@ -39,20 +40,6 @@ from ._roi_layers import SessionLayers
 __all__ = ["CellectorWidget"]
 
 SHOW_MODES = ("all", "selected", "rejected")
-
-
-class _CloseGuard(QObject):
-    """Asks before the main window closes with unsaved changes."""
-
-    def __init__(self, widget: CellectorWidget) -> None:
-        super().__init__(widget)
-        self.widget = widget
-
-    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt API
-        if event.type() == QEvent.Type.Close and not self.widget.confirm_close():
-            event.ignore()
-            return True
-        return False
 
 
 class CellectorWidget(QWidget):
@@ -75,7 +62,7 @@ class CellectorWidget(QWidget):
         self.show_mode = "all"
         self._unbound: dict[str, Any] = {}
         self._centroids: np.ndarray | None = None
-        self._close_guard: _CloseGuard | None = None
+        self._close_guard: CloseGuard | None = None
         #: (path, options) the session was opened from, to reopen it with another reference
         self.source: tuple[Any, dict] | None = None
         self._suggest_timer = QTimer(self)
@@ -289,8 +276,7 @@ class CellectorWidget(QWidget):
         self.viewer.mouse_move_callbacks.append(self._on_mouse_move)
         top = main_window(self)
         if top is not None and self._close_guard is None:
-            self._close_guard = _CloseGuard(self)
-            top.installEventFilter(self._close_guard)
+            self._close_guard = CloseGuard(self, top)
 
     def _key_handler(self, func):
         def handler(viewer):
@@ -301,6 +287,9 @@ class CellectorWidget(QWidget):
 
     def unbind(self) -> None:
         """Restore the viewer's key bindings and mouse callbacks as they were."""
+        if self._close_guard is not None:
+            self._close_guard.remove()
+            self._close_guard = None
         for key, previous in self._unbound.items():
             self.viewer.bind_key(key, previous, overwrite=True)
         self._unbound.clear()

@@ -96,7 +96,8 @@ class Dialogs:
         """Announce a dialog of ``kind`` whose text holds ``text``.
 
         Kinds: "question", "warning", "critical", "information", "exec" (a QMessageBox
-        built by hand) and "directory" (a folder chooser; the answer is the path).
+        built by hand), "directory" (a folder chooser; the answer is the path) and
+        "dialog" (any other QDialog, by its window title).
         """
         self.expected.append((kind, text, answer))
 
@@ -113,7 +114,7 @@ class Dialogs:
 @pytest.fixture(autouse=True)
 def dialogs(monkeypatch):
     """Modal dialogs never block a test, and an unexpected one fails it."""
-    from qtpy.QtWidgets import QFileDialog, QMessageBox
+    from qtpy.QtWidgets import QDialog, QFileDialog, QMessageBox
 
     box = Dialogs()
     buttons = QMessageBox.StandardButton
@@ -130,6 +131,11 @@ def dialogs(monkeypatch):
     monkeypatch.setattr(QMessageBox, "information", static("information", buttons.Ok))
     monkeypatch.setattr(QMessageBox, "exec", lambda self: box.answer("exec", self.text(), buttons.Cancel))
     monkeypatch.setattr(QFileDialog, "getExistingDirectory", static("directory", ""))  # "": cancelled
+    # any other modal dialog (napari's own "close window?" is one): qtpy aliases exec_ to exec
+    for name in ("exec", "exec_"):
+        monkeypatch.setattr(
+            QDialog, name, lambda self: box.answer("dialog", self.windowTitle(), QDialog.DialogCode.Rejected)
+        )
     yield box
     problems = [f"unexpected {k} dialog: {t!r}" for k, t in box.unexpected]
     problems += [f"expected {k} dialog never appeared ({t!r})" for k, t, _ in box.expected]

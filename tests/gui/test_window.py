@@ -356,6 +356,46 @@ def test_close_guard_on_the_real_window_close(window, dialogs):
     assert not (m.root_dir / "cellector" / "manual_selection.npy").exists()
 
 
+def _ctrl_w(widget):
+    """Send Qt's first step of the Ctrl+W shortcut to the canvas; True when it was taken over."""
+    from qtpy.QtCore import QEvent, Qt
+    from qtpy.QtGui import QKeyEvent
+    from qtpy.QtWidgets import QApplication
+
+    from cellector_gui._qt_access import canvas_widget
+
+    event = QKeyEvent(QEvent.Type.ShortcutOverride, Qt.Key.Key_W, Qt.KeyboardModifier.ControlModifier)
+    event.ignore()  # as Qt sends it: napari's close action runs unless someone accepts the override
+    QApplication.sendEvent(canvas_widget(widget), event)
+    return event.isAccepted()
+
+
+def test_ctrl_w_with_unsaved_changes_asks_one_question(window, dialogs, qtbot, monkeypatch):
+    from cellector_gui._qt_access import main_window
+
+    _viewer, widget = window
+    m = widget.manager
+    top = main_window(widget)
+    closes = []
+    assert not _ctrl_w(widget)  # nothing unsaved: napari's own close action (and its question) runs
+    m.flip(4)
+    journal = synthetic_journal(m)
+    # napari's close() with no arguments never asks; with confirm_need=True (its Ctrl+W
+    # action) it would. Record the call instead of destroying the test's viewer (undone
+    # before napari's fixture closes the viewer).
+    with monkeypatch.context() as patch:
+        patch.setattr(type(top), "close", lambda _self, *args, **kwargs: closes.append((args, kwargs)) or True)
+        dialogs.expect("exec", QMessageBox.StandardButton.Cancel, "Save changes before closing?")
+        assert _ctrl_w(widget)  # ours replaces napari's question
+        qtbot.waitUntil(lambda: not dialogs.expected, timeout=5000)
+        assert m.dirty and journal.is_file() and closes == []
+        dialogs.expect("exec", QMessageBox.StandardButton.Discard, "Save changes before closing?")
+        assert _ctrl_w(widget)
+        qtbot.waitUntil(lambda: closes == [((), {})], timeout=5000)  # closed as a program does: no question
+    assert not journal.exists()  # discarded edits are not offered again
+    assert [kind for kind, _ in dialogs.seen] == ["exec", "exec"]
+
+
 def synthetic_journal(manager):
     return manager.root_dir / "cellector" / ".journal.jsonl"
 
