@@ -44,7 +44,7 @@ class CloseGuard(QObject):
 
     @property
     def window(self) -> QWidget | None:
-        """napari's main window (None once it is gone)."""
+        """Return napari's main window (None once it is gone)."""
         return self._window()
 
     def remove(self) -> None:
