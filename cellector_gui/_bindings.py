@@ -50,7 +50,7 @@ def toggle_rois(w: CellectorWidget) -> None:
 
 
 def toggle_outline(w: CellectorWidget) -> None:
-    w.outline_box.toggle()
+    w.controls.outline_box.value = not w.controls.outline_box.value
 
 
 def toggle_lam(w: CellectorWidget) -> None:
@@ -62,7 +62,7 @@ def cycle_show(w: CellectorWidget) -> None:
 
 
 def toggle_near_cutoff(w: CellectorWidget) -> None:
-    w.near_box.toggle()
+    w.controls.near_box.value = not w.controls.near_box.value
 
 
 def undo(w: CellectorWidget) -> None:

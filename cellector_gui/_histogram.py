@@ -1,5 +1,8 @@
 """One card per feature: histogram, two-handled range slider with exact entry, bound toggles.
 
+Built from magicgui widgets (``FloatRangeSlider``, ``FloatSpinBox``, ``CheckBox`` in
+``Container`` rows) with the matplotlib canvas as a native widget inside the card.
+
 One axis: the histogram's x-axis is stretched over exactly the pixels the slider's
 handle centres travel, so a handle at 130 sits under the histogram's 130. The cutoff
 lines can be dragged on the histogram as well; the number boxes set the cutoff itself
@@ -11,27 +14,22 @@ from __future__ import annotations
 import contextlib
 
 import numpy as np
+from magicgui.widgets import CheckBox, Container, FloatRangeSlider, FloatSpinBox, Label
 from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
 from matplotlib.figure import Figure
-from qtpy.QtCore import Qt, Signal
-from qtpy.QtWidgets import (
-    QCheckBox,
-    QDoubleSpinBox,
-    QHBoxLayout,
-    QLabel,
-    QStyle,
-    QStyleOptionSlider,
-    QVBoxLayout,
-    QWidget,
-)
-from superqt import QDoubleRangeSlider
-from superqt.utils import signals_blocked
+from qtpy.QtCore import Signal
+from qtpy.QtWidgets import QStyle, QStyleOptionSlider, QVBoxLayout, QWidget
+from superqt import QDoubleRangeSlider, QLabeledRangeSlider
+from superqt.utils import qthrottled
+
+from ._rows import row
 
 __all__ = ["FeatureCard"]
 
 _BINS = 50
 _GRAY = "#9a9a9a"
 _HIGHLIGHT = "#56B4E9"
+_THROTTLE_MS = 25  # live criterion updates while dragging: at most 40 per second
 
 
 class FeatureCard(QWidget):
@@ -59,25 +57,12 @@ class FeatureCard(QWidget):
     # ------------------------------------------------------------------ construction
 
     def _build(self) -> None:
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(2, 2, 2, 2)
-        head = QHBoxLayout()
-        self.title = QLabel(f"<b>{self.name}</b>", self)
         n_nan = int(np.sum(~np.isfinite(self.values)))
-        self.nan_label = QLabel(f"NaN: {n_nan}", self)
-        self.nan_label.setToolTip("ROIs without a value; they fail any active bound on this feature")
-        self.use_min = QCheckBox("min", self)
-        self.use_max = QCheckBox("max", self)
-        for box in (self.use_min, self.use_max):
-            box.setToolTip("use this bound")
-            box.toggled.connect(self._on_toggle_toggled)
-        head.addWidget(self.title)
-        head.addStretch(1)
-        head.addWidget(self.nan_label)
-        layout.addLayout(head)
+        self.title = Label(value=f"<b>{self.name}</b>")
+        self.nan_label = Label(value=f"NaN: {n_nan}", tooltip="ROIs without a value; they fail any active bound")
+        head = row(self.title, self.nan_label, stretch_at=1)
         self.figure = Figure(figsize=(3, 1.1), dpi=80, facecolor="none")
         self.canvas = FigureCanvasQTAgg(self.figure)
-        self.canvas.setParent(self)
         self.canvas.setMinimumHeight(80)
         self.ax = self.figure.add_axes((0.02, 0.2, 0.96, 0.78))
         self._style_axes()
@@ -90,34 +75,45 @@ class FeatureCard(QWidget):
         self.canvas.mpl_connect("motion_notify_event", self._on_canvas_motion)
         self.canvas.mpl_connect("button_release_event", self._on_canvas_release)
         self._dragging: str | None = None
-        layout.addWidget(self.canvas)
-        self.slider = QDoubleRangeSlider(Qt.Orientation.Horizontal, self)
-        self.slider.setRange(self.lo, self.hi)
-        self.slider.setSingleStep((self.hi - self.lo) / 1000)
-        self.slider.setValue((self.lo, self.hi))
+        self.range = FloatRangeSlider(
+            min=self.lo, max=self.hi, value=(self.lo, self.hi), step=(self.hi - self.lo) / 1000, readout=False
+        )
+        # the histogram's axis is the slider's scale: no number labels on the slider
+        self.range.native.setEdgeLabelMode(QLabeledRangeSlider.EdgeLabelMode(0))  # the empty flag: none
+        self.range.native.setHandleLabelPosition(QLabeledRangeSlider.LabelPosition.NoLabel)
+        # superqt's slider inside magicgui's widget: what a drag moves, and whose handle
+        # geometry the histogram's axis is aligned to
+        self.slider = self.range.native.findChild(QDoubleRangeSlider)
         self._shown = (self.lo, self.hi)
         self._cut = [self.lo, self.hi]
-        self.slider.valueChanged.connect(self._on_slider_value_changed)
-        self.slider.sliderReleased.connect(self._on_slider_released)
-        layout.addWidget(self.slider)
-        entry = QHBoxLayout()
+        self.range.changed.connect(self._on_slider_value_changed)
+        self.range.native.sliderReleased.connect(self._on_slider_released)
+        self.use_min = CheckBox(text="min", tooltip="use this bound")
+        self.use_max = CheckBox(text="max", tooltip="use this bound")
+        for box in (self.use_min, self.use_max):
+            box.changed.connect(self._on_toggle_toggled)
         self.min_box, self.max_box = self._spin("min"), self._spin("max")
-        entry.addWidget(self.use_min)
-        entry.addWidget(self.min_box)
-        entry.addStretch(1)
-        entry.addWidget(self.max_box)
-        entry.addWidget(self.use_max)
-        layout.addLayout(entry)
+        entry = row(self.use_min, self.min_box, self.max_box, self.use_max, stretch_at=2)
+        self.body = Container(widgets=[head, self.range, entry], labels=False)
+        self.body.margins = (2, 2, 2, 2)
+        self.body.native.layout().insertWidget(1, self.canvas)  # the histogram: a native widget in the card
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.body.native)
+        # one update per frame while dragging: the ROI recolour never queues behind the mouse
+        self._live = qthrottled(self._emit_live, timeout=_THROTTLE_MS, leading=True)
 
-    def _spin(self, side: str) -> QDoubleSpinBox:
-        box = QDoubleSpinBox(self)
-        box.setDecimals(_decimals(self.hi - self.lo))
-        box.setRange(-1e12, 1e12)  # a typed cutoff may lie outside the data
-        box.setSingleStep((self.hi - self.lo) / 100)
-        box.setKeyboardTracking(False)  # a cutoff per finished number, not per keystroke
-        box.setValue(self.lo if side == "min" else self.hi)
-        box.setToolTip(f"type the {side} cutoff (Enter); it switches the {side} bound on")
-        box.valueChanged.connect(self._on_min_box_changed if side == "min" else self._on_max_box_changed)
+    def _spin(self, side: str) -> FloatSpinBox:
+        box = FloatSpinBox(
+            min=-1e12,  # a typed cutoff may lie outside the data
+            max=1e12,
+            step=(self.hi - self.lo) / 100,
+            value=self.lo if side == "min" else self.hi,
+            tooltip=f"type the {side} cutoff (Enter); it switches the {side} bound on",
+        )
+        box.native.setDecimals(_decimals(self.hi - self.lo))
+        box.native.setKeyboardTracking(False)  # a cutoff per finished number, not per keystroke
+        box.changed.connect(self._on_min_box_changed if side == "min" else self._on_max_box_changed)
         return box
 
     # ------------------------------------------------------------------ one axis for slider and histogram
@@ -172,7 +168,7 @@ class FeatureCard(QWidget):
     def _on_canvas_press(self, event) -> None:
         if event.xdata is None or event.button != 1:
             return
-        lo, hi = self.slider.value()
+        lo, hi = self.range.value
         px = self.ax.transData.transform
         near = {side: abs(px((v, 0))[0] - event.x) for side, v in (("min", lo), ("max", hi))}
         side = min(near, key=near.get)
@@ -182,9 +178,9 @@ class FeatureCard(QWidget):
     def _on_canvas_motion(self, event) -> None:
         if self._dragging is None or event.xdata is None:
             return
-        lo, hi = self.slider.value()
+        lo, hi = self.range.value
         x = float(np.clip(event.xdata, self.lo, self.hi))
-        self.slider.setValue((min(x, hi), hi) if self._dragging == "min" else (lo, max(x, lo)))
+        self.range.value = (min(x, hi), hi) if self._dragging == "min" else (lo, max(x, lo))
 
     def _on_canvas_release(self, _event) -> None:
         if self._dragging is not None:
@@ -223,26 +219,29 @@ class FeatureCard(QWidget):
     def bounds(self) -> tuple[float | None, float | None]:
         """Return the criterion the controls show: ``(min|None, max|None)`` (the boxes hold exact values)."""
         lo, hi = self._cut  # exact: the boxes show them rounded to their decimals
-        return (lo if self.use_min.isChecked() else None, hi if self.use_max.isChecked() else None)
+        return (lo if self.use_min.value else None, hi if self.use_max.value else None)
 
     def _on_slider_value_changed(self, value: tuple[float, float]) -> None:
         lo, hi = value
         # Moving a handle switches that bound on: the user clearly wants to use it.
-        with signals_blocked(self.use_min), signals_blocked(self.use_max):
-            if not np.isclose(lo, self.lo) or self.use_min.isChecked():
-                self.use_min.setChecked(True)
-            if not np.isclose(hi, self.hi) or self.use_max.isChecked():
-                self.use_max.setChecked(True)
+        with self.use_min.changed.blocked(), self.use_max.changed.blocked():
+            if not np.isclose(lo, self.lo):
+                self.use_min.value = True
+            if not np.isclose(hi, self.hi):
+                self.use_max.value = True
         old_lo, old_hi = self._shown
         self._shown = (lo, hi)
         # only the moved handle's cutoff changes: one kept outside the data stays as it is
-        with signals_blocked(self.min_box), signals_blocked(self.max_box):
+        with self.min_box.changed.blocked(), self.max_box.changed.blocked():
             if lo != old_lo:
                 self._cut[0] = float(lo)
-                self.min_box.setValue(lo)
+                self.min_box.value = lo
             if hi != old_hi:
                 self._cut[1] = float(hi)
-                self.max_box.setValue(hi)
+                self.max_box.value = hi
+        self._live()
+
+    def _emit_live(self) -> None:
         self.bounds_edited.emit(self.name, self.bounds(), False)
 
     def _on_min_box_changed(self, value: float) -> None:
@@ -263,6 +262,7 @@ class FeatureCard(QWidget):
         self.bounds_edited.emit(self.name, (lo, hi), True)
 
     def _on_slider_released(self) -> None:
+        self._live.cancel()  # the final edit below carries the latest bounds
         self.bounds_edited.emit(self.name, self.bounds(), True)
 
     def _on_toggle_toggled(self, _checked: bool) -> None:
@@ -278,15 +278,15 @@ class FeatureCard(QWidget):
             self.hi if hi is None else min(max(hi, self.lo), self.hi),
         )
         with contextlib.ExitStack() as stack:
-            for widget in (self.slider, self.use_min, self.use_max, self.min_box, self.max_box):
-                stack.enter_context(signals_blocked(widget))
-            self.slider.setValue(shown)
-            self._shown = tuple(self.slider.value())
-            self.use_min.setChecked(lo is not None)
-            self.use_max.setChecked(hi is not None)
+            for widget in (self.range, self.use_min, self.use_max, self.min_box, self.max_box):
+                stack.enter_context(widget.changed.blocked())
+            self.range.value = shown
+            self._shown = tuple(self.range.value)
+            self.use_min.value = lo is not None
+            self.use_max.value = hi is not None
             self._cut = [shown[0] if lo is None else lo, shown[1] if hi is None else hi]
-            self.min_box.setValue(self._cut[0])
-            self.max_box.setValue(self._cut[1])
+            self.min_box.value = self._cut[0]
+            self.max_box.value = self._cut[1]
         self.min_line.set_visible(lo is not None)
         self.max_line.set_visible(hi is not None)
         self.min_line.set_xdata([shown[0], shown[0]])

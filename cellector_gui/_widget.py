@@ -13,24 +13,20 @@ from typing import Any
 import numpy as np
 from qtpy.QtCore import QTimer
 from qtpy.QtWidgets import (
-    QCheckBox,
-    QComboBox,
-    QHBoxLayout,
     QLabel,
     QMessageBox,
     QProgressBar,
-    QPushButton,
     QScrollArea,
     QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
-from superqt.utils import signals_blocked
 
 from cellector.manager import CellectorManager
 
 from . import _bindings
 from ._close_guard import CloseGuard
+from ._controls import NO_SUGGESTION, SHOW_MODES, DockControls, ReferenceRow
 from ._focus import FocusPanel
 from ._histogram import FeatureCard
 from ._layers import RoiOverlay
@@ -38,8 +34,6 @@ from ._qt_access import camera, main_window
 from ._roi_layers import SessionLayers
 
 __all__ = ["CellectorWidget"]
-
-SHOW_MODES = ("all", "selected", "rejected")
 
 
 class CellectorWidget(QWidget):
@@ -77,6 +71,12 @@ class CellectorWidget(QWidget):
 
     def _build(self) -> None:
         layout = QVBoxLayout(self)
+        self.banner = QLabel("", self)
+        self.banner.setWordWrap(True)
+        self.banner.setStyleSheet("QLabel { background: #5c4400; color: white; padding: 4px; border-radius: 3px; }")
+        self.banner.setVisible(False)
+        self.reference_row = ReferenceRow()
+        self.reference_row.combo.changed.connect(self._on_reference_combo_changed)
         self.summary = QLabel("no session loaded", self)
         self.summary.setWordWrap(True)
         self.summary.setMinimumHeight(2 * self.fontMetrics().lineSpacing() + 4)  # two lines, always
@@ -86,100 +86,41 @@ class CellectorWidget(QWidget):
         self.status.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         self.progress = QProgressBar(self)
         self.progress.setVisible(False)
-        self.banner = QLabel("", self)
-        self.banner.setWordWrap(True)
-        self.banner.setStyleSheet("QLabel { background: #5c4400; color: white; padding: 4px; border-radius: 3px; }")
-        self.banner.setVisible(False)
-        reference_row = QHBoxLayout()
-        reference_row.addWidget(QLabel("reference image:", self))
-        self.reference_combo = QComboBox(self)
-        self.reference_combo.setToolTip("the image the features compare each ROI with; changing it recomputes them")
-        self.reference_combo.currentTextChanged.connect(self._on_reference_combo_changed)
-        reference_row.addWidget(self.reference_combo, 1)
-        layout.addWidget(self.banner)
-        layout.addLayout(reference_row)
-        layout.addWidget(self.summary)
-        layout.addWidget(self.status)
-        layout.addWidget(self.progress)
-        buttons = QHBoxLayout()
-        self.setMaximumWidth(460)
-        self.save_button = self._button("Save", "save everything to <folder>/cellector (Ctrl+S)", self.save, buttons)
-        self.undo_button = self._button("Undo", "Ctrl+Z", self._on_undo_clicked, buttons)
-        self.redo_button = self._button("Redo", "Ctrl+Shift+Z", self._on_redo_clicked, buttons)
-        self.clear_button = self._button(
-            "Clear override", "the focused ROI follows the criteria again (u)", self.clear_focused, buttons
-        )
-        self.clear_all_button = self._button(
-            "Clear all", "remove every manual override (asks first)", self.clear_all, buttons
-        )
-        layout.addLayout(buttons)
-        view = QHBoxLayout()
-        self.color_combo = QComboBox(self)
-        self.color_combo.addItem("colour: decision")
-        self.color_combo.currentIndexChanged.connect(self._on_color_combo_changed)
-        self.show_combo = QComboBox(self)
-        self.show_combo.addItems([f"show: {m}" for m in SHOW_MODES])
-        self.show_combo.currentIndexChanged.connect(self._on_show_combo_changed)
-        self.outline_box = QCheckBox("outline", self)
-        self.outline_box.setChecked(True)  # outlines by default: the red under each ROI stays visible
-        self.outline_box.toggled.connect(self._on_outline_toggled)
-        self.near_box = QCheckBox("near cutoff", self)
-        self.near_box.setToolTip("n / b visit only ROIs whose value is within 5 % of a cutoff (a)")
-        for w in (self.color_combo, self.show_combo):
-            view.addWidget(w, 1)
-        view.addWidget(self.outline_box)
-        layout.addLayout(view)
-        guide = QHBoxLayout()
-        self.guided_button = self._button(
-            "Guided review", "the unlabelled ROI whose label teaches the most (g)", self.step_guided, guide
-        )
-        self.suggestion_label = QLabel("label a red and a non-red ROI to get suggested cutoffs", self)
-        self.suggestion_label.setWordWrap(True)
-        self.apply_button = self._button(
-            "Apply suggestion",
-            "set the cutoffs fitted to your labels (p); undo with Ctrl+Z",
-            self.apply_suggestion,
-            guide,
-        )
-        guide.addWidget(self.near_box)
-        layout.addLayout(guide)
-        layout.addWidget(self.suggestion_label)
+        self.controls = DockControls()
+        self._connect_controls()
         self.focus_panel = FocusPanel(self)
-        layout.addWidget(self.focus_panel)
         self.cards_box = QWidget(self)
         self.cards_layout = QVBoxLayout(self.cards_box)
         scroll = QScrollArea(self)
         scroll.setWidgetResizable(True)
         scroll.setWidget(self.cards_box)
-        layout.addWidget(scroll, 1)
         self.help_label = QLabel(_bindings.HELP, self)
         self.help_label.setWordWrap(True)
         self.help_label.setVisible(False)
+        for part in (self.banner, self.reference_row.native, self.summary, self.status, self.progress):
+            layout.addWidget(part)
+        layout.addWidget(self.controls.native)
+        layout.addWidget(self.focus_panel)
+        layout.addWidget(scroll, 1)
         layout.addWidget(self.help_label)
+        self.setMaximumWidth(460)
         self._set_enabled(False)
 
-    def _button(self, text: str, tip: str, slot, layout: QHBoxLayout) -> QPushButton:
-        b = QPushButton(text, self)
-        b.setToolTip(tip)
-        b.clicked.connect(slot)
-        layout.addWidget(b)
-        return b
+    def _connect_controls(self) -> None:
+        c = self.controls
+        c.save_button.clicked.connect(self.save)
+        c.undo_button.clicked.connect(self._on_undo_clicked)
+        c.redo_button.clicked.connect(self._on_redo_clicked)
+        c.clear_button.clicked.connect(self.clear_focused)
+        c.clear_all_button.clicked.connect(self.clear_all)
+        c.guided_button.clicked.connect(self.step_guided)
+        c.apply_button.clicked.connect(self.apply_suggestion)
+        c.color_combo.changed.connect(self._on_color_combo_changed)
+        c.show_combo.changed.connect(self._on_show_combo_changed)
+        c.outline_box.changed.connect(self._on_outline_toggled)
 
     def _set_enabled(self, on: bool) -> None:
-        for w in (
-            self.save_button,
-            self.undo_button,
-            self.redo_button,
-            self.clear_button,
-            self.clear_all_button,
-            self.color_combo,
-            self.show_combo,
-            self.outline_box,
-            self.near_box,
-            self.guided_button,
-            self.apply_button,
-        ):
-            w.setEnabled(on)
+        self.controls.enabled = on
 
     # ------------------------------------------------------------------ attaching a session
 
@@ -190,9 +131,7 @@ class CellectorWidget(QWidget):
         self._centroids = rp.rois.centroids("median")
         self.layers = SessionLayers(self.viewer, manager)
         self.layers.set_style(
-            color_by=self.color_combo.currentText().removeprefix("colour: "),
-            show=self.show_mode,
-            outline=self.outline_box.isChecked(),
+            color_by=self.controls.color_combo.value, show=self.show_mode, outline=self.controls.outline_box.value
         )
         for name, values in manager.features.items():
             card = FeatureCard(name, values, self.cards_box)
@@ -200,7 +139,7 @@ class CellectorWidget(QWidget):
             self.cards_layout.addWidget(card)
             self.cards[name] = card
             card.show_criterion(manager.criteria[name])
-            self.color_combo.addItem(f"colour: {name}")
+        self.controls.set_features(list(self.cards))
         self.cards_layout.addStretch(1)
         manager.criteria_changed.connect(self._on_manager_criteria_changed)
         manager.selection_changed.connect(self._on_manager_selection_changed)
@@ -222,19 +161,19 @@ class CellectorWidget(QWidget):
     def _fill_reference_combo(self) -> None:
         session = self.manager.roi_processor.session
         keys = list(session.images) if session is not None else []
-        with signals_blocked(self.reference_combo):
-            self.reference_combo.clear()
-            self.reference_combo.addItems(keys)
+        combo = self.reference_row.combo
+        with combo.changed.blocked():
+            combo.choices = keys
             if session is not None:
-                self.reference_combo.setCurrentText(session.reference_key)
-        self.reference_combo.setEnabled(len(keys) > 1)
+                combo.value = session.reference_key
+        combo.enabled = len(keys) > 1
 
     def set_banner(self, text: str | None) -> None:
         """Show ``text`` above the cards until replaced (None hides the banner)."""
         self.banner.setText(text or "")
         self.banner.setVisible(bool(text))
 
-    def _on_reference_combo_changed(self, key: str) -> None:
+    def _on_reference_combo_changed(self, key: str | None) -> None:
         session = self.manager.roi_processor.session if self.manager is not None else None
         if key and session is not None and key != session.reference_key:
             self.reopen(reference_key=key)
@@ -260,9 +199,7 @@ class CellectorWidget(QWidget):
         self.cards.clear()
         while self.cards_layout.count():
             self.cards_layout.takeAt(0)
-        with signals_blocked(self.color_combo):
-            while self.color_combo.count() > 1:
-                self.color_combo.removeItem(1)
+        self.controls.set_features([])
         if self.layers is not None:
             self.layers.close()
             self.layers = None
@@ -336,8 +273,8 @@ class CellectorWidget(QWidget):
         n_manual = int(m.manual_selection[1].sum())
         text += f" &nbsp;·&nbsp; {n_manual} manual override{'s' if n_manual != 1 else ''}"
         self.summary.setText(text)
-        self.undo_button.setEnabled(m.can_undo)
-        self.redo_button.setEnabled(m.can_redo)
+        self.controls.undo_button.enabled = m.can_undo
+        self.controls.redo_button.enabled = m.can_redo
 
     def _update_title(self) -> None:
         root = self.manager.root_dir if self.manager is not None else None
@@ -385,11 +322,8 @@ class CellectorWidget(QWidget):
         s = self.manager.suggestion()
         for name, card in self.cards.items():
             card.show_suggestion(None if s is None else s.criteria.get(name))
-        self.apply_button.setEnabled(s is not None)
-        if s is None:
-            self.suggestion_label.setText("label a red and a non-red ROI to get suggested cutoffs")
-        else:
-            self.suggestion_label.setText(f"suggested: {s.describe()}")
+        self.controls.apply_button.enabled = s is not None
+        self.controls.suggestion_label.value = NO_SUGGESTION if s is None else f"suggested: {s.describe()}"
 
     def _on_manager_dirty_changed(self, _dirty: bool) -> None:
         self._update_title()
@@ -408,14 +342,14 @@ class CellectorWidget(QWidget):
     def _on_redo_clicked(self) -> None:
         self.manager.redo()
 
-    def _on_color_combo_changed(self, _index: int) -> None:
+    def _on_color_combo_changed(self, color_by: str) -> None:
         if self.layers is not None:
-            self.layers.set_style(color_by=self.color_combo.currentText().removeprefix("colour: "))
+            self.layers.set_style(color_by=color_by)
 
-    def _on_show_combo_changed(self, index: int) -> None:
-        self.show_mode = SHOW_MODES[index]
+    def _on_show_combo_changed(self, mode: str) -> None:
+        self.show_mode = mode
         if self.layers is not None:
-            self.layers.set_style(show=self.show_mode)
+            self.layers.set_style(show=mode)
 
     def _on_outline_toggled(self, on: bool) -> None:
         if self.layers is not None:
@@ -480,7 +414,7 @@ class CellectorWidget(QWidget):
 
     def review_candidates(self) -> np.ndarray:
         """Return the ROIs the review loop visits (the core's :meth:`CellectorManager.review_candidates`)."""
-        return self.manager.review_candidates(self.show_mode, near_cutoff=self.near_box.isChecked())
+        return self.manager.review_candidates(self.show_mode, near_cutoff=self.controls.near_box.value)
 
     def step_guided(self) -> None:
         """Focus the unlabelled ROI whose label would teach the most, and centre on it."""
@@ -535,7 +469,7 @@ class CellectorWidget(QWidget):
 
     def cycle_show(self) -> None:
         """All -> selected -> rejected -> all."""
-        self.show_combo.setCurrentIndex((self.show_combo.currentIndex() + 1) % len(SHOW_MODES))
+        self.controls.show_combo.value = SHOW_MODES[(SHOW_MODES.index(self.show_mode) + 1) % len(SHOW_MODES)]
 
     def save(self) -> Path | None:
         """Save the whole state; errors are shown, never raised into Qt.

@@ -71,5 +71,5 @@ def test_single_channel_folder_as_a_plugin(make_napari_viewer, qtbot, real_copy)
     dock = _dock(viewer, qtbot)
     assert dock.inner.manager.num_rois == 23
     assert "single-channel recording" in dock.inner.banner.text()
-    assert dock.inner.reference_combo.currentText() == "meanImg"
+    assert dock.inner.reference_row.combo.value == "meanImg"
     dock.inner.unbind()

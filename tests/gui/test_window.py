@@ -88,7 +88,7 @@ def test_console_criterion_moves_slider(window):
     hi = (card.lo + card.hi) / 2
     widget.manager.update_criteria("phase_corr", [None, hi])
     assert card.slider.value()[1] == pytest.approx(hi, abs=1e-6)
-    assert card.use_max.isChecked() and not card.use_min.isChecked()
+    assert card.use_max.value and not card.use_min.value
     # a criterion outside the data range is shown clamped but kept
     widget.manager.update_criteria("phase_corr", [None, card.hi * 10])
     assert card.slider.value()[1] == pytest.approx(card.hi)
@@ -120,7 +120,9 @@ def test_hover_shows_values(window, mouse_event):
     widget.resize(440, 900)
     qapp = QApplication.instance()
     widget.layout().activate()  # lay the (hidden) dock out now, as showing it would
-    before = [w.geometry() for w in (widget.summary, widget.status, widget.save_button, widget.cards_box)]
+    before = [
+        w.geometry() for w in (widget.summary, widget.status, widget.controls.save_button.native, widget.cards_box)
+    ]
     label = widget.overlay.label[0]
     for idx in np.unique(label[label > 0])[:8] - 1:  # hover several ROIs with long descriptions
         mouse_move_callbacks(
@@ -129,11 +131,15 @@ def test_hover_shows_values(window, mouse_event):
         assert viewer.status.startswith(f"ROI {idx} (plane0 #") and "corr_coef=" in viewer.status
         qapp.processEvents()
         widget.layout().activate()
-        assert [w.geometry() for w in (widget.summary, widget.status, widget.save_button, widget.cards_box)] == before
+        assert [
+            w.geometry() for w in (widget.summary, widget.status, widget.controls.save_button.native, widget.cards_box)
+        ] == before
     widget.show_message("a very long message " * 20)  # messages never wrap either
     qapp.processEvents()
     widget.layout().activate()
-    assert [w.geometry() for w in (widget.summary, widget.status, widget.save_button, widget.cards_box)] == before
+    assert [
+        w.geometry() for w in (widget.summary, widget.status, widget.controls.save_button.native, widget.cards_box)
+    ] == before
 
 
 def test_keys_review_flip_undo(window):
@@ -181,7 +187,7 @@ def test_near_cutoff_review(window):
     v = m.features["corr_coef"]
     cut = float(np.nanmedian(v))
     m.update_criteria("corr_coef", [cut, None])
-    widget.near_box.setChecked(True)
+    widget.controls.near_box.value = True
     cands = widget.review_candidates()
     span = np.nanmax(v) - np.nanmin(v)
     assert cands.size > 0 and np.all(np.abs(v[cands] - cut) <= 0.05 * span)
@@ -195,19 +201,19 @@ def test_buttons_undo_clear_all_and_save_restore(window, qtbot, dialogs, make_na
     card.slider.setValue((cut, card.hi))
     m.flip(3)
     m.flip(5)
-    qtbot.mouseClick(widget.undo_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(widget.controls.undo_button.native, Qt.MouseButton.LeftButton)
     assert not m.manual_selection[1, 5]
     dialogs.expect("question", QMessageBox.StandardButton.No, "Remove all")
-    qtbot.mouseClick(widget.clear_all_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(widget.controls.clear_all_button.native, Qt.MouseButton.LeftButton)
     assert m.manual_selection[1, 3]
     m.flip(5)
-    qtbot.mouseClick(widget.save_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(widget.controls.save_button.native, Qt.MouseButton.LeftButton)
     assert not m.dirty and not viewer.title.endswith("*")
     folder = synthetic.root / "cellector"
     np.testing.assert_array_equal(np.load(folder / "idx_selected.npy"), m.compute_idx_selected())
     np.testing.assert_array_equal(np.load(folder / "manual_selection.npy"), m.manual_selection)
     dialogs.expect("question", QMessageBox.StandardButton.Yes, "Remove all")
-    qtbot.mouseClick(widget.clear_all_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(widget.controls.clear_all_button.native, Qt.MouseButton.LeftButton)
     assert m.manual_selection[1].sum() == 0
     # reopen: criteria, overrides and slider positions come back exactly as saved
     from cellector_gui import build_window
@@ -311,11 +317,11 @@ def test_colour_by_feature_outline_and_show_modes(window):
     visible = np.unique(label[label > 0]) - 1
     v = m.features["corr_coef"]
     lo, hi = np.nanmin(v), np.nanmax(v)
-    widget.color_combo.setCurrentText("colour: corr_coef")
+    widget.controls.color_combo.value = "corr_coef"
     for idx in visible[:10]:
         expected = (np.asarray(colormaps["viridis"]((v[idx] - lo) / (hi - lo))) * 255).astype(np.uint8)
         assert _rgba_at(widget, idx) == (*expected[:3], 200)
-    widget.color_combo.setCurrentText("colour: decision")
+    widget.controls.color_combo.value = "decision"
     # outline: a pixel whose four neighbours are in the same ROI goes transparent, the edge stays
     inner = (
         (label[1:-1, 1:-1] > 0)
@@ -325,16 +331,16 @@ def test_colour_by_feature_outline_and_show_modes(window):
         & (label[1:-1, 1:-1] == label[1:-1, 2:])
     )
     y, x = np.argwhere(inner)[0] + 1
-    assert widget.outline_box.isChecked() and widget.roi_layer.data[0, y, x, 3] == 0  # outlines by default
+    assert widget.controls.outline_box.value and widget.roi_layer.data[0, y, x, 3] == 0  # outlines by default
     ys, xs = np.nonzero(label == label[y, x])
     assert widget.roi_layer.data[0, ys[0], xs[0], 3] > 0  # the topmost pixel is on the outline
-    widget.outline_box.setChecked(False)
+    widget.controls.outline_box.value = False
     assert 0 < widget.roi_layer.data[0, y, x, 3] <= FILL_ALPHA  # a light fill: the red shows through
     # show only selected: rejected ROIs disappear
     m.update_criteria("corr_coef", [float(np.nanmedian(v)), None])
     rejected = [i for i in visible if not m.compute_idx_selected()[i]][:5]
     assert rejected and all(_rgba_at(widget, i)[3] > 0 for i in rejected)
-    widget.show_combo.setCurrentText("show: selected")
+    widget.controls.show_combo.value = "selected"
     assert all(_rgba_at(widget, i)[3] == 0 for i in rejected)
 
 
@@ -472,7 +478,7 @@ def test_window_save_equals_a_published_api_script(make_napari_viewer, real_copy
         card.slider.setValue((cut, card.hi))
     widget.manager.update_manual_labels([0, 5], True, True)
     widget.manager.update_manual_labels(7, False, True)
-    widget.save_button.click()
+    widget.controls.save_button.native.click()
 
     script_root = tmp_path / "script" / "suite2p"
     import shutil
@@ -541,23 +547,26 @@ def test_guided_review_ghost_lines_and_apply(window, synthetic, qtbot):
     _viewer, widget = window
     m = widget.manager
     truth = np.concatenate(synthetic.truth_red)
-    assert not widget.apply_button.isEnabled() and "label a red and a non-red" in widget.suggestion_label.text()
+    assert (
+        not widget.controls.apply_button.enabled
+        and "label a red and a non-red" in widget.controls.suggestion_label.value
+    )
     for _ in range(6):
         expected = int(m.review_queue()[0])
         press(widget, "g")
         assert m.focus == expected and widget.status.text().startswith("guided: ROI")
         m.update_manual_labels(expected, bool(truth[expected]))
     assert m.manual_selection[1].sum() == 6 and m.manual_selection[0].any() and not m.manual_selection[0].all()
-    qtbot.waitUntil(widget.apply_button.isEnabled, timeout=5000)  # the fit runs once after the burst
+    qtbot.waitUntil(lambda: widget.controls.apply_button.enabled, timeout=5000)  # the fit runs once after the burst
     s = m.suggestion()
-    assert widget.suggestion_label.text() == f"suggested: {s.describe()}"
+    assert widget.controls.suggestion_label.value == f"suggested: {s.describe()}"
     for name, side, cut in s.rule.bounds:
         line = widget.cards[name].ghost_min if side == "min" else widget.cards[name].ghost_max
         assert line.get_visible() and line.get_xdata()[0] == pytest.approx(cut)
     others = [c for n, c in widget.cards.items() if n not in {b[0] for b in s.rule.bounds}]
     assert not any(c.ghost_min.get_visible() or c.ghost_max.get_visible() for c in others)
     before = m.criteria
-    qtbot.mouseClick(widget.apply_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(widget.controls.apply_button.native, Qt.MouseButton.LeftButton)
     assert m.criteria == s.criteria
     name, side, cut = s.rule.bounds[0]
     assert widget.cards[name].slider.value()[0 if side == "min" else 1] == pytest.approx(cut, abs=1e-3)
@@ -582,10 +591,10 @@ def test_single_channel_folder_opens_and_explains(make_napari_viewer, real_copy,
         widget = viewer.window.dock_widgets["cellector"]
         qtbot.waitUntil(lambda: widget.manager is not None, timeout=60000)
         seen["banner"] = widget.banner.text() if widget.banner.isVisibleTo(widget) else ""
-        seen["keys"] = [widget.reference_combo.itemText(i) for i in range(widget.reference_combo.count())]
-        seen["key"] = widget.reference_combo.currentText()
+        seen["keys"] = list(widget.reference_row.combo.choices)
+        seen["key"] = widget.reference_row.combo.value
         # one click on another key reopens the folder with it
-        widget.reference_combo.setCurrentText("meanImgE")
+        widget.reference_row.combo.value = "meanImgE"
         qtbot.waitUntil(lambda: widget.manager is not None and bool(widget.cards), timeout=60000)
         seen["reopened"] = widget.manager.roi_processor.session.reference_key
         seen["cards"] = list(widget.cards)
@@ -640,14 +649,14 @@ def test_typed_numbers_set_the_cutoff(window):
     _viewer, widget = window
     m = widget.manager
     card = widget.cards["corr_coef"]
-    card.min_box.setValue(0.25)  # as typing 0.25 and Enter does
+    card.min_box.value = 0.25  # as typing 0.25 and Enter does
     assert m.criteria["corr_coef"] == (pytest.approx(0.25), None)
-    assert card.slider.value()[0] == pytest.approx(0.25) and card.use_min.isChecked()
+    assert card.slider.value()[0] == pytest.approx(0.25) and card.use_min.value
     assert card.slider.minimum() == pytest.approx(card.lo)  # the slider's range is untouched
-    card.max_box.setValue(7.5)  # outside the data (corr_coef <= 1): kept as typed, shown clamped
+    card.max_box.value = 7.5  # outside the data (corr_coef <= 1): kept as typed, shown clamped
     assert m.criteria["corr_coef"] == (pytest.approx(0.25), 7.5)
     assert card.slider.value()[1] == pytest.approx(card.hi)
-    card.min_box.setValue(9.0)  # never crosses the other bound
+    card.min_box.value = 9.0  # never crosses the other bound
     assert m.criteria["corr_coef"] == (7.5, 7.5)
     assert m.undo() and m.criteria["corr_coef"] == (pytest.approx(0.25), 7.5)
 

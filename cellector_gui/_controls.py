@@ -1,0 +1,71 @@
+"""The dock's controls as magicgui widgets: what the user presses, picks and ticks.
+
+No behaviour here: :class:`~cellector_gui._widget.CellectorWidget` connects each
+control's ``changed``/``clicked`` event to the manager's commands.
+"""
+
+from __future__ import annotations
+
+from magicgui.widgets import CheckBox, ComboBox, Container, Label, PushButton
+
+from ._rows import row
+
+__all__ = ["SHOW_MODES", "DockControls", "ReferenceRow"]
+
+SHOW_MODES = ("all", "selected", "rejected")
+
+
+class ReferenceRow(Container):
+    """The image the features compare each ROI with (changing it reopens the folder)."""
+
+    def __init__(self) -> None:
+        self.combo = ComboBox(
+            choices=[], tooltip="the image the features compare each ROI with; changing it recomputes them"
+        )
+        super().__init__(widgets=[Label(value="reference image:"), self.combo], layout="horizontal", labels=False)
+        self.margins = (0, 0, 0, 0)
+
+
+class DockControls(Container):
+    """Save/undo buttons, the view options and guided review, in three rows and a label."""
+
+    def __init__(self) -> None:
+        self.save_button = PushButton(text="Save", tooltip="save everything to <folder>/cellector (Ctrl+S)")
+        self.undo_button = PushButton(text="Undo", tooltip="Ctrl+Z")
+        self.redo_button = PushButton(text="Redo", tooltip="Ctrl+Shift+Z")
+        self.clear_button = PushButton(text="Clear override", tooltip="the focused ROI follows the criteria again (u)")
+        self.clear_all_button = PushButton(text="Clear all", tooltip="remove every manual override (asks first)")
+        self.color_combo = ComboBox(choices=[("colour: decision", "decision")], tooltip="what the ROI colours show")
+        self.show_combo = ComboBox(choices=[(f"show: {m}", m) for m in SHOW_MODES], tooltip="which ROIs are drawn (s)")
+        # outlines by default: the red under each ROI stays visible
+        self.outline_box = CheckBox(text="outline", value=True, tooltip="outlines or a light fill (k)")
+        self.guided_button = PushButton(
+            text="Guided review", tooltip="the unlabelled ROI whose label teaches the most (g)"
+        )
+        self.apply_button = PushButton(
+            text="Apply suggestion", tooltip="set the cutoffs fitted to your labels (p); undo with Ctrl+Z"
+        )
+        self.near_box = CheckBox(text="near cutoff", tooltip="n / b visit only ROIs within 5 % of a cutoff (a)")
+        self.suggestion_label = Label(value=NO_SUGGESTION)
+        self.suggestion_label.native.setWordWrap(True)
+        lines = self.suggestion_label.native.fontMetrics().lineSpacing()
+        self.suggestion_label.native.setMinimumHeight(2 * lines + 4)  # two lines, always: nothing below moves
+        super().__init__(
+            widgets=[
+                row(self.save_button, self.undo_button, self.redo_button, self.clear_button, self.clear_all_button),
+                row(self.color_combo, self.show_combo, self.outline_box),
+                row(self.guided_button, self.apply_button, self.near_box),
+                self.suggestion_label,
+            ],
+            labels=False,
+        )
+        self.margins = (0, 0, 0, 0)
+
+    def set_features(self, names: list[str]) -> None:
+        """Offer colouring by each feature (and by the decision), without emitting a change."""
+        with self.color_combo.changed.blocked():
+            self.color_combo.choices = [("colour: decision", "decision")] + [(f"colour: {n}", n) for n in names]
+            self.color_combo.value = "decision"
+
+
+NO_SUGGESTION = "label a red and a non-red ROI to get suggested cutoffs"
