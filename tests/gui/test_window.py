@@ -699,3 +699,20 @@ def test_a_folder_with_zero_rois_says_so(make_napari_viewer, synthetic, mouse_ev
     widget.step_guided()
     assert widget.status.text() == "this folder has no ROIs"
     widget.unbind()
+
+
+def test_a_fast_drag_updates_the_criteria_once_per_frame(window, qtbot):
+    """Drag events never queue: a burst of slider moves gives the first at once and the last one later."""
+    _viewer, widget = window
+    m = widget.manager
+    card = widget.cards["corr_coef"]
+    seen = []
+    m.criteria_changed.connect(lambda name: seen.append(m.criteria[name][0]))
+    values = [float(v) for v in np.linspace(card.lo, card.hi, 40)[5:25]]
+    for v in values:  # as a drag faster than the throttle's 25 ms does
+        card.slider.setValue((v, card.hi))
+    assert seen == [pytest.approx(values[0])]
+    qtbot.waitUntil(lambda: len(seen) == 2, timeout=2000)
+    assert seen[1] == pytest.approx(values[-1]) and m.criteria["corr_coef"][0] == pytest.approx(values[-1])
+    card.slider.sliderReleased.emit()  # the release is the final, undoable edit
+    assert m.criteria["corr_coef"][0] == pytest.approx(values[-1])
