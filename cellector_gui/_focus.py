@@ -6,7 +6,8 @@ import numpy as np
 from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
 from matplotlib.colors import LinearSegmentedColormap
 from matplotlib.figure import Figure
-from qtpy.QtWidgets import QLabel, QVBoxLayout, QWidget
+from qtpy.QtCore import Qt
+from qtpy.QtWidgets import QHBoxLayout, QLabel, QWidget
 
 from cellector.manager import CellectorManager
 
@@ -22,23 +23,25 @@ class FocusPanel(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        layout = QVBoxLayout(self)
+        # crops on the left, values beside them: the panel costs the cards as little height as it can
+        layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        self.figure = Figure(figsize=(3.2, 1.6), dpi=80, facecolor="none")
+        self.figure = Figure(figsize=(2.8, 1.4), dpi=80, facecolor="none")
         self.canvas = FigureCanvasQTAgg(self.figure)
         self.canvas.setParent(self)
-        self.canvas.setFixedHeight(112)
+        self.canvas.setFixedSize(216, 112)
         self.axes = [self.figure.add_axes((0.01 + 0.5 * k, 0.02, 0.48, 0.86)) for k in range(2)]
         for ax, title in zip(self.axes, ("reference", "functional"), strict=True):
             ax.set_axis_off()
             ax.set_title(title, fontsize=8, color="#cccccc", pad=2)
         self.values = QLabel("no ROI in focus: click one, or press g / n", self)
         self.values.setWordWrap(True)
+        self.values.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         font = self.values.font()
         font.setPointSizeF(font.pointSizeF() * 0.85)
         self.values.setFont(font)
         layout.addWidget(self.canvas)
-        layout.addWidget(self.values)
+        layout.addWidget(self.values, 1)
         self.manager: CellectorManager | None = None
         self.shown = -1
 
@@ -65,7 +68,7 @@ class FocusPanel(QWidget):
     def refresh_values(self) -> None:
         """Update the focused ROI's values and decision (cheap: the crops stay)."""
         if self.manager is not None and self.shown >= 0:
-            self.values.setText(self.manager.describe_roi(self.shown).replace(": ", ":\n", 1))
+            self.values.setText(_as_lines(self.manager.describe_roi(self.shown)))
 
     def show_roi(self, idx: int) -> None:
         """Show ROI ``idx`` (-1 clears the panel)."""
@@ -91,5 +94,12 @@ class FocusPanel(QWidget):
             lo, hi = np.percentile(crop, [1, 99.5])
             ax.imshow(crop, cmap=cmap, vmin=lo, vmax=hi if hi > lo else lo + 1, interpolation="nearest")
             ax.contour(mask, levels=[0.5], colors="white", linewidths=1.2)
-        self.values.setText(self.manager.describe_roi(idx).replace(": ", ":\n", 1))
+        self.values.setText(_as_lines(self.manager.describe_roi(idx)))
         self.canvas.draw_idle()
+
+
+def _as_lines(description: str) -> str:
+    """One value per line: ``ROI 7 (plane0 #7): a=1, b=2 — selected`` as a short column."""
+    head, _, rest = description.partition(": ")
+    values, dash, decision = rest.partition(" — ")
+    return "\n".join([f"{head}:", *values.split(", "), *([decision] if dash else [])])
