@@ -41,7 +41,7 @@ print(json.dumps({"n": rp.num_rois, "read": t1 - t0, "compute": t2 - t1, "wall":
 """
 
 
-REPEAT = 3  # runs per size; the machine's timings vary by ~20 % from run to run
+REPEAT = 5  # runs per size; the machine's timings vary by ~20 % from run to run
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -363,7 +363,7 @@ def iter_features(
     reference: np.ndarray,
     functional_reference: np.ndarray | None = None,
     names: Iterable[str] | None = None,
-    chunk_size: int = 128,
+    chunk_size: int = 64,
     **parameters: Any,
 ) -> Generator[Progress, None, dict[str, np.ndarray]]:
     """Compute features, yielding ``(rois_done, n_rois)`` after each chunk.

@@ -314,7 +314,7 @@ class RoiProcessor:
 
     def iter_compute(
         self,
-        chunk_size: int = 128,
+        chunk_size: int = 64,
         saved_state: dict | None = None,
     ) -> Generator[tuple[int, int], None, None]:
         """Load matching saved features, compute the rest, yielding ``(done, total)``.
