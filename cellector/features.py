@@ -164,6 +164,63 @@ def _windowed(patches, win):  # pragma: no cover
 
 
 @numba.njit(cache=True, nogil=True)
+def _windowed_reference(ref, cent, i0, i1, w, depth, fill, win):  # pragma: no cover
+    """``win *`` :func:`_centered_reference` in float64, in one pass over the frame."""
+    s = 2 * w + 1
+    _, ny, nx = ref.shape
+    out = np.empty((i1 - i0, depth, s, s))
+    f32 = np.float64(np.float32(fill))  # the patch holds fill as float32, as the spec's stack does
+    for i in range(i0, i1):
+        y0, x0 = cent[i, 1] - w, cent[i, 2] - w
+        c0, c1 = max(0, -x0), min(s, nx - x0)
+        for d in range(depth):
+            z = d if depth > 1 else cent[i, 0]
+            for r in range(s):
+                y = y0 + r
+                if y < 0 or y >= ny:
+                    for c in range(s):
+                        out[i - i0, d, r, c] = f32 * win[r, c]
+                    continue
+                for c in range(s):
+                    v = np.float64(ref[z, y, x0 + c]) if c0 <= c < c1 else f32
+                    out[i - i0, d, r, c] = v * win[r, c]
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _dilated_boxes(masks, iterations):  # pragma: no cover
+    """:func:`_dilated_box` of every mask, ``(n, 6)``."""
+    out = np.empty((masks.shape[0], 6), np.int64)
+    for i in range(masks.shape[0]):
+        out[i] = _dilated_box(masks[i], iterations)
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _boxed_reference(ref, boxes, cent, i0, w, depth, fill):  # pragma: no cover
+    """:func:`_centered_reference` inside each ROI's box only; elsewhere the values are undefined.
+
+    The surround statistics read nothing outside the box (the centre's bounding box
+    grown by the dilation), so the rest of the patch is neither filled nor copied.
+    """
+    n = boxes.shape[0]
+    s = 2 * w + 1
+    _, ny, nx = ref.shape
+    out = np.empty((n, depth, s, s), np.float32)
+    for i in range(n):
+        z0, z1, r0, r1, k0, k1 = boxes[i]
+        y0, x0 = cent[i0 + i, 1] - w, cent[i0 + i, 2] - w
+        for d in range(z0, z1 + 1):
+            z = d if depth > 1 else cent[i0 + i, 0]
+            for r in range(r0, r1 + 1):
+                y = y0 + r
+                for c in range(k0, k1 + 1):
+                    x = x0 + c
+                    out[i, d, r, c] = ref[z, y, x] if (0 <= y < ny and 0 <= x < nx) else np.float32(fill)
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
 def _dilated_box(m, iterations):  # pragma: no cover
     """Bounding box of ``m > 0``, grown by ``iterations`` and clipped; z1 < z0 when empty."""
     depth, s, _ = m.shape
@@ -235,18 +292,19 @@ def _center_surround_one(m, iterations):  # pragma: no cover
 
 
 @numba.njit(cache=True, nogil=True)
-def _surround_features(masks, refs, frefs, iterations):  # pragma: no cover
+def _surround_features(masks, refs, frefs, iterations, boxes):  # pragma: no cover
     """in_vs_out on the unfiltered and corr_coef on the filtered centred reference.
 
     Sums run in the patch's row-major order over the surround's bounding box only
-    (the same pixels in the same order as over the whole patch).
+    (the same pixels in the same order as over the whole patch); ``boxes`` are
+    :func:`_dilated_boxes` of ``masks``, and ``refs``/``frefs`` need values there only.
     """
     n = masks.shape[0]
     inout = np.empty(n, np.float32)
     corr = np.empty(n, np.float64)
     for i in range(n):
         m, c, f = masks[i], refs[i], frefs[i]
-        box = _dilated_box(m, iterations)
+        box = (boxes[i, 0], boxes[i, 1], boxes[i, 2], boxes[i, 3], boxes[i, 4], boxes[i, 5])
         z0, z1, y0, y1, x0, x1 = box
         sur = _surround_in_box(m, box, iterations) if z1 >= z0 else np.zeros((0, 0, 0), np.bool_)
         inside = 0.0
@@ -304,20 +362,26 @@ def phase_corr_zero(masks: np.ndarray, refs: np.ndarray, win: np.ndarray, eps: f
     input are Hermitian, so the full mean equals the half-spectrum (``rfftn``) sum with
     the non-redundant columns counted twice. ``workers`` is passed to ``scipy.fft``.
     """
-    s = masks.shape[-1]
-    if masks.shape[-3] == 1:
+    return _phase_corr_windowed(_windowed(masks, win), _windowed(refs, win), eps, workers)
+
+
+def _phase_corr_windowed(a: np.ndarray, b: np.ndarray, eps: float, workers: int) -> np.ndarray:
+    """:func:`phase_corr_zero` of already windowed float64 stacks (transformed in place)."""
+    s = a.shape[-1]
+    depth = a.shape[-3]
+    if depth == 1:
         # one plane: the transform along the length-1 axis is the identity, and the
         # batched 2-D transform is 3x faster than rfftn over three axes
-        a = scipy.fft.rfft2(_windowed(masks, win)[:, 0], workers=workers, overwrite_x=True)[:, None]
-        b = scipy.fft.rfft2(_windowed(refs, win)[:, 0], workers=workers, overwrite_x=True)[:, None]
+        a = scipy.fft.rfft2(a[:, 0], workers=workers, overwrite_x=True)[:, None]
+        b = scipy.fft.rfft2(b[:, 0], workers=workers, overwrite_x=True)[:, None]
     else:
-        a = scipy.fft.rfftn(_windowed(masks, win), axes=(-3, -2, -1), workers=workers, overwrite_x=True)
-        b = scipy.fft.rfftn(_windowed(refs, win), axes=(-3, -2, -1), workers=workers, overwrite_x=True)
+        a = scipy.fft.rfftn(a, axes=(-3, -2, -1), workers=workers, overwrite_x=True)
+        b = scipy.fft.rfftn(b, axes=(-3, -2, -1), workers=workers, overwrite_x=True)
     weights = np.full(a.shape[-1], 2.0)
     weights[0] = 1.0
     if s % 2 == 0:
         weights[-1] = 1.0  # the Nyquist column has no mirror
-    return _weighted_phase_sum(a, b, weights, float(eps)) / (masks.shape[-3] * s * s)
+    return _weighted_phase_sum(a, b, weights, float(eps)) / (depth * s * s)
 
 
 # nogil, not parallel: chunks already run on several threads, and numba's default
@@ -465,12 +529,15 @@ class _Chunks:
             return out
         args = (self.cent, i0, i1, self.w, self.depth, self.fill)
         masks = _centered_masks(r.ypix, r.xpix, r.zpix, r.lam, r.ptr, *args)
-        refs = _centered_reference(self.ref, *args)
         if "phase_corr" in self.names:
-            out["phase_corr"] = phase_corr_zero(masks, refs, self.win, self.eps, workers=1)
+            wrefs = _windowed_reference(self.ref, *args, self.win)
+            out["phase_corr"] = _phase_corr_windowed(_windowed(masks, self.win), wrefs, self.eps, workers=1)
         if {"corr_coef", "in_vs_out"} & self.names:
-            frefs = refs if self.filt32 is None else _centered_reference(self.filt32, *args)
-            out["in_vs_out"], out["corr_coef"] = _surround_features(masks, refs, frefs, self.iterations)
+            boxes = _dilated_boxes(masks, self.iterations)
+            at = (boxes, self.cent, i0, self.w, self.depth, self.fill)
+            refs = _boxed_reference(self.ref, *at)
+            frefs = refs if self.filt32 is None else _boxed_reference(self.filt32, *at)
+            out["in_vs_out"], out["corr_coef"] = _surround_features(masks, refs, frefs, self.iterations, boxes)
         return out
 
 

@@ -359,13 +359,13 @@ def in_vs_out(masks: np.ndarray, reference: np.ndarray, iterations: int = 2) -> 
     0.071429
     """
     m, c = _as4(masks).astype(np.float32), _as4(reference).astype(np.float32)
-    return _f._surround_features(m, c, c, int(iterations))[0]
+    return _f._surround_features(m, c, c, int(iterations), _f._dilated_boxes(m, int(iterations)))[0]
 
 
 def compute_correlation(masks: np.ndarray, reference: np.ndarray, iterations: int = 2) -> np.ndarray:
     """Pearson correlation of mask and (filtered) reference over the surround, float64; NaN when either is constant."""
     m, c = _as4(masks).astype(np.float32), _as4(reference).astype(np.float32)
-    return _f._surround_features(m, c, c, int(iterations))[1]
+    return _f._surround_features(m, c, c, int(iterations), _f._dilated_boxes(m, int(iterations)))[1]
 
 
 def dot_product(

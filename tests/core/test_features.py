@@ -267,3 +267,27 @@ def test_local_contrast_degenerate_rois_are_nan():
     assert np.isfinite(local_contrast(free, ref)).all()
     flat = np.ones((1, 20, 20), np.float32)  # a background without spread
     assert np.isnan(local_contrast(free, flat)).all()
+
+
+def test_border_rois_with_a_fill_value_match_the_spec():
+    """ROIs whose patch leaves the image, with a non-zero fill: the chunked kernels against the transcription."""
+    rng = np.random.default_rng(11)
+    ref = (rng.random((1, 48, 52)) * 50).astype(np.float32)
+    centres = [(1, 1), (0, 50), (47, 3), (46, 51), (24, 26), (10, 40)]
+    stat_planes = []
+    for yc, xc in centres:
+        y, x = np.meshgrid(np.arange(yc - 2, yc + 3), np.arange(xc - 2, xc + 3), indexing="ij")
+        keep = (y >= 0) & (y < 48) & (x >= 0) & (x < 52)
+        lam = rng.random(int(keep.sum())).astype(np.float32) + 0.1
+        stat_planes.append((0, (y[keep], x[keep], lam)))
+    rois = RoiSet.from_lists(*([s[1][k] for s in stat_planes] for k in range(3)), [0] * len(centres), ref.shape)
+    ours = compute_features(rois, ref, centered_width=8, fill_value=2.5, chunk_size=4)
+    filt = np.array([spec.bandpass(r) for r in ref]).astype(np.float32)
+    masks, cref, fref = spec.patches(stat_planes, ref, w=8, fill=2.5, filt=filt)
+    expected = {
+        "phase_corr": spec.phase_corr(masks, cref),
+        "in_vs_out": spec.in_vs_out(masks, cref),
+        "corr_coef": spec.corr_coef(masks, fref),
+    }
+    for name, exp in expected.items():
+        np.testing.assert_allclose(ours[name], exp, rtol=1e-5, atol=1e-6 * np.nanmax(np.abs(exp)), err_msg=name)
