@@ -9,6 +9,7 @@ footprint's surround. Memory is bounded by the chunk size, not by N.
 
 from __future__ import annotations
 
+import importlib
 import itertools
 import os
 from collections import deque
@@ -18,7 +19,6 @@ from typing import Any
 
 import numba
 import numpy as np
-import scipy.fft
 
 from .filters import butterworth_bpf, window
 from .local_contrast import background_scale, local_contrast, occupancy
@@ -367,6 +367,11 @@ def phase_corr_zero(masks: np.ndarray, refs: np.ndarray, win: np.ndarray, eps: f
 
 def _phase_corr_windowed(a: np.ndarray, b: np.ndarray, eps: float, workers: int) -> np.ndarray:
     """:func:`phase_corr_zero` of already windowed float64 stacks (transformed in place)."""
+    # Imported here (first by the chunks' set-up, on the pool while the main thread
+    # band-passes with numpy): scipy.fft's 0.2 s import stays off the critical path, and
+    # its batched 81 x 81 transforms are ~15 % faster than numpy's.
+    import scipy.fft
+
     s = a.shape[-1]
     depth = a.shape[-3]
     if depth == 1:
@@ -483,10 +488,10 @@ def iter_features(
 def _band_passed_features(rois, ref, fref, p, wanted, pool) -> dict[str, np.ndarray]:
     """dot_product and functional_dot_product; "filtered" holds the band-passed reference for corr_coef.
 
-    With a ``pool`` the two frames are band-passed side by side, one FFT thread each.
+    With a ``pool`` the two frames are band-passed side by side.
     """
     out: dict[str, np.ndarray] = {}
-    bpf = (p["lowcut"], p["highcut"], p["order"], 1 if pool is not None else _threads())
+    bpf = (p["lowcut"], p["highcut"], p["order"])
     functional = None
     if "functional_dot_product" in wanted and pool is not None:
         functional = pool.submit(_band_passed_dots, rois, fref, bpf)
@@ -520,6 +525,7 @@ class _Chunks:
     def __init__(self, rois: RoiSet, ref: np.ndarray, p: dict[str, Any], names: Iterable[str], threads: int):
         self.rois, self.ref, self.names = rois, ref, set(names)
         self.threads = threads  # chunks run in parallel; each chunk's FFTs use one thread
+        importlib.import_module("scipy.fft")  # see _phase_corr_windowed
         if "local_contrast" in self.names:
             self.occ = occupancy(rois)
             self.scale = background_scale(ref, self.occ)

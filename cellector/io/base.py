@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import scipy.sparse
 
 from ..roi_processor import RoiProcessor
 from ..rois import RoiSet
@@ -190,6 +189,8 @@ def create_from_pixel_data(
 
 def _sparse_rows(mask_volume: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Non-zero entries of masks ``(N, ...)``: flat pixel index, weight, CSR offsets."""
+    import scipy.sparse  # here: most sessions never need it, and its import costs every process
+
     if scipy.sparse.issparse(mask_volume):
         csr = scipy.sparse.csr_matrix(mask_volume)
         csr.eliminate_zeros()
@@ -223,6 +224,8 @@ def create_from_mask_volume(
     ``(N, pixels)`` is accepted too, with the frame shape taken from ``reference``): no
     dense float64 copy is made. The other arguments are as for :func:`create_from_suite2p`.
     """
+    import scipy.sparse
+
     ref = np.asarray(reference)
     frame = ref.shape if ref.ndim == 3 else (1, *ref.shape)
     sparse = scipy.sparse.issparse(mask_volume)
