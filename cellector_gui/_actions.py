@@ -1,0 +1,140 @@
+"""What the user does to ROIs from the keyboard, the mouse and the buttons: flip, clear, review.
+
+A mixin of :class:`~cellector_gui._widget.CellectorWidget`: each action calls the
+manager's commands and moves the view; the layers and cards follow the manager's
+signals on their own.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from qtpy.QtWidgets import QMessageBox
+
+from ._controls import SHOW_MODES
+from ._qt_access import camera
+
+__all__ = ["CurationActions"]
+
+
+class CurationActions:
+    """Flip, clear, guided and near-cutoff review, centring.
+
+    Uses the dock's attributes below and its ``show_message`` and ``overlay``.
+    """
+
+    viewer: Any
+    manager: Any
+    layers: Any
+    controls: Any
+    show_mode: str
+    _centroids: np.ndarray | None
+
+    def roi_at(self, position) -> int:
+        """Return the ROI under a world position (-1 for background or outside the image)."""
+        return self.layers.roi_at(position) if self.layers is not None else -1
+
+    def describe(self, idx: int) -> str:
+        """Return the ROI's description (the core's :meth:`CellectorManager.describe_roi`)."""
+        return self.manager.describe_roi(idx)
+
+    def click_at(self, position) -> None:
+        """Flip the ROI under ``position``; the background does nothing."""
+        idx = self.roi_at(position)
+        if idx < 0:
+            return
+        with self.layers.one_recolor():
+            new = self.manager.flip(idx)
+            self.manager.set_focus(idx)
+        self.show_message(f"ROI {idx} manually {'selected' if new else 'rejected'}")
+
+    def hover_at(self, position) -> None:
+        """Show the hovered ROI's index and values."""
+        idx = self.roi_at(position)
+        if idx >= 0:
+            self.viewer.status = self.describe(idx)  # napari's status bar: the dock never moves
+
+    def flip_focused(self) -> None:
+        """Flip the focused ROI."""
+        idx = self.manager.focus
+        if idx >= 0:
+            new = self.manager.flip(idx)
+            self.show_message(f"ROI {idx} manually {'selected' if new else 'rejected'}")
+
+    def clear_focused(self) -> None:
+        """Clear the focused ROI's override."""
+        idx = self.manager.focus
+        if idx >= 0:
+            self.manager.clear_manual_labels(idx)
+            self.show_message(f"ROI {idx} follows the criteria again")
+
+    def clear_all(self) -> None:
+        """Clear every override after confirmation."""
+        n = int(self.manager.manual_selection[1].sum())
+        if n and self._confirm(f"Remove all {n} manual overrides?"):
+            self.manager.clear_manual_labels()
+            self.show_message(f"cleared {n} manual overrides (undo with Ctrl+Z)")
+
+    def _confirm(self, text: str) -> bool:
+        answer = QMessageBox.question(self, "cellector", text)
+        return answer == QMessageBox.StandardButton.Yes
+
+    def review_candidates(self) -> np.ndarray:
+        """Return the ROIs the review loop visits (the core's :meth:`CellectorManager.review_candidates`)."""
+        return self.manager.review_candidates(self.show_mode, near_cutoff=self.controls.near_box.value)
+
+    def step_guided(self) -> None:
+        """Focus the unlabelled ROI whose label would teach the most, and centre on it."""
+        queue = self.manager.review_queue()
+        if queue.size == 0:
+            self.show_message(
+                "this folder has no ROIs" if self.manager.num_rois == 0 else "every ROI carries a manual label"
+            )
+            return
+        idx = int(queue[0])
+        self.manager.set_focus(idx)
+        self.center_on(idx)
+        self.show_message(f"guided: {self.describe(idx)} (f flips, g next)")
+
+    def apply_suggestion(self) -> None:
+        """Set the cutoffs fitted to the manual labels (one undo step)."""
+        s = self.manager.apply_suggested_criteria()
+        if s is None:
+            self.show_message("no suggestion yet: label at least one red and one non-red ROI")
+        else:
+            self.show_message(f"applied {s.describe()} (undo with Ctrl+Z)")
+
+    def step_review(self, step: int) -> None:
+        """Focus the next (``+1``) or previous (``-1``) review candidate and centre on it."""
+        cands = self.review_candidates()
+        if cands.size == 0:
+            self.show_message("no ROI to review with these filters")
+            return
+        cur = self.manager.focus
+        if step > 0:
+            later = cands[cands > cur]
+            idx = int(later[0] if later.size else cands[0])
+        else:
+            earlier = cands[cands < cur] if cur >= 0 else cands
+            idx = int(earlier[-1] if earlier.size else cands[-1])
+        self.manager.set_focus(idx)
+        self.center_on(idx)
+        self.show_message(self.describe(idx))
+
+    def center_on(self, idx: int) -> None:
+        """Centre the view on ROI ``idx`` (and move to its plane)."""
+        z, y, x = self._centroids[idx]
+        if self.overlay is not None and self.overlay.label.shape[0] > 1:
+            self.viewer.dims.set_current_step(0, int(z))
+        camera(self.viewer).center = (float(y), float(x))
+
+    def toggle_layer(self, name: str) -> None:
+        """Show/hide the layer called ``name``."""
+        if name in self.viewer.layers:
+            layer = self.viewer.layers[name]
+            layer.visible = not layer.visible
+
+    def cycle_show(self) -> None:
+        """All -> selected -> rejected -> all."""
+        self.controls.show_combo.value = SHOW_MODES[(SHOW_MODES.index(self.show_mode) + 1) % len(SHOW_MODES)]
