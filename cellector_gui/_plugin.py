@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from qtpy.QtCore import QTimer
 from qtpy.QtWidgets import QVBoxLayout, QWidget
 
 __all__ = ["CellectorDock", "get_reader", "sample_session"]
@@ -61,7 +62,6 @@ def _open_dock_soon() -> None:
     """Open the Cellector dock once the reader's layers are in the viewer (as ``cellector-gui`` does)."""
     try:
         import napari
-        from qtpy.QtCore import QTimer
 
         viewer = napari.current_viewer()
     except ImportError:
@@ -99,3 +99,13 @@ class CellectorDock(QWidget):
         # the same worker-thread loading (progress bar, error dialog, journal offer) as cellector-gui
         options = {"reference_key": meta.get(REFERENCE_KEY, "meanImg_chan2")}
         _start_worker(self.inner, meta[META_KEY], options, None, note=meta.get(NOTE_KEY))
+        # A folder opened for curation gets cellector-gui's layout: the window fills the
+        # screen and the canvas takes most of it (napari's Window menu brings its docks back).
+        QTimer.singleShot(0, self._fill_screen)
+
+    def _fill_screen(self) -> None:
+        from ._qt_access import fit_to_screen, main_window
+
+        top = main_window(self)
+        if top is not None and top.isVisible():  # not for a hidden viewer (scripts, tests)
+            fit_to_screen(self)

@@ -105,6 +105,8 @@ class CellectorWidget(CurationActions, QWidget):
         layout.addWidget(scroll, 1)
         layout.addWidget(self.help_label)
         self.setMaximumWidth(460)
+        # the cards want every pixel of height; napari squeezes docks that do not say so
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Expanding)
         self._set_enabled(False)
 
     def _connect_controls(self) -> None:

@@ -53,6 +53,29 @@ def test_open_folder_with_the_plugin(make_napari_viewer, qtbot, real_copy):
     dock.inner.unbind()
 
 
+def test_a_folder_opened_with_the_plugin_fills_the_screen(make_napari_viewer, qtbot, real_copy):
+    """As cellector-gui does: the window takes the screen's available area, napari's layer docks step aside."""
+    from qtpy.QtWidgets import QApplication, QDockWidget, QScrollArea
+
+    from cellector_gui._qt_access import canvas_widget, main_window
+
+    viewer = make_napari_viewer(show=True)
+    viewer.open(str(real_copy("suite2p-1.1-2planes")), plugin="cellector")
+    dock = _dock(viewer, qtbot)
+    top = main_window(dock)
+    screen = QApplication.primaryScreen().availableGeometry()
+    qtbot.waitUntil(lambda: top.width() >= 0.9 * screen.width(), timeout=10000)
+    napari_docks = [d for d in top.findChildren(QDockWidget) if d.objectName() in ("layer controls", "layer list")]
+    assert napari_docks and not any(d.isVisible() for d in napari_docks)
+    # the canvas takes all the width the cellector dock leaves (napari's docks would take ~300 px)
+    assert canvas_widget(dock.inner).width() >= top.width() - dock.inner.maximumWidth() - 40
+    # and the cards reach down to the bottom of the dock (napari adds no stretch below them)
+    cards = dock.inner.findChild(QScrollArea)
+    assert dock.height() - dock.inner.mapTo(dock, cards.geometry().bottomLeft()).y() < 30
+    dock.inner.manager.mark_saved()
+    dock.inner.unbind()
+
+
 def test_sample_data(make_napari_viewer, qtbot):
     viewer = make_napari_viewer()
     viewer.open_sample("cellector", "synthetic_session")
