@@ -9,7 +9,6 @@ footprint's surround. Memory is bounded by the chunk size, not by N.
 
 from __future__ import annotations
 
-import importlib
 import itertools
 import os
 from collections import deque
@@ -169,7 +168,7 @@ def _windowed_reference(ref, cent, i0, i1, w, depth, fill, win):  # pragma: no c
     s = 2 * w + 1
     _, ny, nx = ref.shape
     out = np.empty((i1 - i0, depth, s, s))
-    f32 = np.float64(np.float32(fill))  # the patch holds fill as float32, as the spec's stack does
+    fill64 = np.float64(np.float32(fill))  # the patch holds fill as float32, as the spec's stack does
     for i in range(i0, i1):
         y0, x0 = cent[i, 1] - w, cent[i, 2] - w
         c0, c1 = max(0, -x0), min(s, nx - x0)
@@ -179,10 +178,10 @@ def _windowed_reference(ref, cent, i0, i1, w, depth, fill, win):  # pragma: no c
                 y = y0 + r
                 if y < 0 or y >= ny:
                     for c in range(s):
-                        out[i - i0, d, r, c] = f32 * win[r, c]
+                        out[i - i0, d, r, c] = fill64 * win[r, c]
                     continue
                 for c in range(s):
-                    v = np.float64(ref[z, y, x0 + c]) if c0 <= c < c1 else f32
+                    v = np.float64(ref[z, y, x0 + c]) if c0 <= c < c1 else fill64
                     out[i - i0, d, r, c] = v * win[r, c]
     return out
 
@@ -367,26 +366,34 @@ def phase_corr_zero(masks: np.ndarray, refs: np.ndarray, win: np.ndarray, eps: f
 
 def _phase_corr_windowed(a: np.ndarray, b: np.ndarray, eps: float, workers: int) -> np.ndarray:
     """:func:`phase_corr_zero` of already windowed float64 stacks (transformed in place)."""
-    # Imported here (first by the chunks' set-up, on the pool while the main thread
-    # band-passes with numpy): scipy.fft's 0.2 s import stays off the critical path, and
-    # its batched 81 x 81 transforms are ~15 % faster than numpy's.
-    import scipy.fft
-
+    fft = _scipy_fft()
     s = a.shape[-1]
     depth = a.shape[-3]
     if depth == 1:
         # one plane: the transform along the length-1 axis is the identity, and the
         # batched 2-D transform is 3x faster than rfftn over three axes
-        a = scipy.fft.rfft2(a[:, 0], workers=workers, overwrite_x=True)[:, None]
-        b = scipy.fft.rfft2(b[:, 0], workers=workers, overwrite_x=True)[:, None]
+        a = fft.rfft2(a[:, 0], workers=workers, overwrite_x=True)[:, None]
+        b = fft.rfft2(b[:, 0], workers=workers, overwrite_x=True)[:, None]
     else:
-        a = scipy.fft.rfftn(a, axes=(-3, -2, -1), workers=workers, overwrite_x=True)
-        b = scipy.fft.rfftn(b, axes=(-3, -2, -1), workers=workers, overwrite_x=True)
+        a = fft.rfftn(a, axes=(-3, -2, -1), workers=workers, overwrite_x=True)
+        b = fft.rfftn(b, axes=(-3, -2, -1), workers=workers, overwrite_x=True)
     weights = np.full(a.shape[-1], 2.0)
     weights[0] = 1.0
     if s % 2 == 0:
         weights[-1] = 1.0  # the Nyquist column has no mirror
     return _weighted_phase_sum(a, b, weights, float(eps)) / (depth * s * s)
+
+
+def _scipy_fft() -> Any:
+    """Return scipy.fft, imported on first use.
+
+    The chunks' set-up calls this on the pool while the main thread band-passes (with
+    numpy's FFTs), so scipy.fft's 0.2 s import stays off the critical path; its batched
+    81 x 81 transforms are ~15 % faster than numpy's.
+    """
+    import scipy.fft
+
+    return scipy.fft
 
 
 # nogil, not parallel: chunks already run on several threads, and numba's default
@@ -469,7 +476,7 @@ def iter_features(
     threads = max(1, min(_threads(), -(-rois.n_rois // chunk_size)))
     pool = ThreadPoolExecutor(threads, thread_name_prefix="cellector-features")
     try:
-        # The chunks' set-up (centroids, occupancy, the first numba call) holds the GIL
+        # The chunks' set-up (scipy.fft's import, centroids, occupancy, the first numba call) holds the GIL
         # for ~0.5 s; it runs while this thread band-passes, whose FFTs release it, and
         # the functional frame is band-passed on the pool meanwhile (0.2 s less at 20 000).
         prepared = pool.submit(_Chunks, rois, ref, p, chunked, threads) if chunked else None
@@ -525,7 +532,7 @@ class _Chunks:
     def __init__(self, rois: RoiSet, ref: np.ndarray, p: dict[str, Any], names: Iterable[str], threads: int):
         self.rois, self.ref, self.names = rois, ref, set(names)
         self.threads = threads  # chunks run in parallel; each chunk's FFTs use one thread
-        importlib.import_module("scipy.fft")  # see _phase_corr_windowed
+        _scipy_fft()
         if "local_contrast" in self.names:
             self.occ = occupancy(rois)
             self.scale = background_scale(ref, self.occ)

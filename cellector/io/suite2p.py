@@ -242,12 +242,12 @@ def _rows(plane: Path, name: str, n: int) -> np.ndarray | None:
 
 
 def _read_plane(plane: Path):
-    """``(plane, ops, ypix, xpix, lam, iscell, redcell, frame shape)`` of one plane folder."""
+    """``(ops, ypix, xpix, lam, iscell, redcell, frame shape)`` of one plane folder."""
     ops = _ops(plane)
     frame = _frame(ops, plane)
     ys, xs, ls = _stat_lists(_load(plane / "stat.npy", "ROI file"), plane)
     n = len(ys)
-    return plane, ops, ys, xs, ls, _rows(plane, "iscell.npy", n), _rows(plane, "redcell.npy", n), frame
+    return ops, ys, xs, ls, _rows(plane, "iscell.npy", n), _rows(plane, "redcell.npy", n), frame
 
 
 def load_suite2p(
@@ -284,7 +284,7 @@ def load_suite2p(
     per_plane = []
     shape: tuple[int, int] | None = None
     for plane in planes:
-        _, *rest, frame = _read_plane(plane)
+        *rest, frame = _read_plane(plane)
         shape = shape or frame
         if frame != shape:
             raise Suite2pError(
