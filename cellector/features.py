@@ -13,13 +13,14 @@ import itertools
 import os
 from collections import deque
 from collections.abc import Callable, Generator, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import numba
 import numpy as np
 
-from .filters import butterworth_bpf, window
+from ._memory import small_pages
+from .filters import band_passed_planes, window
 from .local_contrast import background_scale, local_contrast, occupancy
 from .rois import RoiSet
 
@@ -353,47 +354,48 @@ def _surround_features(masks, refs, frefs, iterations, boxes):  # pragma: no cov
     return inout, corr
 
 
-def phase_corr_zero(masks: np.ndarray, refs: np.ndarray, win: np.ndarray, eps: float, workers: int = -1) -> np.ndarray:
+def phase_corr_zero(masks: np.ndarray, refs: np.ndarray, win: np.ndarray, eps: float) -> np.ndarray:
     """Zero-lag value of the windowed, eps-regularised phase correlation.
 
     ``real(mean(R))`` with ``R = A conj(B) / (eps + |A conj(B)|)``, ``A = FFT(win * M)``,
     ``B = FFT(win * C)`` over the last three axes ``(depth, S, S)``. The spectra of real
     input are Hermitian, so the full mean equals the half-spectrum (``rfftn``) sum with
-    the non-redundant columns counted twice. ``workers`` is passed to ``scipy.fft``.
+    the non-redundant columns counted twice.
     """
-    return _phase_corr_windowed(_windowed(masks, win), _windowed(refs, win), eps, workers)
+    return _phase_corr_windowed(_windowed(masks, win), _windowed(refs, win), eps)
 
 
-def _phase_corr_windowed(a: np.ndarray, b: np.ndarray, eps: float, workers: int) -> np.ndarray:
-    """:func:`phase_corr_zero` of already windowed float64 stacks (transformed in place)."""
-    fft = _scipy_fft()
+def _phase_corr_windowed(a: np.ndarray, b: np.ndarray, eps: float) -> np.ndarray:
+    """:func:`phase_corr_zero` of already windowed float64 stacks ``(n, depth, S, S)``."""
     s = a.shape[-1]
     depth = a.shape[-3]
-    if depth == 1:
-        # one plane: the transform along the length-1 axis is the identity, and the
-        # batched 2-D transform is 3x faster than rfftn over three axes
-        a = fft.rfft2(a[:, 0], workers=workers, overwrite_x=True)[:, None]
-        b = fft.rfft2(b[:, 0], workers=workers, overwrite_x=True)[:, None]
-    else:
-        a = fft.rfftn(a, axes=(-3, -2, -1), workers=workers, overwrite_x=True)
-        b = fft.rfftn(b, axes=(-3, -2, -1), workers=workers, overwrite_x=True)
-    weights = np.full(a.shape[-1], 2.0)
+    weights = np.full(s // 2 + 1, 2.0)
     weights[0] = 1.0
     if s % 2 == 0:
         weights[-1] = 1.0  # the Nyquist column has no mirror
-    return _weighted_phase_sum(a, b, weights, float(eps)) / (depth * s * s)
+    return _weighted_phase_sum(_rfft3(a, sparse=True), _rfft3(b), weights, float(eps)) / (depth * s * s)
 
 
-def _scipy_fft() -> Any:
-    """Return scipy.fft, imported on first use.
+def _rfft3(x: np.ndarray, sparse: bool = False) -> np.ndarray:
+    """``rfftn`` over the last three axes, as scipy.fft and pocketfft order it (same numbers).
 
-    The chunks' set-up calls this on the pool while the main thread band-passes (with
-    numpy's FFTs), so scipy.fft's 0.2 s import stays off the critical path; its batched
-    81 x 81 transforms are ~15 % faster than numpy's.
+    The real transform runs along rows, then the complex ones along depth and columns,
+    in place. ``sparse``: transform only the rows holding a non-zero value; a centred
+    mask with fill value 0 has a few dozen of its 81 rows set, and a zero row's
+    transform is zero, so this halves the work for the same numbers.
     """
-    import scipy.fft
-
-    return scipy.fft
+    s = x.shape[-1]
+    if sparse:
+        rows = x.reshape(-1, s)
+        live = np.flatnonzero(rows.any(axis=1))
+        spec = np.zeros((*x.shape[:-1], s // 2 + 1), np.complex128)
+        spec.reshape(-1, s // 2 + 1)[live] = np.fft.rfft(rows[live], axis=-1)
+    else:
+        spec = np.fft.rfft(x, axis=-1)
+    if x.shape[-3] > 1:
+        np.fft.fft(spec, axis=-3, out=spec)
+    np.fft.fft(spec, axis=-2, out=spec)
+    return spec
 
 
 # nogil, not parallel: chunks already run on several threads, and numba's default
@@ -401,26 +403,39 @@ def _scipy_fft() -> Any:
 # gives NaN as in numpy (eps = 0).
 @numba.njit(cache=True, nogil=True, error_model="numpy")
 def _weighted_phase_sum(a: np.ndarray, b: np.ndarray, weights: np.ndarray, eps: float) -> np.ndarray:
-    """``sum_k w_k real(R_k)``, ``R = a conj(b) / (eps + |a conj(b)|)``, per ROI in one pass."""
+    """``sum_k w_k real(R_k)``, ``R = a conj(b) / (eps + |a conj(b)|)``, per ROI in one pass.
+
+    A row's terms are computed first (that loop vectorises: sqrt and division are exact
+    per lane) and then added in order, so the sum is the plain sequential one.
+    """
     n, nd, ny, nk = a.shape
     out = np.empty(n)
+    terms = np.empty(nk)
     for i in range(n):
         total = 0.0
         for d in range(nd):
             for y in range(ny):
+                ay, by = a[i, d, y], b[i, d, y]
                 for k in range(nk):
-                    ar, ai = a[i, d, y, k].real, a[i, d, y, k].imag
-                    br, bi = b[i, d, y, k].real, b[i, d, y, k].imag
+                    ar, ai = ay[k].real, ay[k].imag
+                    br, bi = by[k].real, by[k].imag
                     re = ar * br + ai * bi  # a * conj(b)
                     im = ai * br - ar * bi
-                    total += weights[k] * re / (eps + np.sqrt(re * re + im * im))
+                    terms[k] = weights[k] * re / (eps + np.sqrt(re * re + im * im))
+                for k in range(nk):
+                    total += terms[k]
         out[i] = total
     return out
 
 
 def dot_products(rois: RoiSet, filtered: np.ndarray) -> np.ndarray:
     """``sum_p FILT[z, y, x] * lam_p / ||lam||_2`` per ROI (norm in float32); NaN for zero lam."""
-    values = filtered[rois.zpix, rois.ypix, rois.xpix] * rois.lam
+    return _lam_weighted_sums(rois, filtered[rois.zpix, rois.ypix, rois.xpix])
+
+
+def _lam_weighted_sums(rois: RoiSet, values: np.ndarray) -> np.ndarray:
+    """:func:`dot_products` from each pixel's filtered value (float64, consumed)."""
+    values *= rois.lam
     starts = rois.ptr[:-1]
     num = np.add.reduceat(values, starts)
     lam32 = rois.lam.astype(np.float32)
@@ -476,47 +491,80 @@ def iter_features(
     threads = max(1, min(_threads(), -(-rois.n_rois // chunk_size)))
     pool = ThreadPoolExecutor(threads, thread_name_prefix="cellector-features")
     try:
-        # The chunks' set-up (scipy.fft's import, centroids, occupancy, the first numba call) holds the GIL
-        # for ~0.5 s; it runs while this thread band-passes, whose FFTs release it, and
-        # the functional frame is band-passed on the pool meanwhile (0.2 s less at 20 000).
-        prepared = pool.submit(_Chunks, rois, ref, p, chunked, threads) if chunked else None
-        out = _band_passed_features(rois, ref, fref, p, wanted, pool if threads > 1 else None)
-        if prepared is None:
-            yield (rois.n_rois, rois.n_rois)
-        else:
-            chunks = prepared.result()
-            chunks.filt32 = None if "filtered" not in out else out.pop("filtered").astype(np.float32)
-            out.update((yield from _run_chunks(pool, chunks, chunk_size)))
+        with small_pages():
+            if chunked:
+                out = yield from _staged(pool, threads, rois, ref, fref, p, wanted, chunked, chunk_size)
+            else:
+                out = _band_passed_features(rois, ref, fref, p, wanted)
+                yield (rois.n_rois, rois.n_rois)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)  # a closed generator stops its chunks
     return {n: out[n] for n in _ORDER if n in out and n in wanted}
 
 
-def _band_passed_features(rois, ref, fref, p, wanted, pool) -> dict[str, np.ndarray]:
-    """dot_product and functional_dot_product; "filtered" holds the band-passed reference for corr_coef.
+def _staged(pool, threads, rois, ref, fref, p, wanted, chunked, chunk_size):
+    """Band-pass and chunks on the pool, overlapped; yields progress, returns every feature.
 
-    With a ``pool`` the two frames are band-passed side by side.
+    The chunks' set-up (numba's first call, centroids, occupancy: ~0.5 s, holding the
+    GIL) runs beside the band-pass (~0.7 s at 20 000 ROIs, FFTs that release it). Chunks
+    start as soon as the set-up is done; those that start before the band-passed frame
+    exists leave corr_coef for a second, short pass (masks and surround only).
     """
-    out: dict[str, np.ndarray] = {}
-    bpf = (p["lowcut"], p["highcut"], p["order"])
-    functional = None
-    if "functional_dot_product" in wanted and pool is not None:
-        functional = pool.submit(_band_passed_dots, rois, fref, bpf)
-    if {"dot_product", "corr_coef"} & set(wanted):
-        filt = butterworth_bpf(ref, *bpf)
-        if "dot_product" in wanted:
-            out["dot_product"] = dot_products(rois, filt)
-        if "corr_coef" in wanted:
-            out["filtered"] = filt
-    if "functional_dot_product" in wanted:
-        out["functional_dot_product"] = (
-            _band_passed_dots(rois, fref, bpf) if functional is None else functional.result()
-        )
+    filtered = _Published()
+    setup = pool.submit(_Chunks, rois, ref, p, chunked, threads, filtered)
+    band = pool.submit(_band_passed_features, rois, ref, fref, p, wanted, filtered)
+    chunks = setup.result()
+    values = yield from _run_chunks(pool, chunks, chunk_size, band)
+    out = band.result()
+    out.update(values)
     return out
 
 
-def _band_passed_dots(rois: RoiSet, frame: np.ndarray, bpf: tuple) -> np.ndarray:
-    return dot_products(rois, butterworth_bpf(frame, *bpf))
+class _Published:
+    """The band-passed reference (float32) for corr_coef: None until the band-pass task sets it."""
+
+    frame: np.ndarray | None = None
+
+
+def _band_passed_features(rois, ref, fref, p, wanted, filtered: _Published | None = None) -> dict[str, np.ndarray]:
+    """dot_product and functional_dot_product; ``filtered.frame`` gets the band-passed reference for corr_coef.
+
+    Plane by plane: each band-passed plane gives its pixels' values and, for corr_coef,
+    its float32 copy, so no float64 stack is ever held (a 1024² plane is 8 MB).
+    """
+    bpf = (p["lowcut"], p["highcut"], p["order"])
+    out: dict[str, np.ndarray] = {}
+    by_plane = _pixels_by_plane(rois, ref.shape[0])
+    if {"dot_product", "corr_coef"} & set(wanted):
+        keep = np.empty(ref.shape, np.float32) if filtered is not None and "corr_coef" in wanted else None
+        values = _filtered_pixel_values(rois, ref, bpf, by_plane, keep)
+        if filtered is not None:
+            filtered.frame = keep  # the chunks may use it from now on
+        if "dot_product" in wanted:
+            out["dot_product"] = _lam_weighted_sums(rois, values)
+    if "functional_dot_product" in wanted:
+        out["functional_dot_product"] = _lam_weighted_sums(rois, _filtered_pixel_values(rois, fref, bpf, by_plane))
+    return out
+
+
+def _pixels_by_plane(rois: RoiSet, planes: int) -> list[np.ndarray | slice]:
+    """Return the indices of the pixels on each plane (a slice of all for one plane)."""
+    if planes == 1:
+        return [slice(None)]
+    order = np.argsort(rois.zpix, kind="stable")
+    bounds = np.searchsorted(rois.zpix[order], np.arange(planes + 1))
+    return [order[a:b] for a, b in itertools.pairwise(bounds)]
+
+
+def _filtered_pixel_values(rois, frame, bpf, by_plane, keep=None) -> np.ndarray:
+    """Every ROI pixel's value in the band-passed ``frame`` (float64); ``keep`` gets the frame in float32."""
+    values = np.empty(rois.zpix.size)
+    for k, filtered in band_passed_planes(frame, *bpf):
+        idx = by_plane[k]
+        values[idx] = filtered[rois.ypix[idx], rois.xpix[idx]]
+        if keep is not None:
+            keep[k] = filtered
+    return values
 
 
 def _check_shapes(rois: RoiSet, ref: np.ndarray, fref: np.ndarray | None) -> None:
@@ -529,10 +577,12 @@ def _check_shapes(rois: RoiSet, ref: np.ndarray, fref: np.ndarray | None) -> Non
 class _Chunks:
     """What every chunk of ROIs needs, computed once; ``run`` does one chunk."""
 
-    def __init__(self, rois: RoiSet, ref: np.ndarray, p: dict[str, Any], names: Iterable[str], threads: int):
+    def __init__(
+        self, rois: RoiSet, ref: np.ndarray, p: dict[str, Any], names: Iterable[str], threads: int, filtered: _Published
+    ):
         self.rois, self.ref, self.names = rois, ref, set(names)
+        self.filtered = filtered  # the band-passed reference, for corr_coef, once it exists
         self.threads = threads  # chunks run in parallel; each chunk's FFTs use one thread
-        _scipy_fft()
         if "local_contrast" in self.names:
             self.occ = occupancy(rois)
             self.scale = background_scale(ref, self.occ)
@@ -544,27 +594,43 @@ class _Chunks:
         self.fill = float(p["fill_value"])
         self.eps = float(p["phase_corr_eps"])
         self.iterations = int(p["surround_iterations"])
-        self.filt32: np.ndarray | None = None  # the band-passed reference, for corr_coef
 
     def run(self, i0: int, i1: int) -> dict[str, np.ndarray]:
-        """Return the chunked features of ROIs ``i0:i1``."""
+        """Return the chunked features of ROIs ``i0:i1``; corr_coef only if the band-passed frame exists."""
         r, out = self.rois, {}
         if "local_contrast" in self.names:
             out["local_contrast"] = local_contrast(r, self.ref, self.ring, self.occ, self.scale, start=i0, stop=i1)
         if not {"phase_corr", "corr_coef", "in_vs_out"} & self.names:
             return out
-        args = (self.cent, i0, i1, self.w, self.depth, self.fill)
-        masks = _centered_masks(r.ypix, r.xpix, r.zpix, r.lam, r.ptr, *args)
+        masks = self._masks(i0, i1)
         if "phase_corr" in self.names:
-            wrefs = _windowed_reference(self.ref, *args, self.win)
-            out["phase_corr"] = _phase_corr_windowed(_windowed(masks, self.win), wrefs, self.eps, workers=1)
+            wrefs = _windowed_reference(self.ref, self.cent, i0, i1, self.w, self.depth, self.fill, self.win)
+            out["phase_corr"] = _phase_corr_windowed(_windowed(masks, self.win), wrefs, self.eps)
         if {"corr_coef", "in_vs_out"} & self.names:
+            frame = self.filtered.frame  # read once: the band-pass task sets it
             boxes = _dilated_boxes(masks, self.iterations)
-            at = (boxes, self.cent, i0, self.w, self.depth, self.fill)
-            refs = _boxed_reference(self.ref, *at)
-            frefs = refs if self.filt32 is None else _boxed_reference(self.filt32, *at)
-            out["in_vs_out"], out["corr_coef"] = _surround_features(masks, refs, frefs, self.iterations, boxes)
+            refs = self._boxed(self.ref, boxes, i0)
+            frefs = refs if frame is None else self._boxed(frame, boxes, i0)
+            out["in_vs_out"], corr = _surround_features(masks, refs, frefs, self.iterations, boxes)
+            if frame is not None:
+                out["corr_coef"] = corr
         return out
+
+    def corr(self, i0: int, i1: int) -> dict[str, np.ndarray]:
+        """Return corr_coef of ROIs ``i0:i1`` (for chunks that ran before the band-pass ended)."""
+        masks = self._masks(i0, i1)
+        boxes = _dilated_boxes(masks, self.iterations)
+        frame = self.filtered.frame
+        assert frame is not None  # only submitted once the band-pass has ended
+        frefs = self._boxed(frame, boxes, i0)
+        return {"corr_coef": _surround_features(masks, frefs, frefs, self.iterations, boxes)[1]}
+
+    def _masks(self, i0: int, i1: int) -> np.ndarray:
+        r = self.rois
+        return _centered_masks(r.ypix, r.xpix, r.zpix, r.lam, r.ptr, self.cent, i0, i1, self.w, self.depth, self.fill)
+
+    def _boxed(self, frame: np.ndarray, boxes: np.ndarray, i0: int) -> np.ndarray:
+        return _boxed_reference(frame, boxes, self.cent, i0, self.w, self.depth, self.fill)
 
 
 def _threads() -> int:
@@ -581,25 +647,47 @@ def _threads() -> int:
         return os.cpu_count() or 1
 
 
-def _run_chunks(pool: ThreadPoolExecutor, chunks: _Chunks, chunk_size: int):
-    """Run the chunks on the pool (the kernels release the GIL), yielding progress in order.
+def _run_chunks(pool: ThreadPoolExecutor, chunks: _Chunks, chunk_size: int, band: Future):
+    """Run the chunks on the pool (the kernels release the GIL), yielding progress; return the values.
 
-    Each chunk is independent, so the values do not depend on the number of threads.
-    At most two chunks per thread are in flight, which bounds memory. Returns the values.
+    Each chunk is independent, so the values do not depend on the number of threads or
+    on when the band-pass ends. At most two tasks per thread are in flight, which bounds
+    memory. A chunk that ran before the band-passed frame existed gets a corr_coef task
+    once it does (``band`` is the band-pass task).
     """
     n = chunks.rois.n_rois
     res = {k: np.empty(n, np.float32 if k == "in_vs_out" else np.float64) for k in chunks.names}
     bounds = iter([(i0, min(n, i0 + chunk_size)) for i0 in range(0, n, chunk_size)])
-    pending = deque((b, pool.submit(chunks.run, *b)) for b in itertools.islice(bounds, 2 * chunks.threads))
+    waiting: deque[tuple[int, int]] = deque()  # chunks whose corr_coef waits for the band-pass
+    pending: deque[tuple[tuple[int, int], Future]] = deque()
+    done = 0
+
+    def submit() -> bool:
+        if waiting and (band.done() or not pending):
+            band.result()  # nothing else to run: wait for the band-pass (and raise its error)
+            w = waiting.popleft()
+            pending.append((w, pool.submit(chunks.corr, *w)))
+            return True
+        b = next(bounds, None)
+        if b is not None:
+            pending.append((b, pool.submit(chunks.run, *b)))
+        return b is not None
+
+    while len(pending) < 2 * chunks.threads and submit():
+        pass
     while pending:
         (i0, i1), future = pending.popleft()
-        for k, v in future.result().items():
-            if k in res:
+        values = future.result()
+        for k, v in values.items():
+            if k in res:  # a chunk may return more than was asked for
                 res[k][i0:i1] = v
-        following = next(bounds, None)
-        if following is not None:
-            pending.append((following, pool.submit(chunks.run, *following)))
-        yield (i1, n)
+        if "corr_coef" in chunks.names and "corr_coef" not in values:
+            waiting.append((i0, i1))
+        else:
+            done += i1 - i0
+            yield (done, n)
+        while len(pending) < 2 * chunks.threads and submit():
+            pass
     return res
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -86,24 +87,49 @@ def butterworth_bpf(
     implementation's complex64 forward transform.
     """
     image = np.asarray(image)
-    if image.ndim == 3:
-        return np.stack([butterworth_bpf(p, lowcut, highcut, order) for p in image])
-    if image.ndim != 2:
+    if image.ndim not in (2, 3):
         raise ValueError(f"image must be 2-D or 3-D, got {image.ndim}-D")
-    ny, nx = image.shape
+    planes = image if image.ndim == 3 else image[None]
+    out = np.empty(planes.shape, np.float64)
+    for k, filtered in band_passed_planes(planes, lowcut, highcut, order):
+        out[k] = filtered
+    return out if image.ndim == 3 else out[0]
+
+
+def band_passed_planes(
+    stack: np.ndarray, lowcut: float | None = 12, highcut: float | None = 250, order: int = 3
+) -> Iterator[tuple[int, np.ndarray]]:
+    """Yield ``(k, band-passed plane k)`` of a ``(nz, ny, nx)`` stack, float64.
+
+    The yielded plane is a view of one buffer that the next step overwrites: copy
+    what you keep. One spectrum and one output buffer serve every plane, so a stack
+    costs the memory of one frame (at 1024² each buffer is larger than malloc's mmap
+    threshold, so fresh ones would be page-faulted in for every plane).
+    """
+    nz, ny, nx = stack.shape
     kernel, size = _kernel_spectrum(ny, nx, lowcut, highcut, order)
-    # rfft2 / irfft2 done one axis at a time (the order pocketfft uses, so the numbers
-    # are the same) to skip the zero padding's rows on the way in and the cropped
-    # rows on the way out: a quarter of the work. numpy's FFTs (pocketfft, as scipy's)
-    # spare the process scipy.fft's 0.2 s import on the way to the first feature.
-    rows = np.fft.rfft(image.astype(np.float64, copy=False), n=size[1], axis=1)
-    spec = np.zeros((size[0], rows.shape[1]), np.complex128)
-    spec[:ny] = rows
-    del rows
+    spec = np.empty((size[0], size[1] // 2 + 1), np.complex128)
+    back = np.empty((ny, size[1]), np.float64)
+    for k in range(nz):
+        _band_pass_plane(stack[k], kernel, size, spec, back)
+        yield k, back[:, :nx]
+
+
+def _band_pass_plane(plane: np.ndarray, kernel: np.ndarray, size: tuple[int, int], spec: np.ndarray, back: np.ndarray):
+    """Filter one frame into ``back[:, :nx]`` using the work buffer ``spec``.
+
+    rfft2 / irfft2 done one axis at a time (the order pocketfft uses, so the numbers
+    are the same) to skip the zero padding's rows on the way in and the cropped rows on
+    the way out: a quarter of the work. numpy's FFTs (pocketfft, as scipy's) spare the
+    process scipy.fft's 0.2 s import.
+    """
+    ny = plane.shape[0]
+    np.fft.rfft(plane.astype(np.float64, copy=False), n=size[1], axis=1, out=spec[:ny])
+    spec[ny:] = 0
     np.fft.fft(spec, axis=0, out=spec)
     spec *= kernel  # in place: one complex buffer per frame
     np.fft.ifft(spec, axis=0, out=spec)
-    return np.fft.irfft(spec[:ny], n=size[1], axis=1)[:, :nx].copy()
+    np.fft.irfft(spec[:ny], n=size[1], axis=1, out=back)
 
 
 @functools.lru_cache(maxsize=2)  # ~33 MB each for a 1024² frame

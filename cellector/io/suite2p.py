@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from .._memory import small_pages
 from ..rois import RoiSet
 from .safe_load import safe_load_npy
 
@@ -250,6 +251,7 @@ def _read_plane(plane: Path):
     return ops, ys, xs, ls, _rows(plane, "iscell.npy", n), _rows(plane, "redcell.npy", n), frame
 
 
+@small_pages()
 def load_suite2p(
     path: str | Path,
     reference_key: str = "meanImg_chan2",

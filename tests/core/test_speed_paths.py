@@ -1,5 +1,6 @@
 """The fast paths give the same numbers: threads, the band-pass kernel cache, lazy image stacks."""
 
+import itertools
 import threading
 
 import numpy as np
@@ -82,3 +83,84 @@ def test_image_stacks_are_built_on_first_access(session, synthetic):
     assert session.images["meanImgE"] is session.images["meanImgE"]  # stacked once
     with pytest.raises(KeyError):
         session.images["Vcorr"]
+
+
+@pytest.mark.parametrize("volumetric", [False, True])
+def test_dot_products_plane_by_plane_match_the_whole_stack(volumetric):
+    """Planes are band-passed one at a time; ROIs out of plane order and ROIs across planes still read theirs."""
+    rng = np.random.default_rng(7)
+    shape = (3, 40, 48)
+    ys, xs, zs, ls = [], [], [], []
+    for plane in (2, 0, 1, 2, 0, 1, 1):
+        n = int(rng.integers(3, 30))
+        ys.append(rng.integers(0, shape[1], n))
+        xs.append(rng.integers(0, shape[2], n))
+        zs.append(rng.integers(0, shape[0], n) if volumetric else plane)
+        ls.append(rng.random(n).astype(np.float32))
+    rois = features.RoiSet.from_lists(ys, xs, ls, zs, shape, volumetric=volumetric)
+    ref = (rng.random(shape) * 300).astype(np.float32)
+    fref = (rng.random(shape) * 50).astype(np.float32)
+    got = compute_features(rois, ref, fref, names=["dot_product", "functional_dot_product"])
+    # dot_products gathers from the whole filtered stack (and is checked by hand in test_features)
+    np.testing.assert_array_equal(got["dot_product"], features.dot_products(rois, filters.butterworth_bpf(ref)))
+    np.testing.assert_array_equal(
+        got["functional_dot_product"], features.dot_products(rois, filters.butterworth_bpf(fref))
+    )
+
+
+def test_band_passed_planes_is_the_stack_filtered_plane_by_plane():
+    stack = (np.random.default_rng(3).random((3, 30, 20)) * 10).astype(np.float32)
+    whole = filters.butterworth_bpf(stack)
+    for k, plane in filters.band_passed_planes(stack):
+        np.testing.assert_array_equal(plane, whole[k])
+        np.testing.assert_array_equal(plane, filters.butterworth_bpf(stack[k]))
+
+
+def test_chunks_that_start_before_the_band_pass_ends_get_corr_coef_later(session, monkeypatch):
+    """The first chunks run while the band-pass is held back; their corr_coef comes from the second pass."""
+    expected = compute_features(session.rois, session.reference, session.functional_reference, chunk_size=8)
+    monkeypatch.setenv("CELLECTOR_THREADS", "2")
+    two_chunks_ran = threading.Event()
+    ran, deferred = [], []
+    run, corr, planes = features._Chunks.run, features._Chunks.corr, features.band_passed_planes
+
+    def counting_run(self, i0, i1):
+        out = run(self, i0, i1)
+        ran.append(i0)
+        if len(ran) >= 2:
+            two_chunks_ran.set()
+        return out
+
+    def counting_corr(self, i0, i1):
+        deferred.append(i0)
+        return corr(self, i0, i1)
+
+    def held_back(*args):
+        assert two_chunks_ran.wait(30), "no chunk ran while the band-pass waited"
+        yield from planes(*args)
+
+    monkeypatch.setattr(features._Chunks, "run", counting_run)
+    monkeypatch.setattr(features._Chunks, "corr", counting_corr)
+    monkeypatch.setattr(features, "band_passed_planes", held_back)
+    got = compute_features(session.rois, session.reference, session.functional_reference, chunk_size=8)
+    assert len(deferred) >= 2 and set(deferred) <= set(ran)
+    assert list(got) == list(expected)
+    for name in expected:
+        np.testing.assert_array_equal(got[name], expected[name], err_msg=name)
+
+
+def test_progress_counts_rois_whose_features_are_all_done(session, monkeypatch):
+    monkeypatch.setenv("CELLECTOR_THREADS", "2")
+    steps = list(_progress(iter_features(session.rois, session.reference, chunk_size=16)))
+    n = session.rois.n_rois
+    assert steps[-1] == (n, n)
+    assert all(a < b for (a, _), (b, _) in itertools.pairwise(steps))
+    assert {total for _, total in steps} == {n}
+
+
+def _progress(gen):
+    while True:
+        try:
+            yield next(gen)
+        except StopIteration:
+            return
