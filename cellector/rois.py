@@ -123,9 +123,9 @@ class RoiSet:
                 f"ypix, xpix, lam{'' if zpix is None else ', zpix'} must have one entry per ROI; "
                 f"got {n}, {len(xpix)}, {len(lam)}" + ("" if zpix is None else f", {len(zpix)}")
             )
-        counts = np.array([np.size(v) for v in ypix], dtype=np.int64)
+        counts = _sizes(ypix)
         for name, seq in (("xpix", xpix), ("lam", lam)):
-            other = np.array([np.size(v) for v in seq], dtype=np.int64)
+            other = _sizes(seq)
             bad = np.flatnonzero(other != counts)
             if bad.size:
                 i = int(bad[0])
@@ -134,12 +134,12 @@ class RoiSet:
         np.cumsum(counts, out=ptr[1:])
         y = _concat(ypix, "ypix")
         x = _concat(xpix, "xpix")
-        w = np.concatenate([np.asarray(v, dtype=np.float32).ravel() for v in lam]) if n else np.zeros(0, np.float32)
+        w = np.concatenate(_flat(lam), dtype=np.float32, casting="unsafe") if n else np.zeros(0, np.float32)
         if volumetric:
             if zpix is None:
                 raise ValueError("volumetric ROIs need zpix (one z array per ROI)")
             z = _concat(zpix, "zpix")
-            zc = np.array([np.size(v) for v in zpix], dtype=np.int64)
+            zc = _sizes(zpix)
             bad = np.flatnonzero(zc != counts)
             if bad.size:
                 i = int(bad[0])
@@ -224,15 +224,25 @@ class RoiSet:
         h.update(np.int64(sub.n_rois).tobytes())
         h.update(sub.npix.astype(np.int64).tobytes())
         for arr in (sub.ypix, sub.xpix) + ((sub.zpix,) if sub.volumetric else ()):
-            h.update(np.ascontiguousarray(arr, dtype=np.int32).tobytes())
+            h.update(np.ascontiguousarray(arr, dtype=np.int32).data)
         return h.hexdigest()
+
+
+def _sizes(seq: Sequence) -> np.ndarray:
+    """Element count of each item (int64); 20 000 ROIs make this a hot loop, so ndarrays skip ``np.size``."""
+    return np.array([v.size if type(v) is np.ndarray else np.size(v) for v in seq], dtype=np.int64)
+
+
+def _flat(seq: Sequence) -> list[np.ndarray]:
+    """Each item as a 1-D array (1-D ndarrays as they are: the common case, kept cheap)."""
+    return [v if type(v) is np.ndarray and v.ndim == 1 else np.asarray(v).ravel() for v in seq]
 
 
 def _concat(seq: Sequence, name: str) -> np.ndarray:
     """Concatenate per-ROI coordinates as int32, naming the first ROI that is not integral."""
     if len(seq) == 0:
         return np.zeros(0, np.int32)
-    arrays = [np.asarray(v).ravel() for v in seq]
+    arrays = _flat(seq)
     # one check per distinct dtype, not per ROI: 20 000 ROIs share one or two dtypes
     for dtype in {a.dtype for a in arrays if a.size}:
         if not (np.issubdtype(dtype, np.integer) or np.issubdtype(dtype, np.floating)):

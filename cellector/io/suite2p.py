@@ -222,15 +222,19 @@ def _stat_lists(stat: Any, plane: Path):
         raise Suite2pError(f"{plane.name}/stat.npy: expected a 1-D array of ROI dicts")
     ys, xs, ls = [], [], []
     for i, roi in enumerate(stat):
-        if not isinstance(roi, dict):
-            raise Suite2pError(f"{plane.name}/stat.npy: ROI {i} is not a dict")
-        missing = [k for k in ("ypix", "xpix", "lam") if k not in roi]
-        if missing:
-            raise Suite2pError(f"{plane.name}/stat.npy: ROI {i} has no {', '.join(missing)}")
-        ys.append(np.asarray(roi["ypix"]))
-        xs.append(np.asarray(roi["xpix"]))
-        ls.append(np.asarray(roi["lam"]))
+        if not (isinstance(roi, dict) and "ypix" in roi and "xpix" in roi and "lam" in roi):
+            raise _bad_roi(plane, i, roi)
+        ys.append(roi["ypix"])
+        xs.append(roi["xpix"])
+        ls.append(roi["lam"])
     return ys, xs, ls
+
+
+def _bad_roi(plane: Path, i: int, roi: Any) -> Suite2pError:
+    if not isinstance(roi, dict):
+        return Suite2pError(f"{plane.name}/stat.npy: ROI {i} is not a dict")
+    missing = [k for k in ("ypix", "xpix", "lam") if k not in roi]
+    return Suite2pError(f"{plane.name}/stat.npy: ROI {i} has no {', '.join(missing)}")
 
 
 def _rows(plane: Path, name: str, n: int) -> np.ndarray | None:
