@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import itertools
 import os
+import threading
 from collections import deque
 from collections.abc import Callable, Generator, Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
 from typing import Any
 
 import numba
@@ -497,19 +498,21 @@ def iter_features(
     chunked = [n for n in ("phase_corr", "corr_coef", "in_vs_out", "local_contrast") if n in wanted]
     threads = max(1, min(_threads(), -(-rois.n_rois // chunk_size)))
     pool = ThreadPoolExecutor(threads, thread_name_prefix="cellector-features")
+    band = _BandPass()
     try:
         with small_pages():
             if chunked:
-                out = yield from _staged(pool, threads, rois, ref, fref, p, wanted, chunked, chunk_size)
+                out = yield from _staged(pool, threads, rois, ref, fref, p, wanted, chunked, chunk_size, band)
             else:
                 out = _band_passed_features(rois, ref, fref, p, wanted)
                 yield (rois.n_rois, rois.n_rois)
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)  # a closed generator stops its chunks
+        band.stop.set()  # a closed generator stops the band-pass at the next plane...
+        pool.shutdown(wait=True, cancel_futures=True)  # ...and its chunks
     return {n: out[n] for n in _ORDER if n in out and n in wanted}
 
 
-def _staged(pool, threads, rois, ref, fref, p, wanted, chunked, chunk_size):
+def _staged(pool, threads, rois, ref, fref, p, wanted, chunked, chunk_size, band: _BandPass):
     """Band-pass and chunks on the pool, overlapped; yields progress, returns every feature.
 
     The chunks' set-up (numba's first call, centroids, occupancy: ~0.5 s, holding the
@@ -517,24 +520,25 @@ def _staged(pool, threads, rois, ref, fref, p, wanted, chunked, chunk_size):
     start as soon as the set-up is done; those that start before the band-passed frame
     exists leave corr_coef for a second, short pass (masks and surround only).
     """
-    filtered = _Published()
-    setup = pool.submit(_Chunks, rois, ref, p, chunked, threads, filtered)
-    band = pool.submit(_band_passed_features, rois, ref, fref, p, wanted, filtered)
+    setup = pool.submit(_Chunks, rois, ref, p, chunked, threads, band)
+    filtering = pool.submit(_band_passed_features, rois, ref, fref, p, wanted, band)
     chunks = setup.result()
-    values = yield from _run_chunks(pool, chunks, chunk_size, band)
-    out = band.result()
+    values = yield from _run_chunks(pool, chunks, chunk_size, filtering)
+    out = filtering.result()
     out.update(values)
     return out
 
 
-class _Published:
-    """The band-passed reference (float32) for corr_coef: None until the band-pass task sets it."""
+class _BandPass:
+    """What the band-pass task shares with the chunks and the driver."""
 
-    frame: np.ndarray | None = None
+    def __init__(self) -> None:
+        self.frame: np.ndarray | None = None  #: the band-passed reference (float32), once it exists
+        self.stop = threading.Event()  #: set when the caller no longer wants the result
 
 
-def _band_passed_features(rois, ref, fref, p, wanted, filtered: _Published | None = None) -> dict[str, np.ndarray]:
-    """dot_product and functional_dot_product; ``filtered.frame`` gets the band-passed reference for corr_coef.
+def _band_passed_features(rois, ref, fref, p, wanted, band: _BandPass | None = None) -> dict[str, np.ndarray]:
+    """dot_product and functional_dot_product; ``band.frame`` gets the band-passed reference for corr_coef.
 
     Plane by plane: each band-passed plane gives its pixels' values and, for corr_coef,
     its float32 copy, so no float64 stack is ever held (a 1024² plane is 8 MB).
@@ -543,14 +547,15 @@ def _band_passed_features(rois, ref, fref, p, wanted, filtered: _Published | Non
     out: dict[str, np.ndarray] = {}
     by_plane = _pixels_by_plane(rois, ref.shape[0])
     if {"dot_product", "corr_coef"} & set(wanted):
-        keep = np.empty(ref.shape, np.float32) if filtered is not None and "corr_coef" in wanted else None
-        values = _filtered_pixel_values(rois, ref, bpf, by_plane, keep)
-        if filtered is not None:
-            filtered.frame = keep  # the chunks may use it from now on
+        keep = np.empty(ref.shape, np.float32) if band is not None and "corr_coef" in wanted else None
+        values = _filtered_pixel_values(rois, ref, bpf, by_plane, keep, band)
+        if band is not None:
+            band.frame = keep  # the chunks may use it from now on
         if "dot_product" in wanted:
             out["dot_product"] = _lam_weighted_sums(rois, values)
     if "functional_dot_product" in wanted:
-        out["functional_dot_product"] = _lam_weighted_sums(rois, _filtered_pixel_values(rois, fref, bpf, by_plane))
+        values = _filtered_pixel_values(rois, fref, bpf, by_plane, band=band)
+        out["functional_dot_product"] = _lam_weighted_sums(rois, values)
     return out
 
 
@@ -563,10 +568,15 @@ def _pixels_by_plane(rois: RoiSet, planes: int) -> list[np.ndarray | slice]:
     return [order[a:b] for a, b in itertools.pairwise(bounds)]
 
 
-def _filtered_pixel_values(rois, frame, bpf, by_plane, keep=None) -> np.ndarray:
-    """Every ROI pixel's value in the band-passed ``frame`` (float64); ``keep`` gets the frame in float32."""
+def _filtered_pixel_values(rois, frame, bpf, by_plane, keep=None, band: _BandPass | None = None) -> np.ndarray:
+    """Every ROI pixel's value in the band-passed ``frame`` (float64); ``keep`` gets the frame in float32.
+
+    Raises ``CancelledError`` between planes once ``band.stop`` is set.
+    """
     values = np.empty(rois.zpix.size)
     for k, filtered in band_passed_planes(frame, *bpf):
+        if band is not None and band.stop.is_set():
+            raise CancelledError("the features are no longer wanted")
         idx = by_plane[k]
         values[idx] = filtered[rois.ypix[idx], rois.xpix[idx]]
         if keep is not None:
@@ -585,10 +595,10 @@ class _Chunks:
     """What every chunk of ROIs needs, computed once; ``run`` does one chunk."""
 
     def __init__(
-        self, rois: RoiSet, ref: np.ndarray, p: dict[str, Any], names: Iterable[str], threads: int, filtered: _Published
+        self, rois: RoiSet, ref: np.ndarray, p: dict[str, Any], names: Iterable[str], threads: int, band: _BandPass
     ):
         self.rois, self.ref, self.names = rois, ref, set(names)
-        self.filtered = filtered  # the band-passed reference, for corr_coef, once it exists
+        self.band = band  # the band-passed reference, for corr_coef, once it exists
         self.threads = threads  # chunks run in parallel; each chunk's FFTs use one thread
         if "local_contrast" in self.names:
             self.occ = occupancy(rois)
@@ -614,7 +624,7 @@ class _Chunks:
             wrefs = _windowed_reference(self.ref, self.cent, i0, i1, self.w, self.depth, self.fill, self.win)
             out["phase_corr"] = _phase_corr_windowed(_windowed(masks, self.win), wrefs, self.eps)
         if {"corr_coef", "in_vs_out"} & self.names:
-            frame = self.filtered.frame  # read once: the band-pass task sets it
+            frame = self.band.frame  # read once: the band-pass task sets it
             boxes = _dilated_boxes(masks, self.iterations)
             refs = self._boxed(self.ref, boxes, i0)
             frefs = refs if frame is None else self._boxed(frame, boxes, i0)
@@ -627,7 +637,7 @@ class _Chunks:
         """Return corr_coef of ROIs ``i0:i1`` (for chunks that ran before the band-pass ended)."""
         masks = self._masks(i0, i1)
         boxes = _dilated_boxes(masks, self.iterations)
-        frame = self.filtered.frame
+        frame = self.band.frame
         assert frame is not None  # only submitted once the band-pass has ended
         frefs = self._boxed(frame, boxes, i0)
         return {"corr_coef": _surround_features(masks, frefs, frefs, self.iterations, boxes)[1]}
@@ -654,24 +664,25 @@ def _threads() -> int:
         return os.cpu_count() or 1
 
 
-def _run_chunks(pool: ThreadPoolExecutor, chunks: _Chunks, chunk_size: int, band: Future):
+def _run_chunks(pool: ThreadPoolExecutor, chunks: _Chunks, chunk_size: int, filtering: Future):
     """Run the chunks on the pool (the kernels release the GIL), yielding progress; return the values.
 
     Each chunk is independent, so the values do not depend on the number of threads or
     on when the band-pass ends. At most two tasks per thread are in flight, which bounds
     memory. A chunk that ran before the band-passed frame existed gets a corr_coef task
-    once it does (``band`` is the band-pass task).
+    once it does (``filtering`` is the band-pass task). Progress counts the ROIs through
+    the main pass, and reaches the total only when nothing is left to do.
     """
     n = chunks.rois.n_rois
     res = {k: np.empty(n, np.float32 if k == "in_vs_out" else np.float64) for k in chunks.names}
     bounds = iter([(i0, min(n, i0 + chunk_size)) for i0 in range(0, n, chunk_size)])
     waiting: deque[tuple[int, int]] = deque()  # chunks whose corr_coef waits for the band-pass
     pending: deque[tuple[tuple[int, int], Future]] = deque()
-    done = 0
+    done = owed = reported = 0  # ROIs through the main pass; deferred chunks not yet finished
 
     def submit() -> bool:
-        if waiting and (band.done() or not pending):
-            band.result()  # nothing else to run: wait for the band-pass (and raise its error)
+        if waiting and (filtering.done() or not pending):
+            filtering.result()  # nothing else to run: wait for the band-pass (and raise its error)
             w = waiting.popleft()
             pending.append((w, pool.submit(chunks.corr, *w)))
             return True
@@ -688,13 +699,19 @@ def _run_chunks(pool: ThreadPoolExecutor, chunks: _Chunks, chunk_size: int, band
         for k, v in values.items():
             if k in res:  # a chunk may return more than was asked for
                 res[k][i0:i1] = v
-        if "corr_coef" in chunks.names and "corr_coef" not in values:
-            waiting.append((i0, i1))
+        if list(values) == ["corr_coef"]:  # a deferred chunk's second pass
+            owed -= 1
         else:
             done += i1 - i0
-            yield (done, n)
+            if "corr_coef" in chunks.names and "corr_coef" not in values:
+                waiting.append((i0, i1))
+                owed += 1
         while len(pending) < 2 * chunks.threads and submit():
             pass
+        progress = done if owed == 0 else min(done, n - 1)
+        if progress > reported:
+            reported = progress
+            yield (progress, n)
     return res
 
 

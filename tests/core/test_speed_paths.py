@@ -142,8 +142,14 @@ def test_chunks_that_start_before_the_band_pass_ends_get_corr_coef_later(session
     monkeypatch.setattr(features._Chunks, "run", counting_run)
     monkeypatch.setattr(features._Chunks, "corr", counting_corr)
     monkeypatch.setattr(features, "band_passed_planes", held_back)
-    got = compute_features(session.rois, session.reference, session.functional_reference, chunk_size=8)
+    steps = []
+    got = compute_features(
+        session.rois, session.reference, session.functional_reference, chunk_size=8, progress=lambda *s: steps.append(s)
+    )
     assert len(deferred) >= 2 and set(deferred) <= set(ran)
+    n = session.rois.n_rois
+    assert all(a < b for (a, _), (b, _) in itertools.pairwise(steps))  # the total only once everything is done
+    assert steps[-1] == (n, n)
     assert list(got) == list(expected)
     for name in expected:
         np.testing.assert_array_equal(got[name], expected[name], err_msg=name)
@@ -164,3 +170,24 @@ def _progress(gen):
             yield next(gen)
         except StopIteration:
             return
+
+
+def test_closing_the_generator_stops_the_band_pass_at_the_next_plane(session, monkeypatch):
+    """A caller that gives up (the window's Cancel) does not wait for every plane to be filtered."""
+    monkeypatch.setenv("CELLECTOR_THREADS", "2")
+    release, advanced = threading.Event(), []
+    planes = features.band_passed_planes
+
+    def slow(*args):
+        for k, plane in planes(*args):
+            assert release.wait(30)
+            advanced.append(k)
+            yield k, plane
+
+    monkeypatch.setattr(features, "band_passed_planes", slow)
+    steps = iter_features(session.rois, session.reference, session.functional_reference, chunk_size=4)
+    next(steps)  # a chunk is done (all but corr_coef); the band-pass waits at its first plane
+    threading.Timer(0.2, release.set).start()  # lets it go while close() waits for the pool
+    steps.close()
+    assert advanced == [0]  # of the reference's two planes, and none of the functional frame's
+    assert not _feature_threads()
