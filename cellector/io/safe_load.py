@@ -16,6 +16,8 @@ from typing import Any
 import numpy as np
 from numpy.lib import format as npformat
 
+from .._memory import paused_gc
+
 __all__ = ["UnsafePickleError", "safe_load_npy", "safe_loads"]
 
 _ALLOWED = {
@@ -58,8 +60,9 @@ class _Restricted(pickle.Unpickler):
 
 
 def safe_loads(data: bytes) -> Any:
-    """Unpickle ``data`` with the allow-list."""
-    return _Restricted(io.BytesIO(data), encoding="latin1").load()
+    """Unpickle ``data`` with the allow-list (the garbage collector paused: see ``_memory``)."""
+    with paused_gc():
+        return _Restricted(io.BytesIO(data), encoding="latin1").load()
 
 
 def safe_load_npy(path: str | Path) -> Any:

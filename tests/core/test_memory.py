@@ -79,3 +79,32 @@ def test_reading_and_computing_run_without_huge_pages(synthetic, switch, monkeyp
     assert states["read"] == [False, False]  # two planes
     assert states["compute"] == [False]
     assert _requested(switch) is True
+
+
+def test_the_collector_is_paused_while_a_pickle_is_read_and_restored_after(tmp_path, monkeypatch):
+    import gc
+
+    import numpy as np
+
+    from cellector.io import safe_load
+
+    path = tmp_path / "stat.npy"
+    np.save(path, np.array([{"ypix": np.arange(3)}, {"ypix": np.arange(2)}], dtype=object))
+    seen = []
+    real = safe_load._Restricted.load
+
+    def probing(self):
+        seen.append(gc.isenabled())
+        return real(self)
+
+    monkeypatch.setattr(safe_load._Restricted, "load", probing)
+    assert gc.isenabled()
+    stat = safe_load.safe_load_npy(path)
+    assert seen == [False] and gc.isenabled()
+    assert [list(r["ypix"]) for r in stat] == [[0, 1, 2], [0, 1]]
+    gc.disable()  # a caller's own choice is kept
+    try:
+        safe_load.safe_load_npy(path)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
