@@ -47,3 +47,19 @@ def run_child(code: str, root: Path) -> dict:
     if r.returncode != 0:
         raise SystemExit(f"benchmark child failed:\n{r.stderr[-3000:]}")
     return {**json.loads(r.stdout.strip().splitlines()[-1]), "process": process}
+
+
+def machine_pace() -> float:
+    """Seconds for a fixed pure-Python loop (median of three): how fast this machine is right now.
+
+    Shared VMs drift by tens of percent within an hour; printing this beside the figures
+    says which of two runs was made on a slower machine.
+    """
+    times = []
+    for _ in range(3):
+        t = time.perf_counter()
+        s = 0
+        for i in range(2_000_000):
+            s += i * i % 7
+        times.append(time.perf_counter() - t)
+    return sorted(times)[1]

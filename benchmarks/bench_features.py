@@ -27,7 +27,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import FRAME, PER_PLANE, make_folder, parse_args, run_child
+from _common import FRAME, PER_PLANE, machine_pace, make_folder, parse_args, run_child
 
 SIZES = (1_000, 20_000, 100_000)
 TARGETS = {20_000: (3.5, 1.5), 100_000: (20.0, 3.0)}  # seconds, GB
@@ -57,11 +57,12 @@ def main(argv: list[str] | None = None) -> None:
         f"{PER_PLANE} ROIs per plane; median of {REPEAT} runs (process: min-max)"
     )
     head = f"{'ROIs':>8} {'planes':>6} {'read s':>7} {'compute s':>9} {'wall s':>7} {'process s':>13} {'peak GB':>8}"
-    print(f"{head} {'cellector compute s':>19}  target")
+    print(f"{head} {'cellector compute s':>19}  target  (pace: a fixed loop's seconds, lower is faster)")
     for n in sizes:
         t = time.perf_counter()
         root = make_folder(data, n)
         made = time.perf_counter() - t
+        pace = machine_pace()
         runs = [run_child(_CHILD, root) for _ in range(REPEAT)]
         r = {k: statistics.median(run[k] for run in runs) for k in ("read", "compute", "wall", "process", "peak")}
         lo, hi = min(run["process"] for run in runs), max(run["process"] for run in runs)
@@ -71,7 +72,7 @@ def main(argv: list[str] | None = None) -> None:
         print(
             f"{runs[0]['n']:>8} {max(1, n // PER_PLANE):>6} {r['read']:>7.2f} {r['compute']:>9.2f} {r['wall']:>7.2f} "
             f"{r['process']:>5.2f} ({lo:.1f}-{hi:.1f}) {r['peak'] / 1e9:>8.2f} {command:>19.2f}  {tgt}",
-            f"  (folder written in {made:.1f} s)",
+            f"  (pace {pace:.2f} s; folder written in {made:.1f} s)",
             flush=True,
         )
 

@@ -22,6 +22,8 @@ from typing import Any
 
 import numpy as np
 
+from ._memory import reusable_heap
+
 __all__ = ["COMMANDS", "SessionJob", "SessionResult", "one_line", "run_job", "run_jobs", "session_store"]
 
 COMMANDS = ("compute", "apply", "export")
@@ -184,10 +186,24 @@ def _dask(jobs: Sequence[SessionJob], scheduler: str) -> Iterator[tuple[int, Ses
     except ImportError:
         raise ValueError('--scheduler needs dask.distributed: pip install "cellector[cluster]"') from None
     with Client(scheduler) as client:
-        futures = client.map(run_job, list(jobs), pure=False)
+        futures = client.map(_dask_job, list(jobs), pure=False)
         index = {fut.key: i for i, fut in enumerate(futures)}
         for fut in dask_completed(futures):
             yield index[fut.key], fut.result()
+
+
+def _dask_job(job: SessionJob) -> SessionResult:
+    """:func:`run_job` on a dask worker, with the worker's threads for the features.
+
+    A worker started with ``--nthreads 1`` (or ``threads_per_worker=1``) shares its
+    machine with others; the features then use one thread unless the worker's
+    environment sets ``CELLECTOR_THREADS``.
+    """
+    from dask.distributed import get_worker
+
+    os.environ.setdefault("CELLECTOR_THREADS", str(get_worker().state.nthreads))
+    with reusable_heap():  # the nanny pins malloc's trim threshold: see _memory
+        return run_job(job)
 
 
 def run_jobs(

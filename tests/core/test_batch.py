@@ -1,6 +1,7 @@
 """Many sessions: in parallel processes and on a real dask LocalCluster, byte-identical to a serial run."""
 
 import hashlib
+import os
 import shutil
 from pathlib import Path
 
@@ -83,6 +84,11 @@ def test_workers_and_cluster_equal_a_serial_run(template, tmp_path, capsys, clus
     rc, out, err = _run(capsys, ["compute", *dask, "--scheduler", cluster.scheduler_address])
     _check_report(rc, out, err, dask)
     assert _saved(dask) == expected
+    from dask.distributed import Client
+
+    with Client(cluster) as client:  # single-threaded workers computed with one feature thread
+        threads = set(client.run(os.getenv, "CELLECTOR_THREADS").values())
+    assert "1" in threads and threads <= {"1", None}  # None: a worker that got no session
 
     # a rerun after a crash resumes: up-to-date sessions are skipped, on the cluster too
     rc, out, _ = _run(capsys, ["compute", *dask, "--scheduler", cluster.scheduler_address])

@@ -108,3 +108,61 @@ def test_the_collector_is_paused_while_a_pickle_is_read_and_restored_after(tmp_p
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+_FAULTS = r"""
+import resource, sys
+import numpy as np
+from cellector._memory import reusable_heap
+
+def faults(rounds=20):
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    for _ in range(rounds):
+        a = np.ones(2 * 1024 * 1024 // 8)  # 2 MB, written, freed
+        del a
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
+
+outside = faults()
+with reusable_heap():
+    faults(1)  # the first block is fresh memory either way
+    inside = faults()
+after = faults()
+print(outside, inside, after)
+"""
+
+
+@pytest.mark.skipif(_memory._glibc() is None, reason="glibc's malloc only")
+def test_a_pinned_trim_threshold_no_longer_refaults_every_chunk():
+    """dask's nanny pins MALLOC_TRIM_THRESHOLD_: every 2 MB temporary is page-faulted in again, except in the block."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "MALLOC_TRIM_THRESHOLD_": "65536"}
+    out = subprocess.run([sys.executable, "-c", _FAULTS], env=env, capture_output=True, text=True, check=True)
+    outside, inside, after = map(int, out.stdout.split())
+    assert outside > 20 * 400  # ~512 faults of 4 KiB per 2 MB round
+    assert inside < 200  # reused
+    assert after > 20 * 400  # the worker's policy is back
+
+
+def test_without_pinned_thresholds_malloc_is_left_alone(monkeypatch):
+    calls = []
+
+    class FakeLibc:
+        def mallopt(self, *args):
+            calls.append(("mallopt", *args))
+
+        def malloc_trim(self, *args):
+            calls.append(("malloc_trim", *args))
+
+    monkeypatch.setattr(_memory, "_glibc", lambda: FakeLibc())
+    monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_", raising=False)
+    monkeypatch.delenv("MALLOC_MMAP_THRESHOLD_", raising=False)
+    with _memory.reusable_heap():
+        pass
+    assert calls == []
+    monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "65536")
+    with _memory.reusable_heap(), _memory.reusable_heap():
+        assert len(calls) == 2  # raised once for both blocks
+    assert calls[2:] == [("mallopt", -3, 128 * 1024), ("mallopt", -1, 65536), ("malloc_trim", 0)]
