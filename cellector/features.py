@@ -465,7 +465,7 @@ def iter_features(
     chunk_size: int = 64,
     **parameters: Any,
 ) -> Generator[Progress, None, dict[str, np.ndarray]]:
-    """Compute features, yielding ``(rois_done, n_rois)`` after each chunk.
+    """Compute features, yielding ``(rois_done, n_rois)`` as chunks finish (``n_rois`` once all is done).
 
     Parameters
     ----------
@@ -677,29 +677,29 @@ def _run_chunks(pool: ThreadPoolExecutor, chunks: _Chunks, chunk_size: int, filt
     res = {k: np.empty(n, np.float32 if k == "in_vs_out" else np.float64) for k in chunks.names}
     bounds = iter([(i0, min(n, i0 + chunk_size)) for i0 in range(0, n, chunk_size)])
     waiting: deque[tuple[int, int]] = deque()  # chunks whose corr_coef waits for the band-pass
-    pending: deque[tuple[tuple[int, int], Future]] = deque()
+    pending: deque[tuple[tuple[int, int], bool, Future]] = deque()  # (bounds, second pass?, task)
     done = owed = reported = 0  # ROIs through the main pass; deferred chunks not yet finished
 
     def submit() -> bool:
         if waiting and (filtering.done() or not pending):
             filtering.result()  # nothing else to run: wait for the band-pass (and raise its error)
             w = waiting.popleft()
-            pending.append((w, pool.submit(chunks.corr, *w)))
+            pending.append((w, True, pool.submit(chunks.corr, *w)))
             return True
         b = next(bounds, None)
         if b is not None:
-            pending.append((b, pool.submit(chunks.run, *b)))
+            pending.append((b, False, pool.submit(chunks.run, *b)))
         return b is not None
 
     while len(pending) < 2 * chunks.threads and submit():
         pass
     while pending:
-        (i0, i1), future = pending.popleft()
+        (i0, i1), second_pass, future = pending.popleft()
         values = future.result()
         for k, v in values.items():
             if k in res:  # a chunk may return more than was asked for
                 res[k][i0:i1] = v
-        if list(values) == ["corr_coef"]:  # a deferred chunk's second pass
+        if second_pass:
             owed -= 1
         else:
             done += i1 - i0
