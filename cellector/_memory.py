@@ -87,16 +87,17 @@ def _gc_restore(enabled: bool) -> None:
         gc.enable()
 
 
+_SWITCH = _switch()
+
+
 def _pages_off() -> bool:
-    switch = _switch()
-    assert switch is not None  # small_pages enters only where numpy has the switch
-    return switch(False)
+    assert _SWITCH is not None  # small_pages enters only where numpy has the switch
+    return _SWITCH(False)
 
 
 def _pages_restore(requested: bool) -> None:
-    switch = _switch()
-    assert switch is not None
-    switch(requested)
+    assert _SWITCH is not None
+    _SWITCH(requested)
 
 
 _huge_pages = _Held(_pages_off, _pages_restore)
@@ -106,7 +107,7 @@ _collector = _Held(_gc_off, _gc_restore)
 @contextlib.contextmanager
 def small_pages() -> Iterator[None]:
     """Allocate without numpy's huge-page request inside the block (a no-op where numpy has no switch)."""
-    if _switch() is None:
+    if _SWITCH is None:
         yield
         return
     with _huge_pages.block():
