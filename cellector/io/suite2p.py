@@ -16,15 +16,54 @@ from .safe_load import safe_load_npy
 
 __all__ = [
     "FALLBACK_REFERENCES",
+    "SUITE2P_FILES",
     "Session",
     "Suite2pError",
     "find_planes",
     "image_keys",
+    "image_problem",
+    "is_plane_folder",
+    "is_suite2p_file",
     "load_suite2p",
 ]
 
 _META_FILES = ("db.npy", "settings.npy", "reg_outputs.npy", "detect_outputs.npy")
 _PLANE = re.compile(r"^plane(\d+)$")
+
+#: The files suite2p writes into a plane folder (0.14 and 1.x); cellector never writes one.
+SUITE2P_FILES = frozenset(
+    {
+        "stat.npy",
+        "ops.npy",
+        "ops1.npy",
+        "iscell.npy",
+        "redcell.npy",
+        "F.npy",
+        "Fneu.npy",
+        "F_chan2.npy",
+        "Fneu_chan2.npy",
+        "spks.npy",
+        "Fall.mat",
+        "stat_orig.npy",
+        "iscell_manual.npy",
+        "redcell_manual.npy",
+        *_META_FILES,
+    }
+)
+_SUITE2P_BINARY = re.compile(r"^data(_raw)?(_chan2)?(_raw)?\.bin$")
+_PLANE_MARKERS = ("stat.npy", "ops.npy", "F.npy", "iscell.npy", "data.bin", *_META_FILES)
+
+
+def is_suite2p_file(name: str) -> bool:
+    """Whether ``name`` is the name of a file suite2p writes (``stat.npy``, ``data.bin``, ...)."""
+    return name in SUITE2P_FILES or _SUITE2P_BINARY.match(name) is not None
+
+
+def is_plane_folder(folder: Path) -> bool:
+    """Whether ``folder`` is a suite2p plane folder: ``planeN``/``combined`` or one that holds suite2p's files."""
+    if _PLANE.match(folder.name) or (folder.name == "combined" and (folder.parent / "plane0").is_dir()):
+        return True
+    return any((folder / name).exists() for name in _PLANE_MARKERS)
 
 
 class Suite2pError(ValueError):
@@ -157,12 +196,16 @@ def _load(path: Path, what: str) -> Any:
         raise Suite2pError(str(exc)) from None
 
 
-def _ops(plane: Path) -> dict:
-    """ops.npy, else the 1.x files merged (later ones win); never images from db."""
+def _ops(plane: Path) -> tuple[dict, dict[str, str]]:
+    """ops.npy, else the 1.x files merged (later ones win); never images from db.
+
+    Returns the metadata and, for each key, the file it came from (for messages).
+    """
     if (plane / "ops.npy").is_file():
-        ops = _load(plane / "ops.npy", "metadata file")
-        return _as_dict(ops, plane / "ops.npy")
+        ops = _as_dict(_load(plane / "ops.npy", "metadata file"), plane / "ops.npy")
+        return ops, dict.fromkeys(ops, "ops.npy")
     merged: dict = {}
+    origin: dict[str, str] = {}
     present = [f for f in _META_FILES if (plane / f).is_file()]
     if not present:
         raise Suite2pError(f"{plane.name}: neither ops.npy nor the suite2p 1.x files ({', '.join(_META_FILES)}) exist")
@@ -171,7 +214,8 @@ def _ops(plane: Path) -> dict:
         if name == "db.npy":  # db images are pre-registration: never use them
             d = {k: v for k, v in d.items() if not (isinstance(v, np.ndarray) and v.ndim == 2)}
         merged.update(d)
-    return merged
+        origin.update(dict.fromkeys(d, name))
+    return merged, origin
 
 
 def _as_dict(obj: Any, path: Path) -> dict:
@@ -182,13 +226,30 @@ def _as_dict(obj: Any, path: Path) -> dict:
     return obj
 
 
+def image_problem(value: Any, shape: tuple[int, int]) -> str | None:
+    """Say why ``value`` is not a usable full-frame image of ``shape``, or return None.
+
+    A usable image is a 2-D array of real numbers (integers or floats) of the frame's
+    shape; booleans, complex numbers, strings and objects are not.
+    """
+    if not isinstance(value, np.ndarray):
+        return f"a {type(value).__name__}, not an image array"
+    if value.size == 0:
+        return f"empty (shape {value.shape})"
+    if np.iscomplexobj(value):
+        return f"complex-valued ({value.dtype})"
+    if not (np.issubdtype(value.dtype, np.integer) or np.issubdtype(value.dtype, np.floating)):
+        return f"of dtype {value.dtype}, not real numbers"
+    if value.ndim != 2:
+        return f"{value.ndim}-D (shape {value.shape})"
+    if value.shape != tuple(shape):
+        return f"of shape {value.shape}, not the frame's {tuple(shape)}"
+    return None
+
+
 def image_keys(ops: dict, shape: tuple[int, int]) -> list[str]:
-    """Keys of full-frame 2-D images in ``ops`` (cropped ones like Vcorr excluded)."""
-    return sorted(
-        k
-        for k, v in ops.items()
-        if isinstance(v, np.ndarray) and v.shape == shape and np.issubdtype(v.dtype, np.number)
-    )
+    """Keys of full-frame 2-D real-valued images in ``ops`` (cropped ones like Vcorr excluded)."""
+    return sorted(k for k, v in ops.items() if isinstance(v, np.ndarray) and image_problem(v, shape) is None)
 
 
 #: What a single-channel folder is shown with when it has no ``meanImg_chan2``, in order.
@@ -248,11 +309,19 @@ def _rows(plane: Path, name: str, n: int) -> np.ndarray | None:
 
 def _read_plane(plane: Path):
     """``(ops, ypix, xpix, lam, iscell, redcell, frame shape)`` of one plane folder."""
-    ops = _ops(plane)
+    ops, origin = _ops(plane)
     frame = _frame(ops, plane)
     ys, xs, ls = _stat_lists(_load(plane / "stat.npy", "ROI file"), plane)
     n = len(ys)
-    return ops, ys, xs, ls, _rows(plane, "iscell.npy", n), _rows(plane, "redcell.npy", n), frame
+    return ops, ys, xs, ls, _rows(plane, "iscell.npy", n), _rows(plane, "redcell.npy", n), origin, frame
+
+
+def _malformed(per_plane: list, origins: list[dict[str, str]], key: str, shape: tuple[int, int]) -> str | None:
+    """``'plane0/ops.npy: 'key' is ...'`` for the first plane whose ``key`` is there but unusable."""
+    for (plane, ops, *_), origin in zip(per_plane, origins, strict=True):
+        if key in ops and (problem := image_problem(ops[key], shape)) is not None:
+            return f"{plane.name}/{origin[key]}: '{key}' is {problem}"
+    return None
 
 
 @small_pages()
@@ -288,9 +357,11 @@ def load_suite2p(
     """
     root, planes = find_planes(path)
     per_plane = []
+    origins: list[dict[str, str]] = []
     shape: tuple[int, int] | None = None
     for plane in planes:
-        *rest, frame = _read_plane(plane)
+        *rest, origin, frame = _read_plane(plane)
+        origins.append(origin)
         shape = shape or frame
         if frame != shape:
             raise Suite2pError(
@@ -302,6 +373,13 @@ def load_suite2p(
     keys = set.intersection(*(set(image_keys(p[1], shape)) for p in per_plane))
     messages: list[str] = []
     reference_note = None
+    bad_reference = _malformed(per_plane, origins, reference_key, shape)
+    if bad_reference is not None:  # there but unusable: never fall back silently
+        raise Suite2pError(f"{bad_reference}; expected a {shape[0]} x {shape[1]} image of real numbers")
+    bad_functional = None if functional_key is None else _malformed(per_plane, origins, functional_key, shape)
+    if bad_functional is not None:
+        messages.append(f"{bad_functional}: functional_dot_product is not computed")
+        functional_key = None
     if reference_key not in keys and fallback_reference:
         reference_key, reference_note = _fallback(reference_key, keys)
     if reference_key not in keys:

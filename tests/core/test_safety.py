@@ -185,11 +185,27 @@ SUITE2P_CASES = {
     "inf in lam": (_edit_roi("lam", lambda a: np.where(np.arange(a.size) == 1, np.inf, a)), "non-finite"),
     "NaN in the reference": (_ops_edit(_nan_pixel), "NaN/inf"),
     "inf in the reference": (_ops_edit(_inf_pixel), "NaN/inf"),
-    "1-D reference": (_ops_edit(_set("meanImg_chan2", np.ones(64, np.float32))), "no 'meanImg_chan2'"),
+    "1-D reference": (
+        _ops_edit(_set("meanImg_chan2", np.ones(64, np.float32))),
+        "plane0/ops.npy: 'meanImg_chan2' is 1-D (shape (64,)); expected a 64 x 64 image",
+    ),
     "reference of the wrong shape": (
         _ops_edit(_set("meanImg_chan2", np.ones((64, 32), np.float32))),
-        "no 'meanImg_chan2'",
+        "plane0/ops.npy: 'meanImg_chan2' is of shape (64, 32), not the frame's (64, 64)",
     ),
+    "3-D reference": (
+        _ops_edit(_set("meanImg_chan2", np.ones((2, 64, 64), np.float32)), "plane1"),
+        "plane1/ops.npy: 'meanImg_chan2' is 3-D (shape (2, 64, 64))",
+    ),
+    "complex reference": (
+        _ops_edit(_set("meanImg_chan2", lambda ops: ops["meanImg_chan2"] * (1 + 1j))),
+        "'meanImg_chan2' is complex-valued (complex64)",
+    ),
+    "empty reference": (_ops_edit(_set("meanImg_chan2", np.zeros((0, 64), np.float32))), "is empty (shape (0, 64))"),
+    "reference of strings": (_ops_edit(_set("meanImg_chan2", np.full((64, 64), "x"))), "dtype <U1, not real numbers"),
+    "boolean reference": (_ops_edit(_set("meanImg_chan2", np.ones((64, 64), bool))), "of dtype bool, not real numbers"),
+    "reference that is not an array": (_ops_edit(_set("meanImg_chan2", [[1.0, 2.0]])), "is a list, not an image array"),
+    "NaN-only reference": (_ops_edit(_set("meanImg_chan2", np.full((64, 64), np.nan, np.float32))), "NaN/inf"),
     "planes of different frame sizes": (_ops_edit(_resize, "plane1"), "different sizes"),
     "iscell with too few rows": (_rows("iscell.npy", lambda a: a[:-2]), "iscell.npy has shape"),
     "redcell with too many rows": (_rows("redcell.npy", lambda a: np.r_[a, a[:1]]), "redcell.npy has shape"),
@@ -238,10 +254,6 @@ def test_malformed_suite2p_folder(case, folder, capsys, monkeypatch):
         CellectorManager.from_folder(folder)
     for cmd in (["compute"], ["info"], ["export"]):
         rc = main([*cmd, str(folder)])
-        if cmd == ["info"] and needle == "no 'meanImg_chan2'":  # info describes the folder and says what to pass
-            out = capsys.readouterr().out
-            assert rc == 0 and "no 'meanImg_chan2' image" in out and "--reference KEY" in out
-            continue
         _one_line_error(capsys, rc, needle)
     assert _snapshot(folder) == before
     assert not (folder.parent / "pwned").exists()
@@ -254,6 +266,26 @@ def test_redcell_minus_one_is_a_value(folder):
     np.save(folder / "plane0" / "redcell.npy", red)
     rp = create_from_suite2p(folder, autocompute=False)
     assert rp.features["red_s2p"][3] == -1
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        (np.ones((64, 32), np.float32), "is of shape (64, 32), not the frame's (64, 64)"),
+        (np.ones((64, 64), np.complex64), "is complex-valued (complex64)"),
+        (np.ones(64, np.float32), "is 1-D (shape (64,))"),
+    ],
+)
+def test_malformed_functional_image_is_named_and_skipped(folder, capsys, value, problem):
+    """A functional image that is there but unusable: one notice that names it and the omitted feature."""
+    _ops_edit(_set("meanImg", value), "plane1")(folder)
+    rp = create_from_suite2p(folder, autocompute=False)
+    notice = [m for m in rp.session.messages if "meanImg" in m]
+    assert notice == [f"plane1/ops.npy: 'meanImg' {problem}: functional_dot_product is not computed"]
+    assert rp.session.functional_key is None
+    assert main(["info", str(folder)]) == 0
+    out = capsys.readouterr().out
+    assert f"note: plane1/ops.npy: 'meanImg' {problem}: functional_dot_product is not computed" in out
 
 
 # --------------------------------------------------------------------------- a bad cellector/ folder

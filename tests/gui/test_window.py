@@ -290,6 +290,30 @@ def test_single_channel_folder_with_chosen_key(make_napari_viewer, real_copy):
     widget.unbind()
 
 
+def test_build_window_on_a_single_channel_folder_falls_back_like_the_command(make_napari_viewer, real_copy):
+    """``build_window(folder)`` opens a single-channel folder as ``cellector-gui FOLDER`` does: fallback + banner."""
+    from cellector_gui import build_window
+
+    _viewer, widget = build_window(real_copy("real-fissa-1plane"), viewer=make_napari_viewer(), recover=False)
+    assert widget.manager.roi_processor.session.reference_key == "meanImg"
+    assert widget.banner.isVisibleTo(widget)
+    assert "no 'meanImg_chan2' image (a single-channel recording?): showing 'meanImg' instead" in widget.banner.text()
+    assert "dot_product" in widget.cards and "red_s2p" not in widget.cards
+    widget.unbind()
+
+
+def test_build_window_on_a_malformed_reference_raises_one_line(make_napari_viewer, real_copy):
+    from cellector.io.suite2p import Suite2pError
+    from cellector_gui import build_window
+
+    root = real_copy("suite2p-0.14-1plane")
+    ops = np.load(root / "plane0" / "ops.npy", allow_pickle=True).item()
+    ops["meanImg_chan2"] = ops["meanImg_chan2"].ravel()
+    np.save(root / "plane0" / "ops.npy", np.array(ops, dtype=object), allow_pickle=True)
+    with pytest.raises(Suite2pError, match=r"^plane0/ops.npy: 'meanImg_chan2' is 1-D \(shape \(\d+,\)\)"):
+        build_window(root, viewer=make_napari_viewer(), recover=False)
+
+
 def test_worker_loading_keeps_window_responsive(make_napari_viewer, synthetic, qtbot):
     from cellector_gui import build_window
 
