@@ -115,9 +115,12 @@ def _apply(job: SessionJob, progress: Callable[[int, int], None] | None) -> tupl
 
 
 def _export(job: SessionJob, progress: Callable[[int, int], None] | None) -> tuple[bool, str, bool]:
+    from .io.outputs import check_output_path
     from .io.store import atomic_save_npy, atomic_write_text
     from .manager import CellectorManager
 
+    given = job.options.get("output")
+    out_given = check_output_path(given) if given else None  # before reading: a refused path costs nothing
     m = CellectorManager.from_folder(job.folder, progress=progress, **job.load)
     s = m.roi_processor.session
     assert s is not None and m.store_dir is not None  # from_folder always reads a suite2p session
@@ -126,7 +129,7 @@ def _export(job: SessionJob, progress: Callable[[int, int], None] | None) -> tup
     ms = m.manual_selection
     table.update({"manual_label": ms[0], "manual_active": ms[1], "selected": m.compute_idx_selected()})
     fmt = job.options.get("format", "csv")
-    out = Path(job.options["output"]) if job.options.get("output") else m.store_dir / f"rois.{fmt}"
+    out = out_given if out_given is not None else m.store_dir / f"rois.{fmt}"
     if fmt == "csv":
         atomic_write_text(out, _csv(table))
     else:
