@@ -145,16 +145,42 @@ def cmd_info(args: argparse.Namespace) -> int:
         print(f"reference: {s.reference_key}, functional: {s.functional_key}")
     print(f"red_s2p: {'yes' if s.red_s2p is not None else 'no (no redcell.npy)'}")
     print(f"state: {where}" + (f" ({note})" if note else ""))
-    _print_state(st)
+    foreign = _not_this_folders(st, s)
+    if foreign:
+        print(f"state: NOT this folder's ({foreign}); cellector will refuse to use its labels and selection")
+    _print_state(st, show_selection=not foreign)
     for line in s.messages + st["notes"]:
         print(f"note: {line}")
+    if "idx_selected.npy" in st["changed_outside"] and not foreign:
+        print(
+            "note: on opening, cellector keeps the saved cutoffs and makes the ROIs where idx_selected.npy differs "
+            "manual labels, so the selection used is the file's"
+        )
     return 0
 
 
-def _print_state(st: dict) -> None:
+def _not_this_folders(st: dict, session) -> str | None:
+    """Why the saved state was made for other ROIs than the folder's (a copied or shared store), else None."""
+    n = session.rois.n_rois
+    meta = st["metadata"] or {}
+    saved_fp = meta.get("labels_roi_fingerprint")
+    if saved_fp is not None and saved_fp != session.rois.fingerprint():
+        return f"saved for {meta.get('n_rois', '?')} ROIs with other pixels than this folder's {n}"
+    for what, arr, size in (
+        ("idx_selected.npy", st["idx_selected"], lambda a: a.size),
+        ("manual_selection.npy", st["manual_selection"], lambda a: a.shape[1]),
+    ):
+        if arr is not None and size(arr) != n:
+            return f"{what} holds {size(arr)} ROIs, this folder {n}"
+    return None
+
+
+def _print_state(st: dict, show_selection: bool = True) -> None:
     print(f"saved features: {', '.join(st['features']) or 'none'}")
     crit = ", ".join(f"{k} [{_fmt(v[0])}, {_fmt(v[1])}]" for k, v in st["criteria"].items() if v != (None, None))
     print(f"saved criteria: {crit or 'none (no cutoffs set)'}")
+    if not show_selection:
+        return
     if st["manual_selection"] is not None:
         print(f"manual labels: {int(st['manual_selection'][1].sum())} active")
     if st["idx_selected"] is not None:

@@ -663,6 +663,27 @@ class CellectorManager:
                 self._extra_criteria[name] = bounds  # kept, never deleted
         if state["manual_selection"] is not None:
             self._set_manual_array(state["manual_selection"])
+        if "idx_selected.npy" in state.get("changed_outside", []) and state["idx_selected"] is not None:
+            self._adopt_selection(state["idx_selected"])
+
+    def _adopt_selection(self, on_disk: np.ndarray) -> None:
+        """Keep a selection another program wrote: the ROIs where it differs become manual labels.
+
+        The saved cutoffs stay, and the selection then equals the file analysis code
+        reads; the state is unsaved until the user saves it.
+        """
+        if on_disk.shape != (self.num_rois,):
+            raise store.StoreError(
+                f"idx_selected.npy was rewritten outside cellector with {on_disk.size} values, "
+                f"but the folder has {self.num_rois} ROIs"
+            )
+        differ = np.flatnonzero(self.compute_idx_selected() != on_disk)
+        if not differ.size:
+            return
+        self._label[differ] = on_disk[differ]
+        self._active[differ] = True
+        self._dirty = True
+        self.notes.append(adoption_note(differ.size))
 
     # ------------------------------------------------------------------ journal (crash recovery)
 
@@ -734,6 +755,15 @@ class CellectorManager:
     def discard_journal(self) -> None:
         """Forget journalled edits of a crashed session."""
         self._clear_journal()
+
+
+def adoption_note(n: int) -> str:
+    """What happens to a selection rewritten outside cellector that differs on ``n`` ROIs."""
+    rois = "1 ROI differs" if n == 1 else f"{n} ROIs differ"
+    return (
+        f"idx_selected.npy was rewritten outside cellector: {rois} from the saved cutoffs and labels; "
+        "the cutoffs are kept and those ROIs become manual labels, so the selection equals the file"
+    )
 
 
 def _check_same_rois(rp: RoiProcessor | SavedFeatures, meta: dict | None, manual: np.ndarray | None) -> None:

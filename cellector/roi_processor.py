@@ -366,8 +366,8 @@ class RoiProcessor:
         return self.missing_features()
 
     def _load_saved(self, state: dict) -> None:
-        if not state["consistent"]:
-            return  # files changed behind our back: recompute rather than trust them
+        # Feature files changed behind our back are not in state["features"] (the store
+        # drops them); a value of the wrong length, dtype or provenance is computed again.
         meta = state["metadata"] or {}
         prov = meta.get("features", {})
         for name, values in state["features"].items():
@@ -375,6 +375,7 @@ class RoiProcessor:
                 name in FEATURE_PARAMETERS
                 and name not in self._features
                 and values.shape == (self.num_rois,)
+                and np.issubdtype(values.dtype, np.floating)
                 and prov.get(name) == self.provenance(name)
             ):
                 self._features[name] = values

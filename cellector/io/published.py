@@ -162,9 +162,9 @@ def save_manual_selection(
             f"and {active.shape}"
         )
     _check_length(root_dir, store_dir, labels.size, "manual_labels")
-    store.save_state(
-        _where(root_dir, store_dir), {}, manual_selection=np.stack([labels.astype(bool), active.astype(bool)])
-    )
+    labels = store.as_boolean(labels, "manual_labels")
+    active = store.as_boolean(active, "manual_labels_active")
+    store.save_state(_where(root_dir, store_dir), {}, manual_selection=np.stack([labels, active]))
 
 
 def save_idx_selected(root_dir: str | Path, idx_selected: Any, store_dir: str | Path | None = None) -> None:
@@ -173,7 +173,7 @@ def save_idx_selected(root_dir: str | Path, idx_selected: Any, store_dir: str | 
     if sel.ndim != 1:
         raise ValueError(f"idx_selected must be 1-D (one bool per ROI), got shape {sel.shape}")
     _check_length(root_dir, store_dir, sel.size, "idx_selected")
-    store.save_state(_where(root_dir, store_dir), {}, idx_selected=sel.astype(bool))
+    store.save_state(_where(root_dir, store_dir), {}, idx_selected=store.as_boolean(sel, "idx_selected"))
 
 
 # --------------------------------------------------------------------------- loading

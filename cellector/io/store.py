@@ -33,6 +33,7 @@ __all__ = [
     "STORE_DIR",
     "StoreDir",
     "StoreError",
+    "as_boolean",
     "atomic_save_npy",
     "atomic_write_text",
     "clear_state",
@@ -57,6 +58,7 @@ STORE_DIR = "cellector"
 METADATA = "cellector.json"
 FORMAT_VERSION = 1
 _INCOMPLETE = ".incomplete"  # checksum entry of a first save that has not finished
+_SAVING = "save_in_progress"  # metadata flag while a save writes its files
 _CRITERIA = re.compile(r"^(.+)_featurecriteria\.npy$")
 
 
@@ -260,6 +262,26 @@ def _consistent(folder: Path, meta: dict) -> bool:
     return True
 
 
+def as_boolean(arr: Any, what: str) -> np.ndarray:
+    """Return ``arr`` as a bool array if it holds only booleans or 0/1, else raise.
+
+    A selection of probabilities or scores must never be cast (every non-zero value
+    would become True: everything selected).
+    """
+    a = np.asarray(arr)
+    if a.dtype == bool:
+        return a
+    if a.dtype == object or not (np.issubdtype(a.dtype, np.integer) or np.issubdtype(a.dtype, np.floating)):
+        raise StoreError(f"{what} must be boolean (True/False or 0/1), got dtype {a.dtype}")
+    other = a[(a != 0) & (a != 1)]
+    if other.size:
+        raise StoreError(
+            f"{what} must be boolean (True/False or 0/1), but holds {other.size} other values (e.g. {other.flat[0]!r}); "
+            "threshold it first, e.g. probabilities > 0.5"
+        )
+    return a.astype(bool)
+
+
 # --------------------------------------------------------------------------- whole-state save/load
 
 
@@ -282,26 +304,28 @@ def save_state(
     for name, bounds in (criteria or {}).items():
         files[f"{name}_featurecriteria.npy"] = encode_criterion(bounds)
     if manual_selection is not None:
-        ms = np.asarray(manual_selection, dtype=bool)
+        ms = as_boolean(manual_selection, "the manual selection")
         if ms.ndim != 2 or ms.shape[0] != 2:
             raise StoreError(f"manual selection must have shape (2, N), got {ms.shape}")
         files["manual_selection.npy"] = ms
     if idx_selected is not None:
-        files["idx_selected.npy"] = np.asarray(idx_selected, dtype=bool)
+        files["idx_selected.npy"] = as_boolean(idx_selected, "idx_selected")
     with locked(root) as folder:
         old = read_metadata(root) or {}
         _snapshot(folder, old)
-        if not old:
-            # First save into this folder: mark it incomplete until the final metadata
-            # lands, so a kill half way is never mistaken for a saved state.
-            atomic_write_text(
-                folder / METADATA, json.dumps({"format_version": FORMAT_VERSION, "checksums": {_INCOMPLETE: ""}})
-            )
+        # Mark the save in progress until the final metadata lands: a kill half way is
+        # then never mistaken for a saved state (nor for files rewritten by someone else).
+        marker = {_INCOMPLETE: ""} if not old else old.get("checksums", {})
+        atomic_write_text(
+            folder / METADATA,
+            json.dumps({**old, "format_version": FORMAT_VERSION, "checksums": marker, _SAVING: True}, default=_json),
+        )
         checksums = {k: v for k, v in old.get("checksums", {}).items() if k != _INCOMPLETE}
         for name, arr in files.items():
             atomic_save_npy(folder / name, arr)
             checksums[name] = _sha1(folder / name)
         meta = {**old, **metadata, "format_version": FORMAT_VERSION, "checksums": checksums}
+        meta.pop(_SAVING, None)
         atomic_write_text(folder / METADATA, json.dumps(meta, indent=1, sort_keys=True, default=_json))
     return folder
 
@@ -349,24 +373,49 @@ def _snapshot(folder: Path, meta: dict) -> None:
     os.replace(tmp, prev)
 
 
-def _state_folder(root: str | Path) -> tuple[Path | None, dict | None, list[str]]:
-    """Find the folder holding the last whole state (None: nothing was ever saved)."""
+def _changed_files(folder: Path, meta: dict) -> list[str]:
+    """Files whose content differs from the checksum of the last save (or that are gone)."""
+    out = []
+    for name, digest in meta.get("checksums", {}).items():
+        f = folder / name
+        if name != _INCOMPLETE and (not f.is_file() or _sha1(f) != digest):
+            out.append(name)
+    return out
+
+
+def _state_folder(root: str | Path) -> tuple[Path | None, dict | None, list[str], list[str]]:
+    """Find the folder holding the last whole state (None: nothing was ever saved).
+
+    Returns the folder, its metadata, notes for the user, and the files that were
+    rewritten by another program since our last save (their content is used as it is
+    on disk, and the notes name each one).
+    """
     folder = store_path(root)
     notes: list[str] = []
     meta = read_metadata(root)
-    if meta is not None and not _consistent(folder, meta):
+    if meta is None or _consistent(folder, meta):
+        return folder, meta, notes, []
+    interrupted = bool(meta.get(_SAVING)) or _INCOMPLETE in meta.get("checksums", {})
+    if interrupted:
         prev = folder / ".previous"
         prev_meta = read_metadata(root, prev) if prev.is_dir() else None
         if prev_meta is not None and _consistent(prev, prev_meta):
             notes.append("the last save was interrupted; loaded the state saved before it")
             if prev_meta.get("published_layout"):
                 prev_meta = None  # files of the published package: no fingerprint to check
-            return prev, prev_meta, notes
+            return prev, prev_meta, notes, []
         if _INCOMPLETE in meta.get("checksums", {}):
             notes.append("the first save into this folder was interrupted; nothing was saved")
-            return None, None, notes
-        notes.append("the saved files do not match their checksums (edited by hand or an interrupted save)")
-    return folder, meta, notes
+            return None, None, notes, []
+        notes.append("the last save was interrupted and no earlier whole state was kept: the files are used as they are")
+        return folder, meta, notes, _changed_files(folder, meta)
+    # Our saves are atomic and flagged: a file that differs now was written by another
+    # program (the published cellector, a user's np.save). Use it as it is, and say so.
+    changed = _changed_files(folder, meta)
+    notes.append(
+        f"changed outside cellector since the last save: {', '.join(changed)} (used as on disk; save to record it)"
+    )
+    return folder, meta, notes, changed
 
 
 @contextlib.contextmanager
@@ -401,7 +450,7 @@ def load_state(root: str | Path) -> dict[str, Any]:
 
 
 def _load_state(root: str | Path) -> dict[str, Any]:
-    folder, meta, notes = _state_folder(root)
+    folder, meta, notes, changed = _state_folder(root)
     if folder is None or not folder.is_dir():
         return {
             "metadata": None,
@@ -411,18 +460,23 @@ def _load_state(root: str | Path) -> dict[str, Any]:
             "idx_selected": None,
             "notes": notes,
             "consistent": True,
+            "changed_outside": [],
         }
-    consistent = meta is None or _consistent(folder, meta)
     if meta is None and legacy_files(folder):
         notes.append("this cellector folder uses legacy file names; run `cellector migrate` to rename them")
+    features = load_features(folder)
+    for name in [f for f in changed if f.endswith("_feature.npy")]:
+        # cached values of unknown origin are never used: they are computed again
+        features.pop(name[: -len("_feature.npy")], None)
     return {
         "metadata": meta,
-        "features": load_features(folder),
+        "features": features,
         "criteria": load_criteria(folder),
         "manual_selection": load_manual_selection(folder),
         "idx_selected": load_selected(folder),
         "notes": notes,
-        "consistent": consistent,
+        "consistent": not changed,
+        "changed_outside": changed,
     }
 
 
@@ -438,8 +492,9 @@ def load_features(folder: Path) -> dict[str, np.ndarray]:
     out = {}
     for f in sorted(folder.glob("*_feature.npy")):
         arr = np.asarray(_npy(f, f.name))
-        if arr.ndim != 1 or arr.dtype == object:
-            raise StoreError(f"{f.name}: a feature must be a 1-D numeric array, got {arr.dtype} {arr.shape}")
+        numeric = np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)
+        if arr.ndim != 1 or not numeric:
+            raise StoreError(f"{f.name}: a feature must be a 1-D array of numbers, got {arr.dtype} {arr.shape}")
         out[f.name[: -len("_feature.npy")]] = arr
     for name in _LEGACY_FEATURES:
         if name not in out and (folder / f"{name}.npy").is_file():
@@ -483,7 +538,7 @@ def load_selected(folder: Path) -> np.ndarray | None:
             arr = np.asarray(_npy(folder / name, name))
             if arr.ndim != 1:
                 raise StoreError(f"{name} has shape {arr.shape}; expected (N,)")
-            return arr.astype(bool)
+            return as_boolean(arr, f"{folder / name}")
     return None
 
 

@@ -148,11 +148,15 @@ def test_state_round_trip_and_interrupted_save(tmp_path):
     )
     st = load_state(tmp_path)
     assert st["criteria"] == {"a": (None, 1.0)} and st["idx_selected"].tolist() == [True, True, False]
-    # a second save killed after writing one file: the checksums no longer match
+    # a second save killed after writing its files, before the final metadata: the checksums no longer match
     code = (
         "import numpy as np, os\nfrom cellector.io import store\n"
         "orig = store.atomic_write_text\n"
-        "def boom(*a, **k): os._exit(9)\n"
+        "calls = []\n"
+        "def boom(*a, **k):\n"
+        "    calls.append(1)\n"
+        "    if len(calls) == 2: os._exit(9)  # the first call marks the save in progress\n"
+        "    return orig(*a, **k)\n"
         "store.atomic_write_text = boom\n"
         f"store.save_state({str(tmp_path)!r}, {{}}, criteria={{'a': (0.5, 2.0)}}, idx_selected=np.zeros(3, bool))\n"
     )
