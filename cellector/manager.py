@@ -702,12 +702,8 @@ class CellectorManager:
             "active": np.asarray(active).tolist(),
         }
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with open(path, "a", encoding="utf-8") as fh:
-                fh.write(json.dumps(entry) + "\n")
-                fh.flush()
-                os.fsync(fh.fileno())
-        except OSError as exc:  # a read-only folder must not break curation
+            store.append_line(path, json.dumps(entry))
+        except (OSError, store.StoreError) as exc:  # a read-only folder or a planted link must not break curation
             self.notes.append(f"could not journal manual edits: {exc}")
 
     def _clear_journal(self) -> None:
@@ -758,7 +754,7 @@ class CellectorManager:
 
 
 def adoption_note(n: int) -> str:
-    """What happens to a selection rewritten outside cellector that differs on ``n`` ROIs."""
+    """Describe what happens to a selection rewritten outside cellector that differs on ``n`` ROIs."""
     rois = "1 ROI differs" if n == 1 else f"{n} ROIs differ"
     return (
         f"idx_selected.npy was rewritten outside cellector: {rois} from the saved cutoffs and labels; "

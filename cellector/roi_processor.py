@@ -382,6 +382,7 @@ class RoiProcessor:
 
     def add_feature(self, name: str, values: np.ndarray) -> None:
         """Add (or replace) a feature computed elsewhere; must have one value per ROI."""
+        store.check_feature_name(name)  # it becomes a file name in the store
         values = np.asarray(values)
         if values.shape != (self.num_rois,):
             raise ValueError(f"feature {name!r} has shape {values.shape}; expected ({self.num_rois},)")

@@ -250,12 +250,21 @@ def _concat(seq: Sequence, name: str) -> np.ndarray:
             raise ValueError(f"ROI {i}: {name} must be numeric, got dtype {dtype}")
     cat = np.concatenate(arrays)
     if np.issubdtype(cat.dtype, np.floating):
-        bad = np.flatnonzero(cat != np.round(cat))
+        bad = np.flatnonzero(cat != np.round(cat))  # NaN too
         if bad.size:
-            ends = np.cumsum([a.size for a in arrays])
-            i = int(np.searchsorted(ends, bad[0], side="right"))
-            raise ValueError(f"ROI {i}: {name} holds non-integer coordinates")
+            raise ValueError(f"ROI {_owner(arrays, bad[0])}: {name} holds non-integer coordinates")
+    # A value beyond int32 would wrap into the frame and name another pixel: refuse it here.
+    info = np.iinfo(np.int32)
+    if cat.size and (cat.min() < info.min or cat.max() > info.max):
+        bad = np.flatnonzero((cat < info.min) | (cat > info.max))
+        raise ValueError(f"ROI {_owner(arrays, bad[0])}: {name} value {cat[bad[0]]} is outside any frame")
     return cat.astype(np.int32)
+
+
+def _owner(arrays: list[np.ndarray], flat_index: int) -> int:
+    """Return the ROI (position in ``arrays``) that owns element ``flat_index`` of their concatenation."""
+    ends = np.cumsum([a.size for a in arrays])
+    return int(np.searchsorted(ends, flat_index, side="right"))
 
 
 def _validate(r: RoiSet) -> None:

@@ -93,6 +93,7 @@ class SavedFeatures:
 
     def add_feature(self, name: str, values: Any) -> None:
         """Add (or replace) a feature; one number per ROI."""
+        store.check_feature_name(name)  # it becomes a file name in the store
         arr = np.asarray(values)
         if arr.shape != (self.num_rois,) or not np.issubdtype(arr.dtype, np.number):
             raise ValueError(

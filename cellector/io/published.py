@@ -132,6 +132,7 @@ def save_feature(root_dir: str | Path, name: str, feature: Any, store_dir: str |
     A feature saved this way carries no provenance: cellector recomputes its own default
     features rather than trust one written by a script.
     """
+    store.check_feature_name(name)
     values = np.asarray(feature)
     if values.ndim != 1 or not np.issubdtype(values.dtype, np.number):
         raise ValueError(f"feature {name!r} must be a 1-D numeric array, got {values.dtype} {values.shape}")
@@ -147,7 +148,7 @@ def save_criteria(root_dir: str | Path, name: str, criteria: Any, store_dir: str
         bounds = store.decode_criterion(np.asarray(list(criteria), dtype=object), f"criteria for {name!r}")
     except TypeError:
         raise ValueError(f"criteria for {name!r} must be [min, max], got {criteria!r}") from None
-    store.save_state(_where(root_dir, store_dir), {}, criteria={_name(name): bounds})
+    store.save_state(_where(root_dir, store_dir), {}, criteria={store.check_feature_name(name): bounds})
 
 
 def save_manual_selection(

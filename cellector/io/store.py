@@ -13,6 +13,7 @@ lock: the last writer wins, and each saved state is whole.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import hashlib
 import json
@@ -33,9 +34,11 @@ __all__ = [
     "STORE_DIR",
     "StoreDir",
     "StoreError",
+    "append_line",
     "as_boolean",
     "atomic_save_npy",
     "atomic_write_text",
+    "check_feature_name",
     "clear_state",
     "decode_criterion",
     "encode_criterion",
@@ -167,11 +170,19 @@ def _atomic(path: Path, write) -> None:
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
+        if isinstance(exc, OSError) and _disk_full(exc):
+            # numpy reports a short write as "600 requested and 496 written": say what it means
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path)) from None
         raise
     _fsync_dir(path.parent)
+
+
+def _disk_full(exc: OSError) -> bool:
+    """Whether a failed write ran out of space (ENOSPC, or numpy's short-write message)."""
+    return exc.errno in (errno.ENOSPC, errno.EDQUOT) or " requested and " in str(exc)
 
 
 def atomic_save_npy(path: str | Path, array: np.ndarray) -> None:
@@ -185,12 +196,33 @@ def atomic_write_text(path: str | Path, text: str) -> None:
     _atomic(Path(path), lambda fh: fh.write(text.encode("utf-8")))
 
 
+def _open_own(path: Path, flags: int) -> int:
+    """``os.open`` that never follows a symbolic link at ``path`` (a link there is refused)."""
+    try:
+        return os.open(path, flags | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0), 0o666)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise StoreError(f"{path} is a symbolic link; cellector never writes through one (remove it)") from None
+        raise
+
+
+def append_line(path: str | Path, line: str) -> None:
+    """Append one line to ``path`` and fsync it (the crash journal); a symbolic link is refused."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = _open_own(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+    with os.fdopen(fd, "a", encoding="utf-8") as fh:
+        fh.write(line.rstrip("\n") + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
 @contextlib.contextmanager
 def locked(root: str | Path) -> Iterator[Path]:
     """Hold the store's exclusive lock (blocks while another process saves)."""
     folder = store_path(root)
     folder.mkdir(parents=True, exist_ok=True)
-    with open(folder / ".lock", "a+b") as fh:
+    with os.fdopen(_open_own(folder / ".lock", os.O_RDWR | os.O_CREAT), "a+b") as fh:
         fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
         try:
             yield folder
@@ -251,7 +283,44 @@ def read_metadata(root: str | Path, folder: Path | None = None) -> dict | None:
         raise StoreError(f"{path}: unreadable metadata ({exc})") from None
     if not isinstance(meta, dict):
         raise StoreError(f"{path}: metadata is not a JSON object")
+    problem = _metadata_problem(meta)
+    if problem is not None:
+        raise StoreError(f"{path}: {problem} (edited by hand? remove the file to start again from the .npy files)")
     return meta
+
+
+# The fields a load relies on, with the JSON types they must have (a "str" map is str -> str).
+_META_TYPES: dict[str, tuple[type, ...]] = {
+    "format_version": (int,),
+    "checksums": (dict,),
+    "features": (dict,),
+    "parameters": (dict,),
+    "n_rois": (int,),
+    "n_selected": (int,),
+    "labels_roi_fingerprint": (str, type(None)),
+    "roi_fingerprint": (str, type(None)),
+    "plane_counts": (list,),
+    "planes": (list,),
+    "reference_key": (str,),
+    "functional_key": (str, type(None)),
+    _SAVING: (bool,),
+}
+
+
+def _metadata_problem(meta: dict) -> str | None:
+    """Say which field of ``cellector.json`` has the wrong type, or return None."""
+    for key, types in _META_TYPES.items():
+        value = meta.get(key, types[0]())
+        if not isinstance(value, types) or (types == (int,) and isinstance(value, bool)):
+            expected = " or ".join("null" if t is type(None) else t.__name__ for t in types)
+            return f"field {key!r} is {type(value).__name__}, expected {expected}"
+    bad = [k for k, v in meta.get("checksums", {}).items() if not isinstance(v, str)]
+    if bad:
+        return f"checksum of {bad[0]!r} is not a string"
+    bad = [k for k, v in meta.get("features", {}).items() if not isinstance(v, dict)]
+    if bad:
+        return f"provenance of feature {bad[0]!r} is not an object"
+    return None
 
 
 def _consistent(folder: Path, meta: dict) -> bool:
@@ -260,6 +329,30 @@ def _consistent(folder: Path, meta: dict) -> bool:
         if not f.is_file() or _sha1(f) != digest:
             return False
     return True
+
+
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def check_feature_name(name: Any) -> str:
+    """Return ``name`` if it can name a feature (and so a file in the store), else raise.
+
+    Letters, digits and underscores, not starting with a digit: a name can never
+    reach outside the store (``../plane0/x``, ``/etc/x``) nor hide a file (``.x``).
+    """
+    if not isinstance(name, str) or _NAME.match(name) is None:
+        raise StoreError(
+            f"invalid feature name {name!r}: a plain feature name has letters, digits, underscores (e.g. 'my_feature')"
+        )
+    return name
+
+
+def _check_file_component(name: Any) -> None:
+    """Refuse a name that would make a path (the last line of defence; names read from files may be odd)."""
+    if not isinstance(name, str) or not name or name.startswith(".") or any(c in name for c in "/\\\0"):
+        raise StoreError(
+            f"invalid feature name {name!r}: a plain feature name has letters, digits, underscores (e.g. 'my_feature')"
+        )
 
 
 def as_boolean(arr: Any, what: str) -> np.ndarray:
@@ -276,8 +369,8 @@ def as_boolean(arr: Any, what: str) -> np.ndarray:
     other = a[(a != 0) & (a != 1)]
     if other.size:
         raise StoreError(
-            f"{what} must be boolean (True/False or 0/1), but holds {other.size} other values (e.g. {other.flat[0]!r}); "
-            "threshold it first, e.g. probabilities > 0.5"
+            f"{what} must be boolean (True/False or 0/1), but holds {other.size} other values "
+            f"(e.g. {other.flat[0]!r}); threshold it first, e.g. probabilities > 0.5"
         )
     return a.astype(bool)
 
@@ -298,6 +391,8 @@ def save_state(
     Parts passed as None are left as they are on disk (and keep their checksum).
     Returns the store folder.
     """
+    for name in [*(features or {}), *(criteria or {})]:
+        _check_file_component(name)
     files: dict[str, np.ndarray] = {}
     for name, values in (features or {}).items():
         files[f"{name}_feature.npy"] = np.asarray(values)
@@ -360,17 +455,25 @@ def _snapshot(folder: Path, meta: dict) -> None:
     prev = folder / ".previous"
     tmp = folder / ".previous.tmp"
     shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        _fill_snapshot(folder, tmp, meta)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)  # a full disk leaves no half snapshot behind
+        raise
+    shutil.rmtree(prev, ignore_errors=True)
+    os.replace(tmp, prev)
+
+
+def _fill_snapshot(folder: Path, tmp: Path, meta: dict) -> None:
     tmp.mkdir()
     for name in meta.get("checksums", {}):
         src = folder / name
-        if src.is_file():
+        if src.is_file() and not src.is_symlink():
             try:
-                os.link(src, tmp / name)
+                os.link(src, tmp / name, follow_symlinks=False)
             except OSError:
-                shutil.copy2(src, tmp / name)
+                shutil.copy2(src, tmp / name, follow_symlinks=False)
     (tmp / METADATA).write_text(json.dumps(meta, indent=1, sort_keys=True, default=_json), "utf-8")
-    shutil.rmtree(prev, ignore_errors=True)
-    os.replace(tmp, prev)
 
 
 def _changed_files(folder: Path, meta: dict) -> list[str]:
@@ -407,7 +510,7 @@ def _state_folder(root: str | Path) -> tuple[Path | None, dict | None, list[str]
         if _INCOMPLETE in meta.get("checksums", {}):
             notes.append("the first save into this folder was interrupted; nothing was saved")
             return None, None, notes, []
-        notes.append("the last save was interrupted and no earlier whole state was kept: the files are used as they are")
+        notes.append("the last save was interrupted and no earlier whole state was kept: files used as they are")
         return folder, meta, notes, _changed_files(folder, meta)
     # Our saves are atomic and flagged: a file that differs now was written by another
     # program (the published cellector, a user's np.save). Use it as it is, and say so.
@@ -423,8 +526,11 @@ def _shared_lock(root: str | Path) -> Iterator[None]:
     """Hold the store's lock shared while reading, so a load never sees half a save."""
     lock = store_path(root) / ".lock"
     try:
-        fh = open(lock, "rb")
-    except OSError:  # never saved by us, or unreadable: read without the lock
+        fh = os.fdopen(_open_own(lock, os.O_RDONLY), "rb")
+    except FileNotFoundError:  # never saved by us: read without the lock
+        yield
+        return
+    except PermissionError:  # unreadable: read without the lock
         yield
         return
     with fh:
@@ -596,6 +702,11 @@ def migrate(
     """
     wanted = set(parts)
     done: list[str] = []
+    folder = store_path(root)
+    if not folder.is_dir() or not any(_legacy_kind(o) in wanted for o in legacy_files(folder)):
+        return done  # nothing to migrate: no lock file, no snapshot
+    for old in legacy_files(folder):
+        _npy(folder / old, old)  # a file we would refuse is refused before anything is written
     with locked(root) as folder:
         moves = {o: n for o, n in legacy_files(folder).items() if _legacy_kind(o) in wanted}
         if not moves:

@@ -124,3 +124,49 @@ def test_info_says_files_of_the_wrong_length_are_not_this_folders(curated, capsy
     np.save(root / "cellector" / "idx_selected.npy", np.ones(60, bool))
     assert main(["info", str(root)]) == 0
     assert "state: NOT this folder's (idx_selected.npy holds 60 ROIs, this folder 61)" in capsys.readouterr().out
+
+
+# --------------------------------------------------------------------------- names and links never reach outside
+
+
+@pytest.mark.parametrize("name", ["../plane0/x", "/tmp/evil", ".hidden", "a/b", "with space", "1st", "", "dash-name"])
+def test_feature_names_are_validated_where_they_enter(curated, name):
+    from cellector.io.published import save_criteria, save_feature
+
+    root, _ = curated
+    top = root.parent.parent
+    before = sorted(str(p.relative_to(top)) for p in top.rglob("*") if "cellector" not in p.parts)
+    m = CellectorManager.from_folder(root)
+    with pytest.raises(ValueError, match="invalid feature name"):
+        m.add_feature(name, np.zeros(61))
+    with pytest.raises(ValueError, match="invalid feature name"):
+        save_feature(root, name, np.zeros(61))
+    with pytest.raises(ValueError, match="invalid feature name"):
+        save_criteria(root, name, [0.0, 1.0])
+    m.save_all()
+    assert sorted(str(p.relative_to(top)) for p in top.rglob("*") if "cellector" not in p.parts) == before
+    assert all(name.strip("./") not in p.name for p in (root / "cellector").iterdir()) or name.strip("./") == ""
+
+
+def test_a_planted_lock_link_is_never_followed(curated, capsys):
+    root, _ = curated
+    victim = root / "plane0" / "stat.npy"
+    before = victim.read_bytes()
+    lock = root / "cellector" / ".lock"
+    lock.unlink()
+    lock.symlink_to(victim)
+    assert main(["apply", "--criteria-from", str(root), str(root)]) == 2
+    err = capsys.readouterr().err
+    assert ".lock is a symbolic link; cellector never writes through one" in err and err.count("\n") == 1
+    assert victim.read_bytes() == before
+
+
+def test_a_planted_journal_link_is_never_followed(curated):
+    root, _ = curated
+    victim = root / "plane0" / "iscell.npy"
+    before = victim.read_bytes()
+    (root / "cellector" / ".journal.jsonl").symlink_to(victim)
+    m = CellectorManager.from_folder(root)
+    m.update_manual_labels([4], [True])
+    assert victim.read_bytes() == before
+    assert any("could not journal manual edits" in n and "symbolic link" in n for n in m.notes)

@@ -130,6 +130,8 @@ def test_a_suite2p_file_name_is_refused_anywhere(tmp_path):
 def test_the_python_job_refuses_too(lab):
     top, root = lab
     before = _hashes(top)
-    result = run_job(SessionJob("export", str(root), {}, {"format": "npy", "output": str(root / "plane0" / "stat.npy")}))
+    result = run_job(
+        SessionJob("export", str(root), {}, {"format": "npy", "output": str(root / "plane0" / "stat.npy")})
+    )
     assert not result.ok and "refusing to write" in result.message and "\n" not in result.message
     assert _hashes(top) == before

@@ -173,6 +173,13 @@ SUITE2P_CASES = {
     "lam length differs": (_edit_roi("lam", lambda a: np.r_[a, 1.0]), "stat index 2"),
     "pixel outside the frame": (_edit_roi("ypix", lambda a: a + 64), "outside"),
     "negative pixel": (_edit_roi("xpix", lambda a: a - 200), "outside"),
+    # beyond int32 these would wrap (2**32 + y is y) and name another ROI's pixels
+    "pixel beyond int32": (_edit_roi("ypix", lambda a: a.astype(np.int64) + 2**32), "ROI 2: ypix value 4294967"),
+    "negative pixel beyond int32": (_edit_roi("xpix", lambda a: a.astype(np.int64) - 2**32), "is outside any frame"),
+    "float pixel beyond int32": (_edit_roi("ypix", lambda a: a.astype(np.float64) + 2.0**40), "is outside any frame"),
+    "infinite pixel": (_edit_roi("xpix", lambda a: np.where(a == a[0], np.inf, a)), "is outside any frame"),
+    "NaN pixel": (_edit_roi("ypix", lambda a: np.where(a == a[0], np.nan, a)), "non-integer coordinates"),
+    "uint64 pixel beyond int32": (_edit_roi("ypix", lambda a: a.astype(np.uint64) + 2**33), "is outside any frame"),
     "empty ROI": (
         lambda r: (
             _edit_roi("ypix", lambda a: a[:0])(r)
@@ -362,6 +369,58 @@ def test_malformed_store(case, folder, capsys, monkeypatch):
     assert not (folder.parent / "pwned").exists()
 
 
+def _edit_metadata(**fields):
+    def mutate(store):
+        import json
+
+        meta = json.loads((store / "cellector.json").read_text())
+        meta.update({k: (v(meta[k]) if callable(v) else v) for k, v in fields.items()})
+        (store / "cellector.json").write_text(json.dumps(meta))
+
+    return mutate
+
+
+def _strings_feature(store):
+    """A feature file of strings whose checksum was recomputed to match (a careful hand edit)."""
+    import json
+
+    np.save(store / "dot_product_feature.npy", np.array(["a"] * 24))
+    meta = json.loads((store / "cellector.json").read_text())
+    meta["checksums"]["dot_product_feature.npy"] = hashlib.sha1(
+        (store / "dot_product_feature.npy").read_bytes()
+    ).hexdigest()
+    (store / "cellector.json").write_text(json.dumps(meta))
+
+
+METADATA_CASES = {
+    "checksums as a list": (_edit_metadata(checksums=lambda c: list(c)), "field 'checksums' is list, expected dict"),
+    "features as a string": (_edit_metadata(features="all"), "field 'features' is str, expected dict"),
+    "counts as strings": (_edit_metadata(n_rois="24"), "field 'n_rois' is str, expected int"),
+    "a checksum that is a number": (
+        _edit_metadata(checksums=lambda c: {**c, "idx_selected.npy": 7}),
+        "checksum of 'idx_selected.npy' is not a string",
+    ),
+    "a fingerprint that is a list": (_edit_metadata(labels_roi_fingerprint=[1]), "'labels_roi_fingerprint' is list"),
+    "a feature file of strings": (_strings_feature, "a feature must be a 1-D array of numbers, got <U1"),
+}
+
+
+@pytest.mark.parametrize("case", list(METADATA_CASES))
+def test_malformed_metadata_is_one_line(case, folder, capsys):
+    m = CellectorManager.from_folder(folder)
+    m.update_criteria("dot_product", [0.1, None])
+    m.save_all()
+    mutate, needle = METADATA_CASES[case]
+    mutate(folder / "cellector")
+    before = _snapshot(folder)
+    for cmd in (["info"], ["compute"], ["export"], ["apply", "--criteria-from", str(folder)]):
+        rc = main([*cmd, str(folder)])
+        err = capsys.readouterr().err
+        assert rc == 2, (cmd, err)
+        assert "Traceback" not in err and "internal error" not in err and needle in err, (cmd, err)
+    assert _snapshot(folder) == before
+
+
 def test_stat_changed_since_save_refuses_labels(folder, capsys):
     m = CellectorManager.from_folder(folder)
     m.flip(0)
@@ -548,3 +607,60 @@ def test_console_script_has_no_traceback(folder):
     assert r.returncode == 2
     assert r.stderr.count("\n") == 1 and "refusing to load" in r.stderr and "Traceback" not in r.stderr
     assert not (folder.parent / "pwned").exists()
+
+
+def test_a_full_disk_says_so_in_one_line_and_leaves_no_temporary(folder, capsys, monkeypatch):
+    """numpy's short write ("600 requested and 496 written") becomes "No space left on device"."""
+    import cellector.io.store as store
+
+    m = CellectorManager.from_folder(folder)
+    m.update_criteria("corr_coef", [0.2, None])
+    m.save_all()
+    before = _snapshot(folder)
+    real_save = np.save
+
+    def short_write(fh, arr, allow_pickle=False):
+        if np.asarray(arr).dtype == np.bool_:  # the selection files
+            fh.write(b"\x93NUMPY")
+            raise OSError("600 requested and 496 written")
+        real_save(fh, arr, allow_pickle=allow_pickle)
+
+    monkeypatch.setattr(store.np, "save", short_write)
+    rc = main(["apply", "--criteria-from", str(folder), str(folder)])
+    monkeypatch.setattr(store.np, "save", real_save)
+    err = capsys.readouterr().err
+    assert rc == 2 and err.count("\n") == 1 and "No space left on device" in err and "requested" not in err, err
+    after = _snapshot(folder)
+    assert not [k for k in after if k.endswith(".tmp") or ".previous.tmp" in k]
+    assert {k: v for k, v in after.items() if "cellector" not in k} == {
+        k: v for k, v in before.items() if "cellector" not in k
+    }
+
+
+def test_a_full_disk_while_snapshotting_leaves_no_half_snapshot(folder, monkeypatch):
+    import cellector.io.store as store
+
+    m = CellectorManager.from_folder(folder)
+    m.save_all()
+
+    def no_space(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(store.Path, "write_text", no_space)
+    m.update_criteria("corr_coef", [0.2, None])
+    with pytest.raises(OSError, match="No space left"):
+        m.save_all()
+    assert not (folder / "cellector" / ".previous.tmp").exists()
+
+
+def test_a_refused_migrate_leaves_nothing_behind(folder, capsys):
+    store = folder / "cellector"
+    store.mkdir()
+    np.save(store / "phase_corr.npy", np.array([_Evil()], dtype=object), allow_pickle=True)  # legacy name, hostile
+    before = sorted(p.name for p in store.iterdir())
+    assert main(["migrate", str(folder)]) == 2
+    assert "refusing to load" in capsys.readouterr().err
+    assert sorted(p.name for p in store.iterdir()) == before  # no .lock, no .previous/
+    empty = folder.parent / "empty-suite2p"
+    shutil.copytree(folder, empty, ignore=shutil.ignore_patterns("cellector"))
+    assert main(["migrate", str(empty)]) == 0 and not (empty / "cellector").exists()
