@@ -111,10 +111,14 @@ def test_napari_route_in_the_docs(tmp_path, make_napari_viewer, qtbot):
 
 def test_readme_commands_are_the_ci_commands():
     readme = (REPO / "README.md").read_text()
-    ci = (REPO / ".ci" / "run").read_text().strip().splitlines()[-1]
+    ci = (REPO / ".ci" / "run").read_text()
+    lines = [line.strip() for line in ci.splitlines()]
     bash = [body.strip() for lang, body in _BLOCK.findall(readme) if lang == "bash"]
     assert bash[0].endswith("cellector-gui --demo") and "scripts/install_system_deps.sh" in bash[0]
-    assert bash[1] == ci  # CI runs exactly the README's test command
+    assert bash[1] in lines  # CI runs exactly the README's test command ...
+    newest = ci.index('python3 -m venv "$work/newest"')
+    assert newest < ci.index("source \"$work/newest/bin/activate\"") < ci.index(bash[1])  # ... in a new venv
+    assert 'python3 -m pip install -c "$work/minimum.txt" -e ".[test]"' in lines  # and at the oldest versions
     index = (REPO / "docs" / "index.md").read_text()
     assert bash[0] in index
 
