@@ -117,7 +117,7 @@ def test_readme_commands_are_the_ci_commands():
     assert bash[0].endswith("cellector-gui --demo") and "scripts/install_system_deps.sh" in bash[0]
     assert bash[1] in lines  # CI runs exactly the README's test command ...
     newest = ci.index('python3 -m venv "$work/newest"')
-    assert newest < ci.index("source \"$work/newest/bin/activate\"") < ci.index(bash[1])  # ... in a new venv
+    assert newest < ci.index('source "$work/newest/bin/activate"') < ci.index(bash[1])  # ... in a new venv
     assert 'python3 -m pip install -c "$work/minimum.txt" -e ".[test]"' in lines  # and at the oldest versions
     index = (REPO / "docs" / "index.md").read_text()
     assert bash[0] in index
