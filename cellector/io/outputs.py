@@ -66,7 +66,7 @@ def _refusal(path: Path) -> str | None:
 
 
 def check_output_path(path: str | Path) -> Path:
-    """Return ``path`` as an absolute path if an output file may be written there, else raise.
+    """Return ``path`` if an output file may be written there, else raise.
 
     Parameters
     ----------

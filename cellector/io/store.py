@@ -341,18 +341,20 @@ def check_feature_name(name: Any) -> str:
     reach outside the store (``../plane0/x``, ``/etc/x``) nor hide a file (``.x``).
     """
     if not isinstance(name, str) or _NAME.match(name) is None:
-        raise StoreError(
-            f"invalid feature name {name!r}: a plain feature name has letters, digits, underscores (e.g. 'my_feature')"
-        )
+        raise _bad_name(name)
     return name
+
+
+def _bad_name(name: Any) -> StoreError:
+    return StoreError(
+        f"invalid feature name {name!r}: a plain feature name has letters, digits, underscores (e.g. 'my_feature')"
+    )
 
 
 def _check_file_component(name: Any) -> None:
     """Refuse a name that would make a path (the last line of defence; names read from files may be odd)."""
     if not isinstance(name, str) or not name or name.startswith(".") or any(c in name for c in "/\\\0"):
-        raise StoreError(
-            f"invalid feature name {name!r}: a plain feature name has letters, digits, underscores (e.g. 'my_feature')"
-        )
+        raise _bad_name(name)
 
 
 def as_boolean(arr: Any, what: str) -> np.ndarray:
@@ -496,10 +498,13 @@ def _state_folder(root: str | Path) -> tuple[Path | None, dict | None, list[str]
     folder = store_path(root)
     notes: list[str] = []
     meta = read_metadata(root)
-    if meta is None or _consistent(folder, meta):
+    if meta is None:
         return folder, meta, notes, []
-    interrupted = bool(meta.get(_SAVING)) or _INCOMPLETE in meta.get("checksums", {})
-    if interrupted:
+    changed = _changed_files(folder, meta)  # each file hashed once
+    incomplete = _INCOMPLETE in meta.get("checksums", {})
+    if not changed and not incomplete:
+        return folder, meta, notes, []
+    if meta.get(_SAVING) or incomplete:
         prev = folder / ".previous"
         prev_meta = read_metadata(root, prev) if prev.is_dir() else None
         if prev_meta is not None and _consistent(prev, prev_meta):
@@ -507,14 +512,13 @@ def _state_folder(root: str | Path) -> tuple[Path | None, dict | None, list[str]
             if prev_meta.get("published_layout"):
                 prev_meta = None  # files of the published package: no fingerprint to check
             return prev, prev_meta, notes, []
-        if _INCOMPLETE in meta.get("checksums", {}):
+        if incomplete:
             notes.append("the first save into this folder was interrupted; nothing was saved")
             return None, None, notes, []
         notes.append("the last save was interrupted and no earlier whole state was kept: files used as they are")
-        return folder, meta, notes, _changed_files(folder, meta)
+        return folder, meta, notes, changed
     # Our saves are atomic and flagged: a file that differs now was written by another
     # program (the published cellector, a user's np.save). Use it as it is, and say so.
-    changed = _changed_files(folder, meta)
     notes.append(
         f"changed outside cellector since the last save: {', '.join(changed)} (used as on disk; save to record it)"
     )
@@ -548,7 +552,8 @@ def load_state(root: str | Path) -> dict[str, Any]:
     -------
     dict
         ``metadata``, ``features``, ``criteria``, ``manual_selection``,
-        ``idx_selected`` (None when absent), ``notes`` for the user and ``consistent``
+        ``idx_selected`` (None when absent), ``notes`` for the user, ``changed_outside``
+        (the files another program rewrote since our last save) and ``consistent``
         (False when files do not match the checksums of the last save).
     """
     with _shared_lock(root):
@@ -703,9 +708,10 @@ def migrate(
     wanted = set(parts)
     done: list[str] = []
     folder = store_path(root)
-    if not folder.is_dir() or not any(_legacy_kind(o) in wanted for o in legacy_files(folder)):
+    pending = [o for o in legacy_files(folder) if _legacy_kind(o) in wanted] if folder.is_dir() else []
+    if not pending:
         return done  # nothing to migrate: no lock file, no snapshot
-    for old in legacy_files(folder):
+    for old in pending:
         _npy(folder / old, old)  # a file we would refuse is refused before anything is written
     with locked(root) as folder:
         moves = {o: n for o, n in legacy_files(folder).items() if _legacy_kind(o) in wanted}

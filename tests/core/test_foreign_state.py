@@ -1,7 +1,6 @@
 """State that another program wrote, or that belongs to another folder: never dropped or used silently."""
 
 import shutil
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,14 +10,11 @@ from cellector.io.published import save_idx_selected, save_manual_selection
 from cellector.io.store import StoreError, load_state, save_state
 from cellector.manager import CellectorManager
 
-DATA = Path(__file__).resolve().parents[1] / "data"
-
 
 @pytest.fixture
-def curated(tmp_path):
+def curated(real_copy):
     """A genuine 1-plane folder (61 ROIs) with saved cutoffs and two labels."""
-    shutil.copytree(DATA / "suite2p-0.14-1plane", tmp_path / "s")
-    root = tmp_path / "s" / "suite2p"
+    root = real_copy("suite2p-0.14-1plane")
     m = CellectorManager.from_folder(root)
     m.update_criteria("dot_product", [90.0, None])
     m.update_manual_labels([0, 1], [True, False])
@@ -92,27 +88,25 @@ def test_save_state_refuses_a_float_selection(tmp_path):
     assert not (tmp_path / "cellector").exists() or not any((tmp_path / "cellector").glob("*.npy"))
 
 
-def test_info_says_a_copied_store_is_not_this_folders(curated, tmp_path, capsys):
+def test_info_says_a_copied_store_is_not_this_folders(curated, real_copy, capsys):
     root, _ = curated
-    other = tmp_path / "other"
-    shutil.copytree(DATA / "suite2p-1.1-2planes", other)
-    shutil.copytree(root / "cellector", other / "suite2p" / "cellector")
-    assert main(["info", str(other / "suite2p")]) == 0
+    other = real_copy("suite2p-1.1-2planes")
+    shutil.copytree(root / "cellector", other / "cellector")
+    assert main(["info", str(other)]) == 0
     out = capsys.readouterr().out
     assert "state: NOT this folder's (saved for 61 ROIs with other pixels" in out
     assert "selected:" not in out and "manual labels:" not in out
-    assert main(["export", str(other / "suite2p")]) == 2  # and nothing uses it
+    assert main(["export", str(other)]) == 2  # and nothing uses it
     assert "the ROIs changed since the labels were saved" in capsys.readouterr().err
 
 
-def test_info_says_a_shared_store_is_not_this_folders(curated, tmp_path, capsys):
+def test_info_says_a_shared_store_is_not_this_folders(curated, real_copy, tmp_path, capsys):
     root, _ = curated
     shared = tmp_path / "shared"
     assert main(["apply", "--criteria-from", str(root), str(root), "--store", str(shared)]) == 0
-    other = tmp_path / "other"
-    shutil.copytree(DATA / "real-fissa-1plane", other)
+    other = real_copy("real-fissa-1plane")
     capsys.readouterr()
-    assert main(["info", str(other / "suite2p"), "--reference", "meanImg", "--store", str(shared)]) == 0
+    assert main(["info", str(other), "--reference", "meanImg", "--store", str(shared)]) == 0
     out = capsys.readouterr().out
     assert "state: NOT this folder's" in out and "selected:" not in out
 
@@ -145,7 +139,8 @@ def test_feature_names_are_validated_where_they_enter(curated, name):
         save_criteria(root, name, [0.0, 1.0])
     m.save_all()
     assert sorted(str(p.relative_to(top)) for p in top.rglob("*") if "cellector" not in p.parts) == before
-    assert all(name.strip("./") not in p.name for p in (root / "cellector").iterdir()) or name.strip("./") == ""
+    stem = name.strip("./")
+    assert not stem or not any(stem in p.name for p in (root / "cellector").iterdir())
 
 
 def test_a_planted_lock_link_is_never_followed(curated, capsys):

@@ -2,7 +2,6 @@
 
 import hashlib
 import os
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -13,14 +12,11 @@ from cellector.cli import main
 from cellector.io.outputs import OutputPathError, check_output_path
 from cellector.manager import CellectorManager
 
-DATA = Path(__file__).resolve().parents[1] / "data"
-
 
 @pytest.fixture
-def lab(tmp_path):
-    """A curated copy of a genuine 2-plane folder inside a lab folder, and the lab folder."""
-    shutil.copytree(DATA / "suite2p-1.1-2planes", tmp_path / "mouse1")
-    root = tmp_path / "mouse1" / "suite2p"
+def lab(real_copy, tmp_path):
+    """A curated copy of a genuine 2-plane folder inside a lab folder (tmp_path), and the lab folder."""
+    root = real_copy("suite2p-1.1-2planes")
     m = CellectorManager.from_folder(root)
     m.update_criteria("dot_product", [90.0, None])
     m.update_manual_labels([3], [True])
