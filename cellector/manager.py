@@ -683,7 +683,7 @@ class CellectorManager:
         self._label[differ] = on_disk[differ]
         self._active[differ] = True
         self._dirty = True
-        self.notes.append(adoption_note(differ.size))
+        self.notes.append(_adoption_note(differ.size))
 
     # ------------------------------------------------------------------ journal (crash recovery)
 
@@ -753,7 +753,7 @@ class CellectorManager:
         self._clear_journal()
 
 
-def adoption_note(n: int) -> str:
+def _adoption_note(n: int) -> str:
     """Describe what happens to a selection rewritten outside cellector that differs on ``n`` ROIs."""
     rois = "1 ROI differs" if n == 1 else f"{n} ROIs differ"
     return (

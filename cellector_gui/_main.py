@@ -69,8 +69,8 @@ def build_window(
     from ._widget import CellectorWidget
 
     if isinstance(path, (str, Path)):  # read it once, as the command does (a single-channel folder falls back)
-        path, reference_key, fallback_note = read_session(path, reference_key, functional_key, iscell_only)
-        note = note or fallback_note
+        path = read_session(path, reference_key, functional_key, iscell_only)
+        reference_key, note = path.reference_key, note or path.reference_note
     if viewer is None:
         viewer = napari.Viewer(title=f"cellector — {getattr(path, 'root', path)}", show=show)
     widget = CellectorWidget(viewer)
@@ -95,16 +95,16 @@ def build_window(
 
 
 def read_session(path: str | Path, reference_key: str, functional_key: str | None, iscell_only: bool):
-    """Read a suite2p folder for the window: ``(session, reference key used, note or None)``.
+    """Read a suite2p folder for the window, as a :class:`cellector.io.suite2p.Session`.
 
     A folder without ``reference_key`` (a single-channel recording) opens on the first
-    fallback image instead, and the note says so; a malformed folder raises
-    :class:`cellector.io.suite2p.Suite2pError` with one line.
+    fallback image instead (``session.reference_key``), and ``session.reference_note``
+    says so; a malformed folder raises :class:`cellector.io.suite2p.Suite2pError` with
+    one line.
     """
     from cellector.io.suite2p import load_suite2p
 
-    session = load_suite2p(path, reference_key, functional_key, iscell_only, fallback_reference=True)
-    return session, session.reference_key, session.reference_note
+    return load_suite2p(path, reference_key, functional_key, iscell_only, fallback_reference=True)
 
 
 def _attach(widget, manager, recover, note: str | None = None) -> None:
@@ -234,7 +234,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         # Check the folder before opening a window, so bad input is one line on stderr.
         try:  # read once; a single-channel folder opens on another image and explains
-            folder, reference, note = read_session(folder, args.reference, args.functional, args.iscell_only)
+            folder = read_session(folder, args.reference, args.functional, args.iscell_only)
+            reference, note = folder.reference_key, folder.reference_note
         except (ValueError, OSError) as exc:
             print(f"cellector-gui: error: {exc}", file=sys.stderr)
             return 2
