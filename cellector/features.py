@@ -17,9 +17,9 @@ from collections.abc import Callable, Generator, Iterable
 from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
 from typing import Any
 
-import numba
 import numpy as np
 
+from ._jit import njit
 from ._memory import small_pages
 from .filters import band_passed_planes, window
 from .local_contrast import background_scale, local_contrast, occupancy
@@ -117,7 +117,7 @@ def validate_reference(reference: np.ndarray, name: str = "reference") -> np.nda
 # --------------------------------------------------------------------------- kernels
 
 
-@numba.njit(cache=True, nogil=True)
+@njit(nogil=True)
 def _centered_masks(ypix, xpix, zpix, lam, ptr, cent, i0, i1, w, depth, fill):  # pragma: no cover
     """M[i, d, y - yc + w, x - xc + w] = lam (assigned, last duplicate wins)."""
     s = 2 * w + 1
@@ -133,7 +133,7 @@ def _centered_masks(ypix, xpix, zpix, lam, ptr, cent, i0, i1, w, depth, fill):  
     return out
 
 
-@numba.njit(cache=True, nogil=True)
+@njit(nogil=True)
 def _centered_reference(ref, cent, i0, i1, w, depth, fill):  # pragma: no cover
     """Window [yc-w, yc+w] x [xc-w, xc+w] of plane zc (all planes when depth > 1)."""
     s = 2 * w + 1
@@ -151,7 +151,7 @@ def _centered_reference(ref, cent, i0, i1, w, depth, fill):  # pragma: no cover
     return out
 
 
-@numba.njit(cache=True, nogil=True)
+@njit(nogil=True)
 def _windowed(patches, win):  # pragma: no cover
     """``patches * win`` in float64 (what numpy gives for float32 times float64), and its non-zero rows.
 
@@ -172,7 +172,7 @@ def _windowed(patches, win):  # pragma: no cover
     return out, live
 
 
-@numba.njit(cache=True, nogil=True)
+@njit(nogil=True)
 def _windowed_reference(ref, cent, i0, i1, w, depth, fill, win):  # pragma: no cover
     """``win *`` :func:`_centered_reference` in float64, in one pass over the frame."""
     s = 2 * w + 1
@@ -196,7 +196,7 @@ def _windowed_reference(ref, cent, i0, i1, w, depth, fill, win):  # pragma: no c
     return out
 
 
-@numba.njit(cache=True, nogil=True)
+@njit(nogil=True)
 def _dilated_boxes(masks, iterations):  # pragma: no cover
     """:func:`_dilated_box` of every mask, ``(n, 6)``."""
     out = np.empty((masks.shape[0], 6), np.int64)
@@ -205,7 +205,7 @@ def _dilated_boxes(masks, iterations):  # pragma: no cover
     return out
 
 
-@numba.njit(cache=True, nogil=True)
+@njit(nogil=True)
 def _boxed_reference(ref, boxes, cent, i0, w, depth, fill):  # pragma: no cover
     """:func:`_centered_reference` inside each ROI's box only; elsewhere the values are undefined.
 
@@ -229,7 +229,7 @@ def _boxed_reference(ref, boxes, cent, i0, w, depth, fill):  # pragma: no cover
     return out
 
 
-@numba.njit(cache=True, nogil=True)
+@njit(nogil=True)
 def _dilated_box(m, iterations):  # pragma: no cover
     """Bounding box of ``m > 0``, grown by ``iterations`` and clipped; z1 < z0 when empty."""
     depth, s, _ = m.shape
@@ -254,7 +254,7 @@ def _dilated_box(m, iterations):  # pragma: no cover
     )
 
 
-@numba.njit(cache=True, nogil=True)
+@njit(nogil=True)
 def _surround_in_box(m, box, iterations):  # pragma: no cover
     """Surround (centre dilated by the 6/4-connected cross) inside ``box``, as a local array.
 
@@ -288,7 +288,7 @@ def _surround_in_box(m, box, iterations):  # pragma: no cover
     return surround
 
 
-@numba.njit(cache=True, nogil=True)
+@njit(nogil=True)
 def _center_surround_one(m, iterations):  # pragma: no cover
     """Center = m > 0; surround = center dilated by the 6/4-connected cross (full patch)."""
     center = m > 0
@@ -300,7 +300,7 @@ def _center_surround_one(m, iterations):  # pragma: no cover
     return center, surround
 
 
-@numba.njit(cache=True, nogil=True)
+@njit(nogil=True)
 def _surround_features(masks, refs, frefs, iterations, boxes):  # pragma: no cover
     """in_vs_out on the unfiltered and corr_coef on the filtered centred reference.
 
@@ -409,7 +409,7 @@ def _rfft3(x: np.ndarray, live: np.ndarray | None = None) -> np.ndarray:
 # nogil, not parallel: chunks already run on several threads, and numba's default
 # threading layer must not be entered from two threads at once. error_model: 0/0
 # gives NaN as in numpy (eps = 0).
-@numba.njit(cache=True, nogil=True, error_model="numpy")
+@njit(nogil=True, error_model="numpy")
 def _weighted_phase_sum(a: np.ndarray, b: np.ndarray, weights: np.ndarray, eps: float) -> np.ndarray:
     """``sum_k w_k real(R_k)``, ``R = a conj(b) / (eps + |a conj(b)|)``, per ROI in one pass.
 

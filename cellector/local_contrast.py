@@ -18,9 +18,9 @@ mean of those planes' scales.
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 
+from ._jit import njit
 from .rois import RoiSet
 
 __all__ = ["MIN_RING", "background_scale", "local_contrast", "occupancy"]
@@ -80,7 +80,7 @@ def local_contrast(
     return _contrast(ref, occ, sc, rois.ypix, rois.xpix, rois.zpix, rois.lam, rois.ptr, start, stop, int(ring))
 
 
-@numba.njit(cache=True, nogil=True)
+@njit(nogil=True)
 def _contrast(ref, occ, scale, ypix, xpix, zpix, lam, ptr, i0, i1, ring):  # pragma: no cover - compiled
     lz, ly, lx = ref.shape
     out = np.full(i1 - i0, np.nan)
@@ -110,7 +110,7 @@ def _contrast(ref, occ, scale, ypix, xpix, zpix, lam, ptr, i0, i1, ring):  # pra
     return out
 
 
-@numba.njit(cache=True, nogil=True)
+@njit(nogil=True)
 def _ring(ref, occ, ypix, xpix, zpix, a, b, z0, z1, gy0, gy1, gx0, gx1, ring):  # pragma: no cover - compiled
     """Sum and count of the ROI-free pixels within city-block distance 1..ring of ROI pixels ``a:b``."""
     h, w = gy1 - gy0 + 1, gx1 - gx0 + 1

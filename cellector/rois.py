@@ -10,8 +10,9 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import numba
 import numpy as np
+
+from ._jit import njit
 
 __all__ = ["PerRoi", "RoiSet"]
 
@@ -289,7 +290,7 @@ def _validate(r: RoiSet) -> None:
         raise ValueError(f"ROI {roi}: lam holds a non-finite value")
 
 
-@numba.njit(cache=True)
+@njit()
 def _segment_median_int(values, ptr):  # pragma: no cover - compiled
     n = ptr.size - 1
     out = np.empty(n, np.int64)
@@ -299,7 +300,7 @@ def _segment_median_int(values, ptr):  # pragma: no cover - compiled
     return out
 
 
-@numba.njit(cache=True)
+@njit()
 def _gather_index_nb(ptr, idx, total):  # pragma: no cover - compiled
     out = np.empty(total, np.int64)
     k = 0

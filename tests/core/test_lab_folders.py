@@ -104,14 +104,15 @@ def test_files_follow_the_umask(real_copy, capsys, umask, mask, file_mode, dir_m
     assert _modes(out.parent) == {("f", file_mode)}
 
 
-def _as_other_user(code: str, env: dict | None = None) -> subprocess.CompletedProcess:
+def _as_other_user(code: str, env: dict | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
     """Run Python code as a user who does not own the test's folders (see the module docstring)."""
     cmd = [sys.executable, "-c", code]
     if AS_ROOT:
         if shutil.which("unshare") is None:
             pytest.fail("unshare (util-linux) is needed to run as another user")
         cmd = ["unshare", "--user", "--map-user=65534", *cmd]
-    return subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, **(env or {})}, timeout=300)
+    env = {**os.environ, **(env or {})}
+    return subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=cwd, timeout=300)
 
 
 def _give_away(folder: Path) -> None:
@@ -216,6 +217,71 @@ def test_a_read_only_folder_with_an_earlier_state_keeps_it(real_copy, tmp_path, 
         assert _tree(root.parent) == before
     finally:
         _restore(root)
+
+
+def _read_only_install(tmp_path: Path) -> Path:
+    """Copy the cellector package, without compiled caches, into a folder nobody may write."""
+    import cellector
+
+    site = tmp_path / "site"
+    shutil.copytree(Path(cellector.__file__).parent, site / "cellector", ignore=shutil.ignore_patterns("__pycache__"))
+    for p in [site, *site.rglob("*")]:
+        p.chmod(0o555 if p.is_dir() else 0o444)  # the owner's bits too: under unshare we are the owner
+    return site
+
+
+def _homeless(tmp_path: Path, site: Path, home: str) -> dict[str, str]:
+    """Environment of a user whose HOME cannot be written, running the read-only install."""
+    locked = tmp_path / "locked"
+    locked.mkdir(exist_ok=True)
+    locked.chmod(0o555)
+    temp = tmp_path / "temp"
+    temp.mkdir(exist_ok=True)
+    temp.chmod(0o777)
+    user_home = locked if home == "read-only" else locked / "missing"
+    return {"PYTHONPATH": str(site), "HOME": str(user_home), "XDG_CACHE_HOME": str(user_home / ".cache"), "TMPDIR": str(temp)}
+
+
+def _cli(*args: object) -> str:
+    return f"import sys, cellector; print(cellector.__file__); from cellector.cli import main; sys.exit(main({[str(a) for a in args]!r}))"
+
+
+@pytest.mark.parametrize("home", ["read-only", "missing"])
+def test_commands_work_when_home_cannot_be_written(real_copy, tmp_path, home):
+    root = real_copy("suite2p-0.14-1plane")
+    for p in [root.parent, *root.parent.rglob("*")]:
+        p.chmod(0o777 if p.is_dir() else 0o666)  # the session itself is the user's to write
+    site = _read_only_install(tmp_path)
+    env = _homeless(tmp_path, site, home)
+    r = _as_other_user(_cli("compute", root), env, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines()[0] == str(site / "cellector" / "__init__.py")  # the read-only copy ran
+    cache = Path(env["TMPDIR"]) / f"cellector-numba-{65534 if AS_ROOT else os.getuid()}"
+    note = f"cellector: note: {env['XDG_CACHE_HOME']}/numba is not writable; compiled code is cached in {cache}"
+    assert r.stderr.splitlines() == [note]  # one notice, no traceback
+    assert any(cache.rglob("*.nbi"))  # numba's index files landed in the private folder
+    r = _as_other_user(_cli("info", root), env, cwd=tmp_path)
+    assert r.returncode == 0 and r.stderr.splitlines() == [note]
+    assert "saved features: corr_coef" in r.stdout
+    assert not list(site.rglob("__pycache__"))  # nothing written into the install
+
+
+def test_commands_work_when_nothing_can_be_cached(real_copy, tmp_path):
+    root = real_copy("suite2p-0.14-1plane")
+    assert main(["compute", str(root)]) == 0  # features saved: info only imports the compiled code
+    site = _read_only_install(tmp_path)
+    env = _homeless(tmp_path, site, "read-only")
+    # the temporary folder is shared: a link planted where the private cache would go is not followed
+    planted = Path(env["TMPDIR"]) / f"cellector-numba-{65534 if AS_ROOT else os.getuid()}"
+    planted.symlink_to(tmp_path / "elsewhere", target_is_directory=True)
+    r = _as_other_user(_cli("info", root), env, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert r.stderr.splitlines() == [
+        f"cellector: note: {env['XDG_CACHE_HOME']}/numba is not writable and {planted} cannot be used; "
+        "compiled code is not cached, so each run compiles again"
+    ]
+    assert not (tmp_path / "elsewhere").exists()
+    assert "saved features: corr_coef" in r.stdout
 
 
 # --------------------------------------------------------------------------- many folders
