@@ -22,7 +22,7 @@ import numpy as np
 from ._jit import njit
 from ._memory import small_pages
 from .filters import band_passed_planes, window
-from .local_contrast import background_scale, local_contrast, occupancy
+from .local_contrast import background, local_contrast, occupancy
 from .rois import RoiSet
 
 __all__ = [
@@ -602,7 +602,7 @@ class _Chunks:
         self.threads = threads  # chunks run in parallel; each chunk's FFTs use one thread
         if "local_contrast" in self.names:
             self.occ = occupancy(rois)
-            self.scale = background_scale(ref, self.occ)
+            self.planes = background(ref, self.occ)
         self.ring = p["local_contrast_ring"]
         self.w = int(p["centered_width"])
         self.depth = rois.shape[0] if rois.volumetric else 1
@@ -616,7 +616,7 @@ class _Chunks:
         """Return the chunked features of ROIs ``i0:i1``; corr_coef only if the band-passed frame exists."""
         r, out = self.rois, {}
         if "local_contrast" in self.names:
-            out["local_contrast"] = local_contrast(r, self.ref, self.ring, self.occ, self.scale, start=i0, stop=i1)
+            out["local_contrast"] = local_contrast(r, self.ref, self.ring, self.occ, self.planes, start=i0, stop=i1)
         if not {"phase_corr", "corr_coef", "in_vs_out"} & self.names:
             return out
         masks = self._masks(i0, i1)

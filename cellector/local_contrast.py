@@ -5,15 +5,19 @@ For ROI ``i`` on plane ``z``::
     inner_i = sum(lam * REF[z, y, x]) / sum(lam)                 (over the ROI's pixels)
     ring_i  = mean(REF) over pixels within city-block distance 1..r of the ROI (4-connected
               dilation, in-plane, r = ``local_contrast_ring``) that belong to no ROI at all
-    scale_z = 1.4826 * median(|REF[z] - median(REF[z])|) over the pixels of plane z outside every ROI
+    bg_z    = median(REF[z]) over the pixels of plane z outside every ROI
+    scale_z = 1.4826 * median(|REF[z] - bg_z|) over the same pixels
     local_contrast_i = (inner_i - ring_i) / scale_z
 
 Excluding every ROI's pixels from the ring is the idea behind suite2p's neuropil mask: a
 red neighbour does not lift the background. Dividing by the background's robust spread
-(the MAD) makes values comparable across planes and sessions. NaN when ``sum(lam)`` is
-not positive, the ring holds fewer than :data:`MIN_RING` free pixels, or the plane's
-background has no spread. Volumetric ROIs use the ring on every plane they touch and the
-mean of those planes' scales.
+(the MAD) makes values comparable across planes and sessions.
+
+An ROI whose ring holds fewer than :data:`MIN_RING` free pixels (packed among other ROIs,
+or in a corner of the frame) has no local background to speak of; ``ring_i`` is then the
+plane's background ``bg_z``, the nearest estimate that exists. NaN only when ``sum(lam)``
+is not positive or the plane has no background pixels or no spread. Volumetric ROIs use
+the ring on every plane they touch and the mean of those planes' ``bg`` and ``scale``.
 """
 
 from __future__ import annotations
@@ -23,9 +27,9 @@ import numpy as np
 from ._jit import njit
 from .rois import RoiSet
 
-__all__ = ["MIN_RING", "background_scale", "local_contrast", "occupancy"]
+__all__ = ["MIN_RING", "background", "local_contrast", "occupancy"]
 
-#: Fewest ROI-free ring pixels for a value (else NaN).
+#: Fewest ROI-free ring pixels for a local background (else the plane's background).
 MIN_RING = 5
 
 
@@ -36,14 +40,17 @@ def occupancy(rois: RoiSet) -> np.ndarray:
     return occ
 
 
-def background_scale(reference: np.ndarray, occupied: np.ndarray) -> np.ndarray:
-    """Return the robust spread (1.4826 x MAD) of each plane's pixels outside every ROI, float64 ``(lz,)``."""
-    out = np.full(reference.shape[0], np.nan)
+def background(reference: np.ndarray, occupied: np.ndarray) -> np.ndarray:
+    """Return each plane's background: median and robust spread (1.4826 x MAD) of its ROI-free pixels.
+
+    A float64 ``(lz, 2)`` array, NaN for a plane without ROI-free pixels.
+    """
+    out = np.full((reference.shape[0], 2), np.nan)
     for z in range(reference.shape[0]):
         bg = reference[z][~occupied[z]].astype(np.float64)
         if bg.size:
             med = np.median(bg)
-            out[z] = 1.4826 * np.median(np.abs(bg - med))
+            out[z] = med, 1.4826 * np.median(np.abs(bg - med))
     return out
 
 
@@ -52,14 +59,14 @@ def local_contrast(
     reference: np.ndarray,
     ring: int = 4,
     occupied: np.ndarray | None = None,
-    scale: np.ndarray | None = None,
+    planes: np.ndarray | None = None,
     start: int = 0,
     stop: int | None = None,
 ) -> np.ndarray:
     """Compute ``local_contrast`` (see the module docstring) for ROIs ``start:stop``, float64.
 
-    ``occupied`` and ``scale`` (:func:`occupancy`, :func:`background_scale`) are
-    computed when not given; a chunked caller computes them once.
+    ``occupied`` and ``planes`` (:func:`occupancy`, :func:`background`) are computed
+    when not given; a chunked caller computes them once.
 
     Examples
     --------
@@ -72,16 +79,27 @@ def local_contrast(
     >>> r = RoiSet.from_lists([np.array([4, 4])], [np.array([4, 5])], [np.ones(2)], None, (1, 9, 9))
     >>> round(float(local_contrast(r, ref, ring=1)[0]), 4)
     2.0235
+
+    Nine one-pixel ROIs packed in a 3 x 3 block leave the centre one no free ring, so it
+    is compared to the plane's background: the 72 free pixels have median 4 and MAD 2.5,
+    and the contrast is (10 - 4) / (1.4826 * 2.5):
+
+    >>> ys, xs = np.divmod(np.arange(9), 3)
+    >>> block = RoiSet.from_lists([[3 + y] for y in ys], [[3 + x] for x in xs], [[1.0]] * 9, None, (1, 9, 9))
+    >>> round(float(local_contrast(block, ref, ring=1)[4]), 4)
+    1.6188
     """
     ref = np.asarray(reference, np.float32)
     occ = occupancy(rois) if occupied is None else occupied
-    sc = background_scale(ref, occ) if scale is None else scale
+    bg = background(ref, occ) if planes is None else planes
     stop = rois.n_rois if stop is None else stop
-    return _contrast(ref, occ, sc, rois.ypix, rois.xpix, rois.zpix, rois.lam, rois.ptr, start, stop, int(ring))
+    return _contrast(
+        ref, occ, bg, rois.ypix, rois.xpix, rois.zpix, rois.lam, rois.ptr, start, stop, int(ring), MIN_RING
+    )
 
 
 @njit(nogil=True)
-def _contrast(ref, occ, scale, ypix, xpix, zpix, lam, ptr, i0, i1, ring):  # pragma: no cover - compiled
+def _contrast(ref, occ, planes, ypix, xpix, zpix, lam, ptr, i0, i1, ring, min_ring):  # pragma: no cover - compiled
     lz, ly, lx = ref.shape
     out = np.full(i1 - i0, np.nan)
     for i in range(i0, i1):
@@ -100,13 +118,16 @@ def _contrast(ref, occ, scale, ypix, xpix, zpix, lam, ptr, i0, i1, ring):  # pra
         gy0, gy1 = max(y0 - ring, 0), min(y1 + ring, ly - 1)
         gx0, gx1 = max(x0 - ring, 0), min(x1 + ring, lx - 1)
         rsum, rcnt = _ring(ref, occ, ypix, xpix, zpix, a, b, z0, z1, gy0, gy1, gx0, gx1, ring)
-        s = 0.0
+        m, s = 0.0, 0.0
         for z in range(z0, z1 + 1):
-            s += scale[z]
+            m += planes[z, 0]
+            s += planes[z, 1]
+        m /= z1 - z0 + 1
         s /= z1 - z0 + 1
-        if rcnt < 5 or not s > 0:
+        if not s > 0:  # no background pixels, or no spread (NaN fails this too)
             continue
-        out[i - i0] = (isum / wsum - rsum / rcnt) / s
+        local = rsum / rcnt if rcnt >= min_ring else m  # too little free ring: the plane's background
+        out[i - i0] = (isum / wsum - local) / s
     return out
 
 

@@ -239,10 +239,11 @@ def _local_contrast_by_hand(rois, refs, ring=4):
 
     occ = np.zeros(rois.shape, bool)
     occ[rois.zpix, rois.ypix, rois.xpix] = True
-    scale = []
+    median, scale = [], []
     for z in range(rois.shape[0]):
         bg = refs[z][~occ[z]].astype(np.float64)
-        scale.append(1.4826 * np.median(np.abs(bg - np.median(bg))))
+        median.append(np.median(bg))
+        scale.append(1.4826 * np.median(np.abs(bg - median[-1])))
     out = np.full(rois.n_rois, np.nan)
     for i in range(rois.n_rois):
         zs, ys, xs, lam = rois.roi(i)
@@ -251,8 +252,8 @@ def _local_contrast_by_hand(rois, refs, ring=4):
         mask[ys, xs] = True
         band = ndi.binary_dilation(mask, iterations=ring) & ~mask & ~occ[z]
         inner = np.sum(lam.astype(np.float64) * refs[z, ys, xs]) / np.sum(lam, dtype=np.float64)
-        if band.sum() >= 5:
-            out[i] = (inner - refs[z][band].astype(np.float64).mean()) / scale[z]
+        local = refs[z][band].astype(np.float64).mean() if band.sum() >= 5 else median[z]
+        out[i] = (inner - local) / scale[z]
     return out
 
 
@@ -264,12 +265,58 @@ def test_local_contrast_degenerate_rois_are_nan():
     xs = [np.tile(np.arange(20), 20), np.array([5]), np.array([10])]
     lams = [np.ones(400), np.zeros(1), np.ones(1)]
     rois = RoiSet.from_lists(ys, xs, lams, None, (1, 20, 20))
-    # ROI 0 covers the frame: no free ring, no background; ROI 1 has zero weight
+    # ROI 0 covers the frame: no ROI-free pixel anywhere, no background; ROI 1 has zero weight
     assert np.isnan(local_contrast(rois, ref)).all()
     free = RoiSet.from_lists(ys[1:], xs[1:], [np.ones(1), np.ones(1)], None, (1, 20, 20))
     assert np.isfinite(local_contrast(free, ref)).all()
     flat = np.ones((1, 20, 20), np.float32)  # a background without spread
     assert np.isnan(local_contrast(free, flat)).all()
+
+
+def test_packed_one_pixel_rois_fall_back_to_the_plane_background():
+    """A block of one-pixel ROIs (as in a dense or tiny-ROI segmentation): every value is defined."""
+    from cellector.local_contrast import local_contrast
+
+    rng = np.random.default_rng(4)
+    ref = rng.normal(100, 10, (1, 40, 40)).astype(np.float32)
+    ys, xs = np.divmod(np.arange(30 * 30), 30)  # a 30 x 30 block in the corner: 900 one-pixel ROIs
+    rois = RoiSet.from_lists([[y] for y in ys], [[x] for x in xs], [[1.0]] * ys.size, None, (1, 40, 40))
+    got = local_contrast(rois, ref)
+    assert np.isfinite(got).all()
+    np.testing.assert_allclose(got, _local_contrast_by_hand(rois, ref), rtol=1e-12)
+    # deep inside the block there is no free ring pixel: the value is against the plane's background
+    free = ref[0][np.ones((40, 40), bool) & ~((np.arange(40)[:, None] < 30) & (np.arange(40) < 30))]
+    bg = np.median(free.astype(np.float64))
+    scale = 1.4826 * np.median(np.abs(free - bg))
+    assert got[15 * 30 + 15] == pytest.approx((ref[0, 15, 15] - bg) / scale, rel=1e-12)
+    # at the block's free edge the ring is local again
+    edge = 29 * 30 + 10
+    assert got[edge] != pytest.approx((ref[0, 29, 10] - bg) / scale, rel=1e-6)
+
+
+def test_tiny_and_degenerate_rois_as_documented():
+    """docs/features.md's table of tiny and degenerate ROIs, row by row, against hand values."""
+    from scipy import ndimage as ndi
+
+    rng = np.random.default_rng(0)
+    ref = rng.normal(100, 10, (1, 64, 64)).astype(np.float32)
+    ys, xs = [[10], [20, 20, 21], [30]], [[10], [20, 21, 20], [30]]
+    lams = [[1.0], [0.0, 0.0, 0.0], [-2.0]]  # one pixel; every lam zero; no positive lam
+    rois = RoiSet.from_lists(ys, xs, lams, None, (1, 64, 64))
+    f = compute_features(rois, ref)
+    # one pixel: in_vs_out is C / (2C + the 12 ring pixels at city-block distance 1..2)
+    ring = ndi.binary_dilation(np.pad([[1]], 2), ndi.generate_binary_structure(2, 1), iterations=2)
+    ring[2, 2] = False
+    c = np.float32(ref[0, 10, 10])
+    assert f["in_vs_out"][0] == pytest.approx(c / (2 * c + ref[0, 8:13, 8:13][ring].sum(dtype=np.float32)), rel=1e-6)
+    assert np.isfinite([f[k][0] for k in f]).all()
+    # every lam zero
+    assert (f["phase_corr"][1], f["in_vs_out"][1]) == (0, 0)
+    assert np.isnan([f["dot_product"][1], f["corr_coef"][1], f["local_contrast"][1]]).all()
+    # no positive lam: dot_product is -FILT at the pixel; an empty footprint otherwise
+    assert np.isnan([f["corr_coef"][2], f["local_contrast"][2]]).all() and f["in_vs_out"][2] == 0
+    single = compute_features(RoiSet.from_lists([[30]], [[30]], [[1.0]], None, (1, 64, 64)), ref)
+    assert f["dot_product"][2] == pytest.approx(-single["dot_product"][0], rel=1e-12)
 
 
 def test_border_rois_with_a_fill_value_match_the_spec():

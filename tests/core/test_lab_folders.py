@@ -239,7 +239,12 @@ def _homeless(tmp_path: Path, site: Path, home: str) -> dict[str, str]:
     temp.mkdir(exist_ok=True)
     temp.chmod(0o777)
     user_home = locked if home == "read-only" else locked / "missing"
-    return {"PYTHONPATH": str(site), "HOME": str(user_home), "XDG_CACHE_HOME": str(user_home / ".cache"), "TMPDIR": str(temp)}
+    return {
+        "PYTHONPATH": str(site),
+        "HOME": str(user_home),
+        "XDG_CACHE_HOME": str(user_home / ".cache"),
+        "TMPDIR": str(temp),
+    }
 
 
 def _cli(*args: object) -> str:
