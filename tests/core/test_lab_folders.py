@@ -248,7 +248,9 @@ def _homeless(tmp_path: Path, site: Path, home: str) -> dict[str, str]:
 
 
 def _cli(*args: object) -> str:
-    return f"import sys, cellector; print(cellector.__file__); from cellector.cli import main; sys.exit(main({[str(a) for a in args]!r}))"
+    """Code running ``cellector ARGS`` that first prints which cellector it imported."""
+    run = f"from cellector.cli import main; sys.exit(main({[str(a) for a in args]!r}))"
+    return f"import sys, cellector; print(cellector.__file__); {run}"
 
 
 @pytest.mark.parametrize("home", ["read-only", "missing"])
