@@ -12,7 +12,7 @@ where the cache goes, in this order:
 4. a private folder in the system's temporary folder, with one notice;
 5. no cache at all, with one notice: every process compiles again (a few seconds).
 
-Only step 4 changes ``numba.config.CACHE_DIR``, which other numba users in the process
+Only step 4 changes ``_config.CACHE_DIR``, which other numba users in the process
 share; there numba would otherwise fail for them too.
 """
 
@@ -32,6 +32,7 @@ import numba
 __all__ = ["cache_folder", "njit"]
 
 _log = logging.getLogger("cellector")
+_config: Any = numba.config  # its settings are set from the environment at import: typed as Any
 
 
 def _writable(folder: Path) -> bool:
@@ -67,11 +68,11 @@ def _private_temp() -> Path | None:
 def cache_folder() -> str | None:
     """Return the folder numba caches cellector's compiled code in, or None when caching is off.
 
-    Decided once per process (see the module docstring); sets ``numba.config.CACHE_DIR``
+    Decided once per process (see the module docstring); sets ``_config.CACHE_DIR``
     when the cache cannot stay in numba's default places.
     """
-    if numba.config.CACHE_DIR:
-        return str(numba.config.CACHE_DIR)
+    if _config.CACHE_DIR:
+        return str(_config.CACHE_DIR)
     in_tree = Path(__file__).parent / "__pycache__"
     if _writable(in_tree):
         return str(in_tree)
@@ -82,7 +83,7 @@ def cache_folder() -> str | None:
         return str(home)
     temp = _private_temp()
     if temp is not None:
-        numba.config.CACHE_DIR = str(temp)
+        _config.CACHE_DIR = str(temp)
         _log.warning(f"cellector: note: {home} is not writable; compiled code is cached in {temp}")
         return str(temp)
     _log.warning(
