@@ -12,7 +12,7 @@ where the cache goes, in this order:
 4. a private folder in the system's temporary folder, with one notice;
 5. no cache at all, with one notice: every process compiles again (a few seconds).
 
-Only step 4 changes ``_config.CACHE_DIR``, which other numba users in the process
+Only step 4 changes ``numba.config.CACHE_DIR``, which other numba users in the process
 share; there numba would otherwise fail for them too.
 """
 
@@ -68,7 +68,7 @@ def _private_temp() -> Path | None:
 def cache_folder() -> str | None:
     """Return the folder numba caches cellector's compiled code in, or None when caching is off.
 
-    Decided once per process (see the module docstring); sets ``_config.CACHE_DIR``
+    Decided once per process (see the module docstring); sets ``numba.config.CACHE_DIR``
     when the cache cannot stay in numba's default places.
     """
     if _config.CACHE_DIR:
