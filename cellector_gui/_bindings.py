@@ -2,14 +2,16 @@
 
 Keys were checked against napari's defaults: viewer keys (``v``, ...) and the keys of
 image layers (``x``, ``y``, ``z``, ``o``, ``c``, ``1``, ``2``, which win while an image
-layer is selected) are left alone. ``Control-S`` (napari's "save layers") is taken
-over for saving the curation, as users expect.
+layer is selected) are left alone. Ctrl+S, which napari's File menu would take before
+the canvas sees it, is claimed by :mod:`._save_key` instead.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import TYPE_CHECKING
+
+from ._save_key import SAVE_KEY
 
 if TYPE_CHECKING:  # pragma: no cover
     from ._widget import CellectorWidget
@@ -73,10 +75,6 @@ def redo(w: CellectorWidget) -> None:
     w.manager.redo()
 
 
-def save(w: CellectorWidget) -> None:
-    w.save()
-
-
 def toggle_help(w: CellectorWidget) -> None:
     w.help_label.setVisible(not w.help_label.isVisible())
 
@@ -97,13 +95,15 @@ KEYMAP: dict[str, tuple[Callable[[CellectorWidget], None], str]] = {
     "a": (toggle_near_cutoff, "review only ROIs near a cutoff"),
     "Control-Z": (undo, "undo"),
     "Control-Shift-Z": (redo, "redo"),
-    "Control-S": (save, "save to <folder>/cellector"),
     "h": (toggle_help, "show/hide this help"),
 }
 
-HELP = (
-    "<br>".join(f"<b>{k.replace('Control', 'Ctrl')}</b>: {d}" for k, (_, d) in KEYMAP.items())
-    + "<br><b>click</b>: flip an ROI's decision (drag pans, never flips)"
+HELP = "<br>".join(
+    [
+        *(f"<b>{k.replace('Control', 'Ctrl')}</b>: {d}" for k, (_, d) in KEYMAP.items()),
+        f"<b>{SAVE_KEY}</b>: save the curation (into the suite2p folder's cellector/ folder)",
+        "<b>click</b>: flip an ROI's decision (drag pans, never flips)",
+    ]
 )
 
 

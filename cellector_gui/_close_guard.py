@@ -8,18 +8,18 @@ question instead of following it; without unsaved changes napari behaves as alwa
 
 from __future__ import annotations
 
-import contextlib
-import weakref
 from typing import Any
 
 from qtpy.QtCore import QEvent, QObject, QTimer
 from qtpy.QtGui import QKeySequence
-from qtpy.QtWidgets import QApplication, QWidget
+from qtpy.QtWidgets import QWidget
+
+from ._app_filter import WindowFilter
 
 __all__ = ["CloseGuard"]
 
 
-class CloseGuard(QObject):
+class CloseGuard(WindowFilter):
     """Application event filter for the main window's close events and Ctrl+W.
 
     Parameters
@@ -32,27 +32,11 @@ class CloseGuard(QObject):
     """
 
     def __init__(self, widget: Any, window: QWidget) -> None:
-        super().__init__(widget)
-        self.widget = widget
-        self._window = weakref.ref(window)  # napari owns the window; the guard must not keep it alive
-        self._answered = False  # the question was answered: the next close goes through
         # On the application, not the window: Ctrl+W is a shortcut and never reaches the
         # window as an event; an application filter also sees the window's close events.
-        app = QApplication.instance()
-        if app is not None:
-            app.installEventFilter(self)
-
-    @property
-    def window(self) -> QWidget | None:
-        """Return napari's main window (None once it is gone)."""
-        return self._window()
-
-    def remove(self) -> None:
-        """Stop guarding (the dock lets go of its session or closes)."""
-        app = QApplication.instance()
-        with contextlib.suppress(RuntimeError):  # already deleted with the dock: Qt dropped the filter
-            if app is not None:
-                app.removeEventFilter(self)
+        super().__init__(widget, window)
+        self.widget = widget
+        self._answered = False  # the question was answered: the next close goes through
 
     def _unsaved(self) -> bool:
         manager = self.widget.manager
@@ -60,7 +44,8 @@ class CloseGuard(QObject):
 
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt API
         kind = event.type()
-        if kind == QEvent.Type.ShortcutOverride and self._is_close_key(obj, event) and self._unsaved():
+        close_key = QKeySequence.StandardKey.Close  # Ctrl+W (Cmd+W on macOS)
+        if kind == QEvent.Type.ShortcutOverride and self.is_key(obj, event, close_key) and self._unsaved():
             # Accepting the override keeps napari's close action (and its question) from running.
             event.accept()
             QTimer.singleShot(0, self.ask_then_close)
@@ -74,13 +59,6 @@ class CloseGuard(QObject):
                 event.ignore()
                 return True
         return False
-
-    def _is_close_key(self, obj: QObject, event: QEvent) -> bool:
-        return (
-            isinstance(obj, QWidget)
-            and obj.window() is self.window
-            and event.matches(QKeySequence.StandardKey.Close)  # Ctrl+W (Cmd+W on macOS)
-        )
 
     def ask_then_close(self) -> None:
         """Ask once; on Save (that succeeded) or Discard close the window without napari asking again."""

@@ -33,6 +33,7 @@ from ._histogram import FeatureCard
 from ._layers import RoiOverlay
 from ._qt_access import main_window
 from ._roi_layers import SessionLayers
+from ._save_key import SaveKey
 
 __all__ = ["CellectorWidget"]
 
@@ -58,6 +59,7 @@ class CellectorWidget(CurationActions, QWidget):
         self._unbound: dict[str, Any] = {}
         self._centroids: np.ndarray | None = None
         self._close_guard: CloseGuard | None = None
+        self._save_key: SaveKey | None = None
         #: (path, options) the session was opened from, to reopen it with another reference
         self.source: tuple[Any, dict] | None = None
         self._suggest_timer = QTimer(self)
@@ -217,6 +219,7 @@ class CellectorWidget(CurationActions, QWidget):
         top = main_window(self)
         if top is not None and self._close_guard is None:
             self._close_guard = CloseGuard(self, top)
+            self._save_key = SaveKey(self, top, self.save)
 
     def _key_handler(self, func):
         def handler(viewer):
@@ -227,9 +230,10 @@ class CellectorWidget(CurationActions, QWidget):
 
     def unbind(self) -> None:
         """Restore the viewer's key bindings and mouse callbacks as they were."""
-        if self._close_guard is not None:
-            self._close_guard.remove()
-            self._close_guard = None
+        for window_filter in (self._close_guard, self._save_key):
+            if window_filter is not None:
+                window_filter.remove()
+        self._close_guard = self._save_key = None
         for key, previous in self._unbound.items():
             self.viewer.bind_key(key, previous, overwrite=True)
         self._unbound.clear()

@@ -35,6 +35,31 @@ def press(widget, key):
     QTest.keyClick(canvas, getattr(Qt.Key, f"Key_{name.upper()}"), modifiers)
 
 
+def real_keys(widget, qtbot, keys, focus=None):
+    """Type ``keys`` (xdotool's names: "ctrl+s") as X key events into the shown window.
+
+    Unlike ``QTest.keyClick`` they go through everything a user's key press does: the X
+    server, Qt's shortcut map (napari's menu shortcuts first), then the focused widget.
+    ``focus`` (a QWidget of the window) gets the keyboard focus first.
+    """
+    import shutil
+    import subprocess
+
+    from cellector_gui._qt_access import main_window
+
+    if shutil.which("xdotool") is None:
+        pytest.fail("xdotool is needed to type real key events (apt-get install xdotool)")
+    top = main_window(widget)
+    top.show()
+    qtbot.waitExposed(top)
+    subprocess.run(["xdotool", "windowfocus", "--sync", str(int(top.winId()))], check=True, timeout=20)
+    qtbot.waitUntil(top.isActiveWindow, timeout=5000)
+    if focus is not None:
+        focus.setFocus()
+        qtbot.waitUntil(focus.hasFocus, timeout=5000)
+    subprocess.run(["xdotool", "key", "--clearmodifiers", keys], check=True, timeout=20)
+
+
 def pixel_of(widget, idx):
     """A (z, y, x) pixel that shows ROI idx (not covered by a later ROI)."""
     z, y, x = np.argwhere(widget.overlay.label == idx + 1)[0]
@@ -131,6 +156,7 @@ def dialogs(monkeypatch):
     monkeypatch.setattr(QMessageBox, "information", static("information", buttons.Ok))
     monkeypatch.setattr(QMessageBox, "exec", lambda self: box.answer("exec", self.text(), buttons.Cancel))
     monkeypatch.setattr(QFileDialog, "getExistingDirectory", static("directory", ""))  # "": cancelled
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", static("save file", ("", "")))  # napari's save dialogs
     # any other modal dialog (napari's own "close window?" is one): qtpy aliases exec_ to exec
     for name in ("exec", "exec_"):
         monkeypatch.setattr(

@@ -9,7 +9,7 @@ from qtpy.QtWidgets import QApplication, QMessageBox
 from cellector_gui._layers import COLORS, FILL_ALPHA
 from cellector_gui._qt_access import camera
 
-from .conftest import EventProxy, first_visible_roi, pixel_of, press
+from .conftest import EventProxy, first_visible_roi, pixel_of, press, real_keys
 
 
 def _rgba_at(widget, idx):
@@ -424,6 +424,33 @@ def test_ctrl_w_with_unsaved_changes_asks_one_question(window, dialogs, qtbot, m
         qtbot.waitUntil(lambda: closes == [((), {})], timeout=5000)  # closed as a program does: no question
     assert not journal.exists()  # discarded edits are not offered again
     assert [kind for kind, _ in dialogs.seen] == ["exec", "exec"]
+
+
+@pytest.mark.parametrize("where", ["canvas", "dock"])
+def test_ctrl_s_typed_by_a_user_saves_the_curation(window, dialogs, qtbot, where):
+    """A real Ctrl+S (X key event): the curation is saved and napari's "Save selected layers" never opens."""
+    from cellector_gui._qt_access import canvas_widget
+
+    viewer, widget = window
+    m = widget.manager
+    assert len(viewer.layers.selection) > 0  # napari's save-selected-layers action is live for Ctrl+S
+    m.update_criteria("dot_product", [1.0, None])
+    m.flip(3)
+    card = next(iter(widget.cards.values()))
+    focus = canvas_widget(widget) if where == "canvas" else card.min_box.native
+    real_keys(widget, qtbot, "ctrl+s", focus)
+    qtbot.waitUntil(lambda: not m.dirty, timeout=10000)
+    store = m.root_dir / "cellector"
+    np.testing.assert_array_equal(np.load(store / "idx_selected.npy"), m.idx_selected)  # what analysis reads
+    assert np.load(store / "manual_selection.npy")[1, 3]
+    assert dialogs.seen == []  # no file dialog, no question
+
+
+def test_help_names_the_save_key_and_the_folder(window):
+    from cellector_gui._bindings import HELP
+
+    assert "<b>Ctrl+S</b>: save the curation (into the suite2p folder's cellector/ folder)" in HELP
+    assert "Control-S" not in HELP and "<folder>" not in HELP  # no text the help panel would drop as a tag
 
 
 def synthetic_journal(manager):
