@@ -30,6 +30,8 @@ class CurationActions:
     controls: Any
     show_mode: str
     _centroids: np.ndarray | None
+    _offered: set[int]  # ROIs guided review has offered in this session (never offered twice)
+    _guided: int  # the ROI guided review focused last (-1: none); a label on it moves on
 
     def roi_at(self, position) -> int:
         """Return the ROI under a world position (-1 for background or outside the image)."""
@@ -49,18 +51,29 @@ class CurationActions:
             self.manager.set_focus(idx)
         self.show_message(f"ROI {idx} manually {'selected' if new else 'rejected'}")
 
-    def hover_at(self, position) -> None:
-        """Show the hovered ROI's index and values."""
-        idx = self.roi_at(position)
-        if idx >= 0:
-            self.viewer.status = self.describe(idx)  # napari's status bar: the dock never moves
 
     def flip_focused(self) -> None:
-        """Flip the focused ROI."""
+        """Flip the focused ROI; in guided review, go on to the next ROI."""
         idx = self.manager.focus
         if idx >= 0:
             new = self.manager.flip(idx)
-            self.show_message(f"ROI {idx} manually {'selected' if new else 'rejected'}")
+            self._labelled(idx, f"ROI {idx} manually {'selected' if new else 'rejected'}")
+
+    def label_focused(self, red: bool) -> None:
+        """Label the focused ROI red (``True``) or not red, whatever it shows now; in guided review, go on."""
+        idx = self.manager.focus
+        if idx < 0:
+            self.show_message("no ROI in focus: click one, or press g (guided) or n (next)")
+            return
+        self.manager.update_manual_labels(idx, red)
+        self._labelled(idx, f"ROI {idx} labelled {'red' if red else 'not red'}")
+
+    def _labelled(self, idx: int, message: str) -> None:
+        """After a label: in guided review the next ROI comes (as in labelling apps), else say what happened."""
+        if idx == self._guided:
+            self.step_guided(done=message)
+        else:
+            self.show_message(message)
 
     def clear_focused(self) -> None:
         """Clear the focused ROI's override."""
@@ -84,18 +97,30 @@ class CurationActions:
         """Return the ROIs the review loop visits (the core's :meth:`CellectorManager.review_candidates`)."""
         return self.manager.review_candidates(self.show_mode, near_cutoff=self.controls.near_box.value)
 
-    def step_guided(self) -> None:
-        """Focus the unlabelled ROI whose label would teach the most, and centre on it."""
+    def step_guided(self, done: str = "") -> None:
+        """Focus the unlabelled ROI whose label would teach the most, and centre on it.
+
+        An ROI offered once is not offered again in this session, labelled or skipped
+        (``g`` again skips it). ``done`` (what the last key did) leads the message.
+        """
+        lead = f"{done} · " if done else ""
         queue = self.manager.review_queue()
-        if queue.size == 0:
-            self.show_message(
-                "this folder has no ROIs" if self.manager.num_rois == 0 else "every ROI carries a manual label"
-            )
+        fresh = queue[~np.isin(queue, list(self._offered))] if self._offered else queue
+        if fresh.size == 0:
+            self._guided = -1
+            if self.manager.num_rois == 0:
+                self.show_message("this folder has no ROIs")
+            elif queue.size == 0:
+                self.show_message(f"{lead}every ROI carries a manual label")
+            else:
+                self.show_message(f"{lead}guided review has offered every unlabelled ROI")
             return
-        idx = int(queue[0])
+        idx = int(fresh[0])
+        self._offered.add(idx)
+        self._guided = idx
         self.manager.set_focus(idx)
         self.center_on(idx)
-        self.show_message(f"guided: {self.describe(idx)} (f flips, g next)")
+        self.show_message(f"{lead}guided: {self.describe(idx)} (e red, d not red, g skip)")
 
     def apply_suggestion(self) -> None:
         """Set the cutoffs fitted to the manual labels (one undo step)."""

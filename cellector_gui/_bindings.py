@@ -16,7 +16,7 @@ from ._save_key import SAVE_KEY
 if TYPE_CHECKING:  # pragma: no cover
     from ._widget import CellectorWidget
 
-__all__ = ["HELP", "KEYMAP", "on_mouse_drag", "on_mouse_move"]
+__all__ = ["HELP", "KEYMAP", "on_mouse_drag"]
 
 
 def next_roi(w: CellectorWidget) -> None:
@@ -37,6 +37,14 @@ def apply_suggestion(w: CellectorWidget) -> None:
 
 def flip_focused(w: CellectorWidget) -> None:
     w.flip_focused()
+
+
+def label_red(w: CellectorWidget) -> None:
+    w.label_focused(True)
+
+
+def label_not_red(w: CellectorWidget) -> None:
+    w.label_focused(False)
 
 
 def clear_focused(w: CellectorWidget) -> None:
@@ -85,6 +93,8 @@ KEYMAP: dict[str, tuple[Callable[[CellectorWidget], None], str]] = {
     "b": (previous_roi, "previous ROI in the review loop"),
     "g": (guided_next, "guided review: the unlabelled ROI whose label teaches the most"),
     "p": (apply_suggestion, "apply the cutoffs suggested from your labels"),
+    "e": (label_red, "label the focused ROI red (guided review then goes on)"),
+    "d": (label_not_red, "label the focused ROI not red (guided review then goes on)"),
     "f": (flip_focused, "flip the focused ROI's decision (manual override)"),
     "u": (clear_focused, "clear the focused ROI's override"),
     "r": (toggle_reference, "show/hide the reference image"),
@@ -118,9 +128,3 @@ def on_mouse_drag(w: CellectorWidget, viewer, event):
         yield
     if not moved:
         w.click_at(event.position)
-
-
-def on_mouse_move(w: CellectorWidget, viewer, event) -> None:
-    """Hover: show the ROI's index and feature values in the status line."""
-    if w.manager is not None:
-        w.hover_at(event.position)

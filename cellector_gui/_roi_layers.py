@@ -10,16 +10,50 @@ which ROIs to show, outlines or fill).
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
+from napari.layers import Image
 
 from cellector.manager import CellectorManager
 
 from ._layers import RoiOverlay
 
-__all__ = ["SessionLayers"]
+__all__ = ["RoiImage", "SessionLayers"]
+
+
+class RoiImage(Image):
+    """The ROI overlay layer: its status line names the ROI under the cursor.
+
+    napari's status bar shows the active layer's ``get_status``; for an RGBA overlay
+    that would be the colour it is drawn with ("ROIs [0, 76, 82]: [0, 0, 0, 0]").
+    ``describe_at(world_position)`` gives the text instead: the ROI's index, decision
+    and feature values, or "background".
+    """
+
+    def __init__(self, data: np.ndarray, describe_at: Callable[[Any], str], **kwargs: Any) -> None:
+        super().__init__(data, **kwargs)
+        self._describe_at = describe_at
+
+    def get_status(
+        self,
+        position: Any = None,
+        *,
+        view_direction: Any = None,
+        dims_displayed: list[int] | None = None,
+        world: bool = False,
+        value: Any = None,
+    ) -> dict[str, str]:
+        """Return napari's status dict with the ROI's description as its value."""
+        status = super().get_status(
+            position, view_direction=view_direction, dims_displayed=dims_displayed, world=world, value=value
+        )
+        if position is not None:
+            text = self._describe_at(position if world else self.data_to_world(position))
+            status["value"] = text
+            status["coordinates"] = f"{status['coords']}: {text}"
+        return status
 
 
 class SessionLayers:
@@ -36,9 +70,15 @@ class SessionLayers:
         self._add_images()
         rp = manager.roi_processor
         self.overlay = RoiOverlay(rp.rois)
-        self.layer = viewer.add_image(
-            self.overlay.rgba, name="ROIs", rgb=True, blending="translucent", contrast_limits=(0, 255)
+        self.layer = RoiImage(
+            self.overlay.rgba,
+            self.describe_at,
+            name="ROIs",
+            rgb=True,
+            blending="translucent",
+            contrast_limits=(0, 255),
         )
+        viewer.add_layer(self.layer)
         self.layer.editable = False
         self.added.append(self.layer)
         manager.selection_changed.connect(self._on_manager_selection_changed)
@@ -135,6 +175,11 @@ class SessionLayers:
         ov.render(self.current_plane())
         # the layer-list thumbnail of the ROI layer is not worth ~3 ms on every change
         self.layer.refresh(thumbnail=False)
+
+    def describe_at(self, position: Any) -> str:
+        """Return the description of the ROI under a world position, or "background"."""
+        idx = self.roi_at(position)
+        return self.manager.describe_roi(idx) if idx >= 0 else "background"
 
     def roi_at(self, position: Any) -> int:
         """Return the ROI under a world position (-1 for background or outside the image)."""

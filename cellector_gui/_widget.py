@@ -58,6 +58,8 @@ class CellectorWidget(CurationActions, QWidget):
         self.show_mode = "all"
         self._unbound: dict[str, Any] = {}
         self._centroids: np.ndarray | None = None
+        self._offered: set[int] = set()
+        self._guided = -1
         self._close_guard: CloseGuard | None = None
         self._save_key: SaveKey | None = None
         #: (path, options) the session was opened from, to reopen it with another reference
@@ -132,6 +134,7 @@ class CellectorWidget(CurationActions, QWidget):
     def set_manager(self, manager: CellectorManager) -> None:
         """Show ``manager``'s session: layers, cards, bindings, and follow its signals."""
         self.manager = manager
+        self._offered, self._guided = set(), -1  # guided review starts afresh on each session
         rp = manager.roi_processor
         self._centroids = rp.rois.centroids("median")
         self.layers = SessionLayers(self.viewer, manager)
@@ -215,7 +218,6 @@ class CellectorWidget(CurationActions, QWidget):
         for key, (func, _desc) in _bindings.KEYMAP.items():
             self._unbound[key] = self.viewer.bind_key(key, self._key_handler(func), overwrite=True)
         self.viewer.mouse_drag_callbacks.append(self._on_mouse_drag)
-        self.viewer.mouse_move_callbacks.append(self._on_mouse_move)
         top = main_window(self)
         if top is not None and self._close_guard is None:
             self._close_guard = CloseGuard(self, top)
@@ -237,12 +239,8 @@ class CellectorWidget(CurationActions, QWidget):
         for key, previous in self._unbound.items():
             self.viewer.bind_key(key, previous, overwrite=True)
         self._unbound.clear()
-        for cbs, cb in (
-            (self.viewer.mouse_drag_callbacks, self._on_mouse_drag),
-            (self.viewer.mouse_move_callbacks, self._on_mouse_move),
-        ):
-            if cb in cbs:
-                cbs.remove(cb)
+        if self._on_mouse_drag in self.viewer.mouse_drag_callbacks:
+            self.viewer.mouse_drag_callbacks.remove(self._on_mouse_drag)
         if self.manager is not None:
             for sig, slot in (
                 (self.manager.criteria_changed, self._on_manager_criteria_changed),
@@ -365,8 +363,6 @@ class CellectorWidget(CurationActions, QWidget):
     def _on_mouse_drag(self, viewer, event):
         yield from _bindings.on_mouse_drag(self, viewer, event)
 
-    def _on_mouse_move(self, viewer, event) -> None:
-        _bindings.on_mouse_move(self, viewer, event)
 
     # ------------------------------------------------------------------ saving and closing
 

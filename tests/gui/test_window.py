@@ -115,8 +115,18 @@ def test_click_flips_and_drag_does_not(window, mouse_event):
     assert m.manual_selection[1].sum() == 1
 
 
+def _hover(viewer, position):
+    """Put napari's cursor over ``position`` and let napari compute its status line, as on a mouse move."""
+    viewer.mouse_over_canvas = True
+    viewer.cursor.position = position
+    viewer.update_status_from_cursor()
+    status = viewer.status
+    return status["coordinates"] if isinstance(status, dict) else status
+
+
 def test_hover_shows_values(window, mouse_event):
     viewer, widget = window
+    assert viewer.layers.selection.active.name == "ROIs"  # the layer napari's status line describes
     widget.resize(440, 900)
     qapp = QApplication.instance()
     widget.layout().activate()  # lay the (hidden) dock out now, as showing it would
@@ -125,10 +135,10 @@ def test_hover_shows_values(window, mouse_event):
     ]
     label = widget.overlay.label[0]
     for idx in np.unique(label[label > 0])[:8] - 1:  # hover several ROIs with long descriptions
-        mouse_move_callbacks(
-            viewer, mouse_event(type="mouse_move", position=tuple(float(c) for c in pixel_of(widget, int(idx))))
-        )
-        assert viewer.status.startswith(f"ROI {idx} (plane0 #") and "corr_coef=" in viewer.status
+        text = _hover(viewer, tuple(float(c) for c in pixel_of(widget, int(idx))))
+        z, y, x = pixel_of(widget, int(idx))
+        assert text.startswith(f"[{z}, {y}, {x}]: ROI {idx} (plane0 #") and "corr_coef=" in text, text
+        assert "[0, 0, 0" not in text and "255" not in text  # never the overlay's RGBA
         qapp.processEvents()
         widget.layout().activate()
         assert [
@@ -625,6 +635,40 @@ def test_guided_review_ghost_lines_and_apply(window, synthetic, qtbot):
     assert m.criteria == before  # one undo step
     press(widget, "p")
     assert m.criteria == s.criteria
+
+
+def test_label_keys_are_one_press_and_guided_review_moves_on(window, synthetic, qtbot):
+    """``e``/``d`` label red / not red in one press (typed as real keys); guided review then offers the next ROI."""
+    from cellector_gui._qt_access import canvas_widget
+
+    _viewer, widget = window
+    m = widget.manager
+    truth = np.concatenate(synthetic.truth_red)
+    assert not m.has_cutoffs  # every ROI shows "not selected": with flip, a red cell would need two presses
+    real_keys(widget, qtbot, "g", canvas_widget(widget))
+    qtbot.waitUntil(lambda: m.focus >= 0, timeout=5000)
+    offered = []
+    for _ in range(5):
+        idx = m.focus
+        offered.append(idx)
+        real_keys(widget, qtbot, "e" if truth[idx] else "d")
+        qtbot.waitUntil(lambda idx=idx: m.focus != idx, timeout=5000)  # labelled, and the next ROI is in focus
+        assert m.manual_selection[:, idx].tolist() == [bool(truth[idx]), True]  # one press, the label asked for
+        assert widget.status.text().startswith(f"ROI {idx} labelled {'red' if truth[idx] else 'not red'} · guided:")
+    # g skips without labelling; nothing offered earlier comes back
+    for _ in range(5):
+        before = m.focus
+        offered.append(before)
+        real_keys(widget, qtbot, "g")
+        qtbot.waitUntil(lambda before=before: m.focus != before, timeout=5000)
+    assert len(set(offered)) == len(offered) and m.focus not in offered
+    # outside guided review a label stays on its ROI
+    m.set_focus(offered[0])
+    relabel = not m.manual_selection[0, offered[0]]
+    real_keys(widget, qtbot, "e" if relabel else "d")
+    qtbot.waitUntil(lambda: m.manual_selection[0, offered[0]] == relabel, timeout=5000)
+    assert m.focus == offered[0]
+    m.mark_saved()
 
 
 def test_single_channel_folder_opens_and_explains(make_napari_viewer, real_copy, monkeypatch, qtbot):
