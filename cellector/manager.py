@@ -42,6 +42,19 @@ class _Edit:
     coalescing: bool = False
 
 
+def _describe_edit(edit: _Edit) -> str:
+    if edit.kind == "criteria":
+        return f"{edit.name} cutoffs"
+    if edit.kind == "criteria_all":
+        return "cutoffs set together"
+    n = 0 if edit.index is None else edit.index.size
+    return f"label of ROI {int(edit.index[0])}" if n == 1 and edit.index is not None else f"labels of {n} ROIs"
+
+
+#: Stands for a saved state that undo can no longer reach.
+_UNREACHABLE = object()
+
+
 class CellectorManager:
     """Criteria, manual labels, the resulting selection, undo/redo and saving.
 
@@ -130,6 +143,8 @@ class CellectorManager:
         self._undo: list[_Edit] = []
         self._redo: list[_Edit] = []
         self._dirty = False
+        self._saved_top: object | None = None  # the undo stack's top when last saved (None: empty)
+        self._unsaved_other = False  # a change undo cannot take back (an added feature, a moved store)
         self._focus = -1
         self.notes: list[str] = [roi_processor.store_note] if roi_processor.store_note else []
         self._extra_criteria: dict[str, Bounds] = {}
@@ -275,7 +290,7 @@ class CellectorManager:
         self._meets_one.pop(name, None)
         self._criteria.setdefault(name, self._extra_criteria.pop(name, (None, None)))
         self.selection_changed.emit()
-        self._set_dirty(True)
+        self._changed(undoable=False)
 
     def end_coalescing(self) -> None:
         """Close the current coalesced undo step (e.g. when a slider is released)."""
@@ -285,7 +300,7 @@ class CellectorManager:
     def _after_criteria(self, name: str) -> None:
         self.criteria_changed.emit(name)
         self.selection_changed.emit()
-        self._set_dirty(True)
+        self._changed()
 
     def feature_meets(self, name: str) -> np.ndarray:
         """Bool (N,): ROIs within feature ``name``'s bounds (inclusive; NaN fails an active bound)."""
@@ -440,7 +455,7 @@ class CellectorManager:
         for name in names:
             self.criteria_changed.emit(name)
         self.selection_changed.emit()
-        self._set_dirty(True)
+        self._changed()
 
     # ------------------------------------------------------------------ manual labels
 
@@ -470,8 +485,8 @@ class CellectorManager:
         after = (lab.copy(), act.copy())
         if np.array_equal(before[0], after[0]) and np.array_equal(before[1], after[1]):
             return
+        self._push(_Edit("manual", None, before, after, index))  # first: listeners of the change see can_undo
         self._apply_manual(index, *after)
-        self._push(_Edit("manual", None, before, after, index))
 
     def flip(self, idx: int) -> bool:
         """Flip ROI ``idx``'s current decision with an active manual label; returns the new decision."""
@@ -494,7 +509,7 @@ class CellectorManager:
             self._journal(index, label, active)
         self.manual_changed.emit(index)
         self.selection_changed.emit()
-        self._set_dirty(True)
+        self._changed()
 
     def _set_manual_array(self, ms: np.ndarray) -> None:
         ms = np.asarray(ms, bool)
@@ -510,6 +525,15 @@ class CellectorManager:
         self._undo.append(edit)
         del self._undo[:-UNDO_DEPTH]
         self._redo.clear()
+        if not self._saved_reachable():
+            self._saved_top = _UNREACHABLE  # the saved state was trimmed away or undone and replaced
+
+    def _saved_reachable(self) -> bool:
+        """Whether undo can still lead back to the saved state."""
+        saved = self._saved_top
+        if saved is None:  # saved with an empty stack: reachable while nothing was trimmed
+            return len(self._undo) < UNDO_DEPTH
+        return any(e is saved for e in self._undo)
 
     @property
     def can_undo(self) -> bool:
@@ -520,6 +544,16 @@ class CellectorManager:
     def can_redo(self) -> bool:
         """Whether there is an undone action to redo."""
         return bool(self._redo)
+
+    @property
+    def undo_text(self) -> str | None:
+        """What :meth:`undo` would take back, in words ("label of ROI 5"), or None."""
+        return _describe_edit(self._undo[-1]) if self._undo else None
+
+    @property
+    def redo_text(self) -> str | None:
+        """What :meth:`redo` would do again, in words, or None."""
+        return _describe_edit(self._redo[-1]) if self._redo else None
 
     def undo(self) -> bool:
         """Undo the last action; returns False when there is none."""
@@ -546,6 +580,8 @@ class CellectorManager:
         else:
             assert edit.index is not None
             self._apply_manual(edit.index, state[0], state[1])
+        if not self._dirty:  # back where it was saved: nothing for crash recovery to offer
+            self._clear_journal()
         return True
 
     # ------------------------------------------------------------------ focus and dirty
@@ -570,8 +606,21 @@ class CellectorManager:
         return self._dirty
 
     def mark_saved(self) -> None:
-        """Declare the current state saved (the caller saved it, or chose to discard the changes)."""
+        """Declare the current state saved (the caller saved it, or chose to discard the changes).
+
+        Undoing or redoing back to this state later makes it clean again (no "*", no question).
+        """
+        self.end_coalescing()  # a drag that goes on after saving is a new change
+        self._saved_top = self._undo[-1] if self._undo else None
+        self._unsaved_other = False
         self._set_dirty(False)
+
+    def _changed(self, undoable: bool = True) -> None:
+        """After a change: dirty unless undo/redo has come back to the saved state."""
+        if not undoable:
+            self._unsaved_other = True
+        top = self._undo[-1] if self._undo else None
+        self._set_dirty(self._unsaved_other or top is not self._saved_top)
 
     def _set_dirty(self, value: bool) -> None:
         if value != self._dirty:
@@ -599,7 +648,7 @@ class CellectorManager:
         if old_journal is not None and old_journal.is_file():  # the journal follows the store
             new.mkdir(parents=True, exist_ok=True)
             shutil.move(old_journal, new / JOURNAL)
-        self._set_dirty(True)
+        self._changed(undoable=False)
 
     def _require_root(self) -> store.StoreDir:
         if self.roi_processor.store is None:
@@ -643,7 +692,7 @@ class CellectorManager:
             idx_selected=self.compute_idx_selected(),
         )
         self._clear_journal()
-        self._set_dirty(False)
+        self.mark_saved()
         return folder
 
     def _load_saved(self, state: dict | None = None) -> None:
@@ -745,7 +794,7 @@ class CellectorManager:
         self._push(_Edit("manual", None, before, (self._label.copy(), self._active.copy()), everything))
         self.manual_changed.emit(everything)
         self.selection_changed.emit()
-        self._set_dirty(True)
+        self._changed()
         return len(entries)
 
     def discard_journal(self) -> None:

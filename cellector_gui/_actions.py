@@ -14,6 +14,7 @@ from qtpy.QtWidgets import QMessageBox
 
 from ._controls import SHOW_MODES
 from ._qt_access import camera
+from ._text import plural
 
 __all__ = ["CurationActions"]
 
@@ -51,7 +52,6 @@ class CurationActions:
             self.manager.set_focus(idx)
         self.show_message(f"ROI {idx} manually {'selected' if new else 'rejected'}")
 
-
     def flip_focused(self) -> None:
         """Flip the focused ROI; in guided review, go on to the next ROI."""
         idx = self.manager.focus
@@ -82,12 +82,29 @@ class CurationActions:
             self.manager.clear_manual_labels(idx)
             self.show_message(f"ROI {idx} follows the criteria again")
 
+    def undo_step(self) -> None:
+        """Undo the last change and say what it was (the key and the button)."""
+        text = self.manager.undo_text
+        if self.manager.undo():
+            self.show_message(f"undone: {text} (Ctrl+Shift+Z redoes)")
+        else:
+            self.show_message("nothing to undo")
+
+    def redo_step(self) -> None:
+        """Redo the last undone change and say what it was."""
+        text = self.manager.redo_text
+        if self.manager.redo():
+            self.show_message(f"redone: {text}")
+        else:
+            self.show_message("nothing to redo")
+
     def clear_all(self) -> None:
         """Clear every override after confirmation."""
         n = int(self.manager.manual_selection[1].sum())
-        if n and self._confirm(f"Remove all {n} manual overrides?"):
+        what = "the manual override" if n == 1 else f"all {n} manual overrides"
+        if n and self._confirm(f"Remove {what}?"):
             self.manager.clear_manual_labels()
-            self.show_message(f"cleared {n} manual overrides (undo with Ctrl+Z)")
+            self.show_message(f"cleared {plural(n, 'manual override')} (undo with Ctrl+Z)")
 
     def _confirm(self, text: str) -> bool:
         answer = QMessageBox.question(self, "cellector", text)

@@ -76,11 +76,11 @@ def toggle_near_cutoff(w: CellectorWidget) -> None:
 
 
 def undo(w: CellectorWidget) -> None:
-    w.manager.undo()
+    w.undo_step()
 
 
 def redo(w: CellectorWidget) -> None:
-    w.manager.redo()
+    w.redo_step()
 
 
 def toggle_help(w: CellectorWidget) -> None:

@@ -108,6 +108,8 @@ def read_session(path: str | Path, reference_key: str, functional_key: str | Non
 
 
 def _attach(widget, manager, recover, note: str | None = None) -> None:
+    from ._text import plural
+
     widget.set_manager(manager)
     widget.set_banner(note)
     n = manager.pending_journal()
@@ -115,14 +117,11 @@ def _attach(widget, manager, recover, note: str | None = None) -> None:
         if recover is None:
             from qtpy.QtWidgets import QMessageBox
 
-            recover = (
-                QMessageBox.question(
-                    widget, "cellector", f"{n} manual edits from a session that was not saved were found. Restore them?"
-                )
-                == QMessageBox.StandardButton.Yes
-            )
+            found = f"{plural(n, 'manual edit')} from a session that was not saved {'was' if n == 1 else 'were'} found"
+            question = f"{found}. Restore {'it' if n == 1 else 'them'}?"
+            recover = QMessageBox.question(widget, "cellector", question) == QMessageBox.StandardButton.Yes
         if recover:
-            widget.show_message(f"restored {manager.recover_journal()} unsaved manual edits")
+            widget.show_message(f"restored {plural(manager.recover_journal(), 'unsaved manual edit')}")
         else:
             manager.discard_journal()
 

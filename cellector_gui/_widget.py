@@ -34,6 +34,7 @@ from ._layers import RoiOverlay
 from ._qt_access import main_window
 from ._roi_layers import SessionLayers
 from ._save_key import SaveKey
+from ._text import plural
 
 __all__ = ["CellectorWidget"]
 
@@ -116,8 +117,8 @@ class CellectorWidget(CurationActions, QWidget):
     def _connect_controls(self) -> None:
         c = self.controls
         c.save_button.clicked.connect(self.save)
-        c.undo_button.clicked.connect(self._on_undo_clicked)
-        c.redo_button.clicked.connect(self._on_redo_clicked)
+        c.undo_button.clicked.connect(self.undo_step)
+        c.redo_button.clicked.connect(self.redo_step)
         c.clear_button.clicked.connect(self.clear_focused)
         c.clear_all_button.clicked.connect(self.clear_all)
         c.guided_button.clicked.connect(self.step_guided)
@@ -275,11 +276,15 @@ class CellectorWidget(CurationActions, QWidget):
             per = m.selected_per_plane(selected)
             if len(per) > 1:
                 text += " &nbsp;·&nbsp; " + " · ".join(f"{p}: {s}/{n}" for p, s, n in per)
-        n_manual = int(m.manual_selection[1].sum())
-        text += f" &nbsp;·&nbsp; {n_manual} manual override{'s' if n_manual != 1 else ''}"
+        text += f" &nbsp;·&nbsp; {plural(int(m.manual_selection[1].sum()), 'manual override')}"
         self.summary.setText(text)
-        self.controls.undo_button.enabled = m.can_undo
-        self.controls.redo_button.enabled = m.can_redo
+        self._update_undo_buttons()
+
+    def _update_undo_buttons(self) -> None:
+        m, c = self.manager, self.controls
+        c.undo_button.enabled, c.redo_button.enabled = m.can_undo, m.can_redo
+        c.undo_button.tooltip = f"undo {m.undo_text} (Ctrl+Z)" if m.can_undo else "nothing to undo (Ctrl+Z)"
+        c.redo_button.tooltip = f"redo {m.redo_text} (Ctrl+Shift+Z)" if m.can_redo else "nothing to redo (Ctrl+Shift+Z)"
 
     def _update_title(self) -> None:
         root = self.manager.root_dir if self.manager is not None else None
@@ -341,12 +346,6 @@ class CellectorWidget(CurationActions, QWidget):
             self.manager.end_coalescing()
             self.roi_layer.refresh()  # the layer-list thumbnail, skipped while dragging
 
-    def _on_undo_clicked(self) -> None:
-        self.manager.undo()
-
-    def _on_redo_clicked(self) -> None:
-        self.manager.redo()
-
     def _on_color_combo_changed(self, color_by: str) -> None:
         if self.layers is not None:
             self.layers.set_style(color_by=color_by)
@@ -362,7 +361,6 @@ class CellectorWidget(CurationActions, QWidget):
 
     def _on_mouse_drag(self, viewer, event):
         yield from _bindings.on_mouse_drag(self, viewer, event)
-
 
     # ------------------------------------------------------------------ saving and closing
 

@@ -90,6 +90,54 @@ def test_undo_depth_is_100():
     assert steps == 100 and m.criteria["f"] == (49.0, None)
 
 
+def test_undo_back_to_the_saved_state_is_clean():
+    m = _manager([0.0, 1.0, 2.0])
+    dirt = []
+    m.dirty_changed.connect(dirt.append)
+    undo_seen = []
+    m.selection_changed.connect(lambda: undo_seen.append((m.can_undo, m.undo_text)))
+    m.flip(1)
+    assert m.dirty and undo_seen[-1] == (True, "label of ROI 1")  # listeners see the edit on the stack
+    m.undo()
+    assert not m.dirty and m.redo_text == "label of ROI 1"  # the opened state again
+    m.redo()
+    m.mark_saved()  # saved with the flip
+    m.update_criteria("f", [0.5, None], coalesce=True)
+    assert m.dirty and m.undo_text == "f cutoffs"
+    m.undo()
+    assert not m.dirty
+    m.undo()  # the flip, from before the save
+    assert m.dirty
+    m.update_criteria("f", [1.5, None])  # a new branch: the saved state cannot come back
+    m.undo()
+    assert m.dirty and m.criteria["f"] == (None, None) and not m.manual_selection[1, 1]
+    assert dirt == [True, False, True, False, True, False, True]
+
+
+def test_a_drag_after_saving_is_a_new_change():
+    m = _manager([0.0, 1.0, 2.0])
+    m.update_criteria("f", [0.5, None], coalesce=True)
+    m.mark_saved()
+    m.update_criteria("f", [0.7, None], coalesce=True)  # the same drag goes on
+    assert m.dirty
+    m.undo()
+    assert not m.dirty and m.criteria["f"] == (0.5, None)
+
+
+def test_saved_state_trimmed_from_undo_or_changed_otherwise_stays_dirty():
+    m = _manager([0.0, 1.0])
+    for i in range(101):  # the opened (saved) state falls off the 100-step stack
+        m.update_criteria("f", [float(i), None])
+    while m.undo():
+        pass
+    assert m.dirty and m.criteria["f"] == (0.0, None)
+    m = _manager([0.0, 1.0])
+    m.update_criteria("f", [0.5, None])
+    m.add_feature("g", [3.0, 4.0])  # not undoable: unsaved until saved
+    m.undo()
+    assert m.dirty
+
+
 def test_full_state_round_trip(synthetic):
     m = CellectorManager.from_folder(synthetic.root)
     m.update_criteria("corr_coef", [0.2, None])

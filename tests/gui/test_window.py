@@ -213,7 +213,7 @@ def test_buttons_undo_clear_all_and_save_restore(window, qtbot, dialogs, make_na
     m.flip(5)
     qtbot.mouseClick(widget.controls.undo_button.native, Qt.MouseButton.LeftButton)
     assert not m.manual_selection[1, 5]
-    dialogs.expect("question", QMessageBox.StandardButton.No, "Remove all")
+    dialogs.expect("question", QMessageBox.StandardButton.No, "Remove the manual override?")  # one: singular
     qtbot.mouseClick(widget.controls.clear_all_button.native, Qt.MouseButton.LeftButton)
     assert m.manual_selection[1, 3]
     m.flip(5)
@@ -222,7 +222,7 @@ def test_buttons_undo_clear_all_and_save_restore(window, qtbot, dialogs, make_na
     folder = synthetic.root / "cellector"
     np.testing.assert_array_equal(np.load(folder / "idx_selected.npy"), m.compute_idx_selected())
     np.testing.assert_array_equal(np.load(folder / "manual_selection.npy"), m.manual_selection)
-    dialogs.expect("question", QMessageBox.StandardButton.Yes, "Remove all")
+    dialogs.expect("question", QMessageBox.StandardButton.Yes, "Remove all 2 manual overrides?")
     qtbot.mouseClick(widget.controls.clear_all_button.native, Qt.MouseButton.LeftButton)
     assert m.manual_selection[1].sum() == 0
     # reopen: criteria, overrides and slider positions come back exactly as saved
@@ -233,6 +233,39 @@ def test_buttons_undo_clear_all_and_save_restore(window, qtbot, dialogs, make_na
     assert w2.manager.manual_selection[1, [3, 5]].all()
     assert w2.cards["in_vs_out"].slider.value()[0] == pytest.approx(cut)
     w2.unbind()
+
+
+def test_undo_buttons_status_and_saved_state_follow_each_step(window, qtbot, mouse_event, dialogs):
+    """Click an ROI, then Undo/Redo with the buttons: their states, the status line, the title's "*"."""
+    viewer, widget = window
+    m, c = widget.manager, widget.controls
+    click = Qt.MouseButton.LeftButton
+    assert not c.undo_button.enabled and not c.redo_button.enabled
+    idx = first_visible_roi(widget)
+    _click(viewer, mouse_event, pixel_of(widget, idx))  # the first flip, by a click on the canvas
+    assert c.undo_button.enabled and not c.redo_button.enabled
+    assert c.undo_button.tooltip == f"undo label of ROI {idx} (Ctrl+Z)" and viewer.title.endswith("*")
+    qtbot.mouseClick(c.undo_button.native, click)
+    assert not m.manual_selection[1, idx]
+    assert not c.undo_button.enabled and c.redo_button.enabled
+    assert widget.status.text() == f"undone: label of ROI {idx} (Ctrl+Shift+Z redoes)"  # not the stale flip message
+    assert not m.dirty and not viewer.title.endswith("*")  # back at the opened state: nothing to save
+    assert widget.confirm_close() and dialogs.seen == []  # closing asks nothing
+    qtbot.mouseClick(c.redo_button.native, click)
+    assert m.manual_selection[1, idx] and m.dirty and widget.status.text() == f"redone: label of ROI {idx}"
+    assert c.undo_button.enabled and not c.redo_button.enabled
+    qtbot.mouseClick(c.save_button.native, click)
+    m.flip(idx + 1)
+    press(widget, "Control-Z")  # back to the saved state
+    assert not m.dirty and not (m.root_dir / "cellector" / ".journal.jsonl").exists()  # no recovery offered later
+    press(widget, "Control-Z")  # before the save: unsaved again
+    assert m.dirty and viewer.title.endswith("*")
+    press(widget, "Control-Shift-Z")
+    assert not m.dirty  # redone to the saved state
+    press(widget, "Control-Z")
+    m.flip(idx + 2)  # a new change from before the save: redo, the way back to the saved state, is gone
+    press(widget, "Control-Z")
+    assert m.dirty  # the state before the save is not what was saved
 
 
 def test_close_asks_when_dirty(window, monkeypatch):
