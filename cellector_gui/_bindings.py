@@ -85,6 +85,8 @@ def redo(w: CellectorWidget) -> None:
 
 def toggle_help(w: CellectorWidget) -> None:
     w.help_label.setVisible(not w.help_label.isVisible())
+    if w.help_label.isVisible():
+        w.scroll.verticalScrollBar().setValue(0)  # the help is above the cards
 
 
 #: key -> (function, description); bound on the viewer while the widget lives.

@@ -7,6 +7,8 @@ control's ``changed``/``clicked`` event to the manager's commands.
 from __future__ import annotations
 
 from magicgui.widgets import CheckBox, ComboBox, Container, Label, PushButton
+from qtpy.QtCore import Qt
+from qtpy.QtWidgets import QComboBox
 
 from ._rows import row
 
@@ -30,12 +32,17 @@ class DockControls(Container):
     """Save/undo buttons, the view options and guided review, in three rows and a label."""
 
     def __init__(self) -> None:
-        self.save_button = PushButton(text="Save", tooltip="save everything to <folder>/cellector (Ctrl+S)")
+        self.save_button = PushButton(
+            text="Save", tooltip="save the curation into the suite2p folder's cellector/ (Ctrl+S)"
+        )
         self.undo_button = PushButton(text="Undo", tooltip="Ctrl+Z")
         self.redo_button = PushButton(text="Redo", tooltip="Ctrl+Shift+Z")
         self.clear_button = PushButton(text="Clear override", tooltip="the focused ROI follows the criteria again (u)")
         self.clear_all_button = PushButton(text="Clear all", tooltip="remove every manual override (asks first)")
-        self.color_combo = ComboBox(choices=[("colour: decision", "decision")], tooltip="what the ROI colours show")
+        self.color_combo = ComboBox(choices=[("decision", "decision")], tooltip="what the ROI colours show")
+        # the combo may be narrower than a long feature name; its list shows names in full
+        self.color_combo.native.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.color_combo.native.setMinimumContentsLength(8)
         self.show_combo = ComboBox(choices=[(f"show: {m}", m) for m in SHOW_MODES], tooltip="which ROIs are drawn (s)")
         # outlines by default: the red under each ROI stays visible
         self.outline_box = CheckBox(text="outline", value=True, tooltip="outlines or a light fill (k)")
@@ -49,11 +56,13 @@ class DockControls(Container):
         self.suggestion_label = Label(value=NO_SUGGESTION)
         self.suggestion_label.native.setWordWrap(True)
         lines = self.suggestion_label.native.fontMetrics().lineSpacing()
-        self.suggestion_label.native.setMinimumHeight(2 * lines + 4)  # two lines, always: nothing below moves
+        # three lines, always (a suggestion on two features and its estimate): nothing is cut or moves
+        self.suggestion_label.native.setFixedHeight(3 * lines + 4)
+        self.suggestion_label.native.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         super().__init__(
             widgets=[
                 row(self.save_button, self.undo_button, self.redo_button, self.clear_button, self.clear_all_button),
-                row(self.color_combo, self.show_combo, self.outline_box),
+                row(Label(value="colour:"), self.color_combo, self.show_combo, self.outline_box),
                 row(self.guided_button, self.apply_button, self.near_box),
                 self.suggestion_label,
             ],
@@ -64,7 +73,7 @@ class DockControls(Container):
     def set_features(self, names: list[str]) -> None:
         """Offer colouring by each feature (and by the decision), without emitting a change."""
         with self.color_combo.changed.blocked():
-            self.color_combo.choices = [("colour: decision", "decision")] + [(f"colour: {n}", n) for n in names]
+            self.color_combo.choices = [("decision", "decision")] + [(n, n) for n in names]
             self.color_combo.value = "decision"
 
 

@@ -1,4 +1,9 @@
-"""The focus panel: the focused ROI's neighbourhood in the red and the functional image, outlined."""
+"""The focus panel: the focused ROI's neighbourhood in the red and the functional image, outlined.
+
+The crops use the canvas's contrast (each layer's contrast limits), so an ROI that looks
+like background on the canvas looks like background here too; stretching each crop to
+its own range made dim ROIs look bright red.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,7 @@ from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
 from matplotlib.colors import LinearSegmentedColormap
 from matplotlib.figure import Figure
 from qtpy.QtCore import Qt
-from qtpy.QtWidgets import QHBoxLayout, QLabel, QWidget
+from qtpy.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QWidget
 
 from cellector.manager import CellectorManager
 
@@ -29,13 +34,18 @@ class FocusPanel(QWidget):
         self.figure = Figure(figsize=(2.8, 1.4), dpi=80, facecolor="none")
         self.canvas = FigureCanvasQTAgg(self.figure)
         self.canvas.setParent(self)
-        self.canvas.setFixedSize(216, 112)
+        self.canvas.setFixedSize(200, 108)
+        self.canvas.setToolTip("the focused ROI in the reference and the functional image, at the canvas's contrast")
         self.axes = [self.figure.add_axes((0.01 + 0.5 * k, 0.02, 0.48, 0.86)) for k in range(2)]
         for ax, title in zip(self.axes, ("reference", "functional"), strict=True):
             ax.set_axis_off()
             ax.set_title(title, fontsize=8, color="#cccccc", pad=2)
+        #: (low, high) of each crop: the canvas layers' contrast limits (None: the crop's own range)
+        self.limits: list[tuple[float, float] | None] = [None, None]
         self.values = QLabel("no ROI in focus: click one, or press g / n", self)
         self.values.setWordWrap(True)
+        # the text never sets the dock's width: a long feature name is cut, not widening the window
+        self.values.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.values.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         font = self.values.font()
         font.setPointSizeF(font.pointSizeF() * 0.85)
@@ -65,6 +75,11 @@ class FocusPanel(QWidget):
         _, ly, lx = rois.shape
         return z, max(yc - half, 0), min(yc + half + 1, ly), max(xc - half, 0), min(xc + half + 1, lx)
 
+    def set_limits(self, reference: tuple[float, float] | None, functional: tuple[float, float] | None) -> None:
+        """Draw the crops with these contrast limits (the canvas layers'), and redraw the focused ROI."""
+        self.limits = [reference, functional]
+        self.show_roi(self.shown)
+
     def refresh_values(self) -> None:
         """Update the focused ROI's values and decision (cheap: the crops stay)."""
         if self.manager is not None and self.shown >= 0:
@@ -87,11 +102,11 @@ class FocusPanel(QWidget):
         on = (zs == z) & (ys >= y0) & (ys < y1) & (xs >= x0) & (xs < x1)
         mask[ys[on] - y0, xs[on] - x0] = True
         images = (rp.reference, rp.functional_reference)
-        for ax, image, cmap in zip(self.axes, images, (_RED, _GREEN), strict=True):
+        for ax, image, cmap, limits in zip(self.axes, images, (_RED, _GREEN), self.limits, strict=True):
             if image is None:
                 continue
             crop = image[z, y0:y1, x0:x1]
-            lo, hi = np.percentile(crop, [1, 99.5])
+            lo, hi = limits if limits is not None else np.percentile(crop, [1, 99.5])
             ax.imshow(crop, cmap=cmap, vmin=lo, vmax=hi if hi > lo else lo + 1, interpolation="nearest")
             ax.contour(mask, levels=[0.5], colors="white", linewidths=1.2)
         self.values.setText(_as_lines(self.manager.describe_roi(idx)))
@@ -102,4 +117,6 @@ def _as_lines(description: str) -> str:
     """One value per line: ``ROI 7 (plane0 #7): a=1, b=2 — selected`` as a short column."""
     head, _, rest = description.partition(": ")
     values, dash, decision = rest.partition(" — ")
-    return "\n".join([f"{head}:", *values.split(", "), *([decision] if dash else [])])
+    # a zero-width space lets "name=value" break after "=" when a long name does not fit the column
+    lines = [v.replace("=", "=\u200b") for v in values.split(", ")]
+    return "\n".join([f"{head}:", *lines, *([decision] if dash else [])])

@@ -12,7 +12,19 @@ from scipy import ndimage as ndi
 
 from cellector.rois import RoiSet
 
-__all__ = ["COLORS", "DECISIONS", "RoiOverlay", "label_image", "outline"]
+__all__ = ["COLORS", "DECISIONS", "FEATURE_COLORS", "RoiOverlay", "feature_colormap", "label_image", "outline"]
+
+#: Colour-by-feature runs cyan -> green -> yellow: every colour of it stands out on the
+#: red reference and on black (viridis' dark purple end vanished on dark red).
+FEATURE_COLORS = ("#00d8ff", "#7dff6a", "#ffe000")
+
+
+def feature_colormap():
+    """Return the colour map of colour-by-feature (a matplotlib colormap on [0, 1])."""
+    from matplotlib.colors import LinearSegmentedColormap
+
+    return LinearSegmentedColormap.from_list("cellector_feature", FEATURE_COLORS)
+
 
 #: Okabe-Ito colours (colour-blind safe) chosen to stand out on a red reference, RGBA uint8.
 #: Outlines are drawn opaque; a filled ROI takes :data:`FILL_ALPHA` so the red shows through.

@@ -18,9 +18,18 @@ from napari.layers import Image
 
 from cellector.manager import CellectorManager
 
-from ._layers import RoiOverlay
+from ._layers import RoiOverlay, feature_colormap
 
-__all__ = ["RoiImage", "SessionLayers"]
+__all__ = ["RoiImage", "SessionLayers", "feature_limits"]
+
+
+def feature_limits(values: np.ndarray) -> tuple[float, float]:
+    """Return the colour range of a feature: its 1st to 99th percentile (a few outliers do not wash it out)."""
+    finite = values[np.isfinite(values)]
+    if finite.size == 0:
+        return 0.0, 1.0
+    lo, hi = (float(x) for x in np.percentile(finite, [1, 99]))
+    return (lo, hi) if hi > lo else (lo, lo + 1.0)
 
 
 class RoiImage(Image):
@@ -63,10 +72,13 @@ class SessionLayers:
         self.viewer = viewer
         self.manager = manager
         self.color_by = "decision"
+        self.color_limits = (0.0, 1.0)  # the feature colour range on screen (for the colour bar)
+        self._cmap = feature_colormap()
         self.show = "all"
         self._held = 0
         self._pending = False
         self.added: list[Any] = []
+        self.evidence: list[Any] = [None, None]  # our reference and functional layers, the crops' contrast
         self._add_images()
         rp = manager.roi_processor
         self.overlay = RoiOverlay(rp.rois)
@@ -92,9 +104,11 @@ class SessionLayers:
         session = rp.session
         if "reference" not in [layer.name for layer in self.viewer.layers]:  # the plugin's reader may have
             # the evidence in its own colour: the red channel red, the functional mean green to blend in
-            self._add(rp.reference, "reference", colormap="red", blending="additive")
+            self.evidence[0] = self._add(rp.reference, "reference", colormap="red", blending="additive")
             if rp.functional_reference is not None:
-                self._add(rp.functional_reference, "functional", colormap="green", blending="additive", visible=False)
+                self.evidence[1] = self._add(
+                    rp.functional_reference, "functional", colormap="green", blending="additive", visible=False
+                )
             if session is not None:
                 for key, img in session.images.items():
                     if key not in (session.reference_key, session.functional_key):
@@ -103,7 +117,7 @@ class SessionLayers:
         np.maximum.at(lam, (rp.rois.zpix, rp.rois.ypix, rp.rois.xpix), rp.rois.lam)
         self._add(lam, "ROI weights (lam)", colormap="magma", visible=False, blending="additive")
 
-    def _add(self, image: np.ndarray, name: str, **kwargs: Any) -> None:
+    def _add(self, image: np.ndarray, name: str, **kwargs: Any) -> Any:
         """Add an image with contrast limits from robust percentiles of a subsample.
 
         napari would otherwise scan the whole stack for its range (~0.2 s per
@@ -115,7 +129,19 @@ class SessionLayers:
         if not hi > lo:
             hi = lo + 1.0
         kwargs.setdefault("colormap", "gray")
-        self.added.append(self.viewer.add_image(image, name=name, contrast_limits=(float(lo), float(hi)), **kwargs))
+        layer = self.viewer.add_image(image, name=name, contrast_limits=(float(lo), float(hi)), **kwargs)
+        self.added.append(layer)
+        return layer
+
+    def crop_limits(self) -> tuple[tuple[float, float] | None, tuple[float, float] | None]:
+        """Return the contrast limits of the reference and functional layers (None: not ours)."""
+        return tuple(None if layer is None else tuple(layer.contrast_limits) for layer in self.evidence)  # type: ignore[return-value]
+
+    def on_contrast(self, callback: Any) -> None:
+        """Call ``callback()`` whenever the reference's or the functional layer's contrast changes."""
+        for layer in self.evidence:
+            if layer is not None:
+                layer.events.contrast_limits.connect(lambda _event=None: callback())
 
     def close(self) -> None:
         """Stop following the manager and remove the layers (the reader's images too)."""
@@ -163,12 +189,9 @@ class SessionLayers:
             return
         m, ov = self.manager, self.overlay
         if self.color_by in m.features:
-            from matplotlib import colormaps
-
             v = m.features[self.color_by]
-            finite = v[np.isfinite(v)]
-            lo, hi = (finite.min(), finite.max()) if finite.size else (0, 1)
-            ov.feature_lut(v, colormaps["viridis"], lo, hi, m.focus)
+            self.color_limits = feature_limits(v)
+            ov.feature_lut(v, self._cmap, *self.color_limits, m.focus)
         else:
             selected = m.compute_idx_selected() if selected is None else selected
             ov.decision_lut(selected, m.manual_selection, self.show, m.focus, decided=m.has_cutoffs)

@@ -27,6 +27,7 @@ from cellector.manager import CellectorManager
 from . import _bindings
 from ._actions import CurationActions
 from ._close_guard import CloseGuard
+from ._colorbar import ColorBar
 from ._controls import NO_SUGGESTION, DockControls, ReferenceRow
 from ._focus import FocusPanel
 from ._histogram import FeatureCard
@@ -35,8 +36,13 @@ from ._qt_access import main_window
 from ._roi_layers import SessionLayers
 from ._save_key import SaveKey
 from ._text import plural
+from ._wheel import WheelToScroll
 
-__all__ = ["CellectorWidget"]
+__all__ = ["DOCK_WIDTH", "CellectorWidget"]
+
+#: The dock's width in pixels, whatever it shows: the canvas never shrinks when an ROI
+#: gets focus, and at 1366 x 768 the canvas keeps two thirds of the screen.
+DOCK_WIDTH = 440
 
 
 class CellectorWidget(CurationActions, QWidget):
@@ -94,22 +100,26 @@ class CellectorWidget(CurationActions, QWidget):
         self.progress.setVisible(False)
         self.controls = DockControls()
         self._connect_controls()
+        self.colorbar = ColorBar(self)
         self.focus_panel = FocusPanel(self)
         self.cards_box = QWidget(self)
         self.cards_layout = QVBoxLayout(self.cards_box)
-        scroll = QScrollArea(self)
-        scroll.setWidgetResizable(True)
-        scroll.setWidget(self.cards_box)
-        self.help_label = QLabel(_bindings.HELP, self)
+        self.scroll = QScrollArea(self)
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setWidget(self.cards_box)
+        self.wheel = WheelToScroll(self.scroll)
+        # the help sits above the cards, in the scroll area: showing it never makes the window taller
+        self.help_label = QLabel(_bindings.HELP, self.cards_box)
         self.help_label.setWordWrap(True)
         self.help_label.setVisible(False)
+        self.cards_layout.addWidget(self.help_label)
         for part in (self.banner, self.reference_row.native, self.summary, self.status, self.progress):
             layout.addWidget(part)
         layout.addWidget(self.controls.native)
+        layout.addWidget(self.colorbar)
         layout.addWidget(self.focus_panel)
-        layout.addWidget(scroll, 1)
-        layout.addWidget(self.help_label)
-        self.setMaximumWidth(460)
+        layout.addWidget(self.scroll, 1)
+        self.setFixedWidth(DOCK_WIDTH)
         # the cards want every pixel of height; napari squeezes docks that do not say so
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Expanding)
         self._set_enabled(False)
@@ -144,6 +154,7 @@ class CellectorWidget(CurationActions, QWidget):
         )
         for name, values in manager.features.items():
             card = FeatureCard(name, values, self.cards_box)
+            self.wheel.watch(card)
             card.bounds_edited.connect(self._on_card_bounds_edited)
             self.cards_layout.addWidget(card)
             self.cards[name] = card
@@ -162,6 +173,8 @@ class CellectorWidget(CurationActions, QWidget):
         self._update_title()
         self._fill_reference_combo()
         self.focus_panel.set_manager(manager)
+        self.layers.on_contrast(self._on_contrast_changed)
+        self._on_contrast_changed()
         session_messages = rp.session.messages if rp.session is not None else []
         notes = manager.notes + session_messages
         ready = f"ready: {manager.num_rois} ROIs, {len(manager.features)} features"
@@ -206,8 +219,8 @@ class CellectorWidget(CurationActions, QWidget):
             card.setParent(None)
             card.deleteLater()
         self.cards.clear()
-        while self.cards_layout.count():
-            self.cards_layout.takeAt(0)
+        while self.cards_layout.count() > 1:  # the help stays at the top
+            self.cards_layout.takeAt(1)
         self.controls.set_features([])
         if self.layers is not None:
             self.layers.close()
@@ -260,9 +273,13 @@ class CellectorWidget(CurationActions, QWidget):
 
     def refresh(self) -> None:
         """Re-render histogram highlights and the summary from the manager (the layers follow it themselves)."""
-        selected = self.manager.compute_idx_selected()
+        m = self.manager
+        selected = m.compute_idx_selected()
+        # before any cutoff the canvas draws every ROI undecided (gray): so do the histograms,
+        # highlighting only the ROIs labelled red by hand
+        shown = selected if m.has_cutoffs else m.manual_selection.all(axis=0)
         for card in self.cards.values():
-            card.show_selection(selected)
+            card.show_selection(shown)
         self._update_summary(selected)
 
     def _update_summary(self, selected: np.ndarray) -> None:
@@ -346,9 +363,15 @@ class CellectorWidget(CurationActions, QWidget):
             self.manager.end_coalescing()
             self.roi_layer.refresh()  # the layer-list thumbnail, skipped while dragging
 
+    def _on_contrast_changed(self) -> None:
+        if self.layers is not None:
+            self.focus_panel.set_limits(*self.layers.crop_limits())
+
     def _on_color_combo_changed(self, color_by: str) -> None:
         if self.layers is not None:
             self.layers.set_style(color_by=color_by)
+            by_feature = color_by if self.manager is not None and color_by in self.manager.features else None
+            self.colorbar.show_range(by_feature, self.layers.color_limits)
 
     def _on_show_combo_changed(self, mode: str) -> None:
         self.show_mode = mode

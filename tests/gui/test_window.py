@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from napari.utils.interactions import mouse_move_callbacks, mouse_press_callbacks, mouse_release_callbacks
 from qtpy.QtCore import Qt
-from qtpy.QtWidgets import QApplication, QMessageBox
+from qtpy.QtWidgets import QApplication, QMessageBox, QWidget
 
 from cellector_gui._layers import COLORS, FILL_ALPHA
 from cellector_gui._qt_access import camera
@@ -150,6 +150,125 @@ def test_hover_shows_values(window, mouse_event):
     assert [
         w.geometry() for w in (widget.summary, widget.status, widget.controls.save_button.native, widget.cards_box)
     ] == before
+
+
+def _outside(widget, top):
+    """The dock's visible widgets that reach outside the window (or, in the cards' scroll area, sideways out of it)."""
+    from qtpy.QtCore import QPoint, QRect
+
+    viewport = widget.scroll.viewport()
+    port = QRect(viewport.mapTo(top, QPoint(0, 0)), viewport.size())
+    bad = []
+    for w in widget.findChildren(QWidget):
+        if not w.isVisible() or w.width() == 0:
+            continue
+        r = QRect(w.mapTo(top, QPoint(0, 0)), w.size())
+        inside_scroll = viewport.isAncestorOf(w)
+        fits = port.left() <= r.left() and r.right() <= port.right() if inside_scroll else top.rect().contains(r)
+        if not fits:
+            bad.append(f"{type(w).__name__} {w.objectName()!r} at {r.getRect()}")
+    return bad
+
+
+@pytest.mark.parametrize("size", [(1366, 768), (1920, 1080)])
+def test_the_dock_keeps_its_width_and_nothing_leaves_the_window(window, qtbot, mouse_event, size):
+    """Focus ROIs by click and by review, show the help, colour by a feature: the dock never changes width."""
+    from cellector_gui._qt_access import fit_to_screen, main_window
+    from cellector_gui._widget import DOCK_WIDTH
+
+    viewer, widget = window
+    top = main_window(widget)
+    fit_to_screen(widget, size)
+    top.show()
+    qtbot.waitExposed(top)
+
+    def check(step):
+        for _ in range(3):
+            QApplication.processEvents()
+        assert (top.width(), top.height()) == size, step  # the window never grows past the screen
+        assert widget.width() == DOCK_WIDTH, step
+        assert not widget.scroll.horizontalScrollBar().isVisible(), step
+        assert _outside(widget, top) == [], step
+
+    check("opened")
+    idx = first_visible_roi(widget)
+    _click(viewer, mouse_event, pixel_of(widget, idx))
+    check("clicked an ROI")
+    for key in ("n", "n", "g", "g"):
+        press(widget, key)
+        check(f"pressed {key}")
+    press(widget, "h")
+    assert widget.help_label.isVisible()
+    check("help shown")
+    widget.controls.color_combo.value = "functional_dot_product"  # the longest feature name
+    assert widget.colorbar.isVisible() and widget.colorbar.low.text().startswith("functional_dot_product ")
+    check("coloured by a feature")
+    widget.manager.mark_saved()
+
+
+def _wheel(target, delta=-120):
+    """A mouse-wheel step over ``target`` (negative: towards the user, i.e. scroll down), as Qt delivers it."""
+    from qtpy.QtCore import QPoint, QPointF
+    from qtpy.QtGui import QWheelEvent
+
+    centre = QPointF(target.width() / 2, target.height() / 2)
+    event = QWheelEvent(
+        centre,
+        QPointF(target.mapToGlobal(centre.toPoint())),
+        QPoint(0, 0),
+        QPoint(0, delta),
+        Qt.MouseButton.NoButton,
+        Qt.KeyboardModifier.NoModifier,
+        Qt.ScrollPhase.NoScrollPhase,
+        False,
+    )
+    QApplication.sendEvent(target, event)
+
+
+def test_the_wheel_over_a_card_scrolls_the_dock_and_never_moves_a_cutoff(window, qtbot):
+    from cellector_gui._qt_access import fit_to_screen, main_window
+
+    _viewer, widget = window
+    top = main_window(widget)
+    fit_to_screen(widget, (1366, 768))
+    top.show()
+    qtbot.waitExposed(top)
+    bar = widget.scroll.verticalScrollBar()
+    assert bar.maximum() > 0  # more cards than fit
+    card = widget.cards["dot_product"]
+    criteria = widget.manager.criteria
+    for target in (card.canvas, card.slider, card.min_box.native, card.max_box.native):
+        before = bar.value()
+        _wheel(target)
+        assert bar.value() > before, type(target).__name__  # the dock scrolled
+        bar.setValue(0)
+    assert widget.manager.criteria == criteria and card.slider.value() == (card.lo, card.hi)
+
+
+def test_before_any_cutoff_histograms_are_gray_like_the_canvas(window):
+    _viewer, widget = window
+    m = widget.manager
+    assert not m.has_cutoffs
+    card = widget.cards["corr_coef"]
+    assert card.sel_stairs.get_data().values.sum() == 0  # nothing highlighted: every ROI is undecided
+    m.update_manual_labels(4, True)  # a red label by hand is highlighted, as on the canvas
+    assert card.sel_stairs.get_data().values.sum() == 1
+    m.update_criteria("corr_coef", [0.0, None])
+    n = int(np.sum(m.compute_idx_selected() & np.isfinite(m.features["corr_coef"])))
+    assert card.sel_stairs.get_data().values.sum() == n
+    m.mark_saved()
+
+
+def test_focus_crops_use_the_canvas_contrast(window, qtbot):
+    viewer, widget = window
+    m = widget.manager
+    m.set_focus(3)
+    reference = viewer.layers["reference"]
+    image = widget.focus_panel.axes[0].images[0]
+    assert image.get_clim() == pytest.approx(tuple(reference.contrast_limits))
+    reference.contrast_limits = (reference.contrast_limits[0], reference.contrast_limits[1] * 2)
+    image = widget.focus_panel.axes[0].images[0]
+    assert image.get_clim() == pytest.approx(tuple(reference.contrast_limits))  # follows the user's contrast
 
 
 def test_keys_review_flip_undo(window):
@@ -376,18 +495,21 @@ def test_gui_command_bad_folder(tmp_path, capsys):
 
 
 def test_colour_by_feature_outline_and_show_modes(window):
-    from matplotlib import colormaps
+    from matplotlib.colors import LinearSegmentedColormap, to_rgb
 
     _viewer, widget = window
     m = widget.manager
     label = widget.overlay.label[0]
     visible = np.unique(label[label > 0]) - 1
     v = m.features["corr_coef"]
-    lo, hi = np.nanmin(v), np.nanmax(v)
+    lo, hi = np.nanpercentile(v, [1, 99])  # the colour range: 1st to 99th percentile
     widget.controls.color_combo.value = "corr_coef"
+    # cyan -> green -> yellow: bright against the red reference at both ends
+    cmap = LinearSegmentedColormap.from_list("t", [to_rgb("#00d8ff"), to_rgb("#7dff6a"), to_rgb("#ffe000")])
     for idx in visible[:10]:
-        expected = (np.asarray(colormaps["viridis"]((v[idx] - lo) / (hi - lo))) * 255).astype(np.uint8)
+        expected = (np.asarray(cmap(np.clip((v[idx] - lo) / (hi - lo), 0, 1))) * 255).astype(np.uint8)
         assert _rgba_at(widget, idx) == (*expected[:3], 200)
+    assert widget.colorbar.low.text() == f"corr_coef {lo:.4g}" and widget.colorbar.high.text() == f"{hi:.4g}"
     widget.controls.color_combo.value = "decision"
     # outline: a pixel whose four neighbours are in the same ROI goes transparent, the edge stays
     inner = (
