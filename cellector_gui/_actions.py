@@ -171,10 +171,10 @@ class CurationActions:
             self.viewer.dims.set_current_step(0, int(z))
         camera(self.viewer).center = (float(y), float(x))
 
-    def toggle_layer(self, name: str) -> None:
-        """Show/hide the layer called ``name``."""
-        if name in self.viewer.layers:
-            layer = self.viewer.layers[name]
+    def toggle_layer(self, role: str) -> None:
+        """Show/hide this session's layer ``role`` ("reference", "rois", "lam"), never a user's namesake."""
+        layer = self.layers.by_role(role) if self.layers is not None else None
+        if layer is not None:
             layer.visible = not layer.visible
 
     def cycle_show(self) -> None:

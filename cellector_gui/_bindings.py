@@ -56,7 +56,7 @@ def toggle_reference(w: CellectorWidget) -> None:
 
 
 def toggle_rois(w: CellectorWidget) -> None:
-    w.toggle_layer("ROIs")
+    w.toggle_layer("rois")
 
 
 def toggle_outline(w: CellectorWidget) -> None:
@@ -64,7 +64,7 @@ def toggle_outline(w: CellectorWidget) -> None:
 
 
 def toggle_lam(w: CellectorWidget) -> None:
-    w.toggle_layer("ROI weights (lam)")
+    w.toggle_layer("lam")
 
 
 def cycle_show(w: CellectorWidget) -> None:

@@ -136,12 +136,14 @@ def _start_worker(widget, path, options: dict, recover, note: str | None = None)
         return (yield from CellectorManager.iter_open(path, **options))
 
     widget.source = (path, options)
+    if hasattr(path, "reference"):  # a session read already: its images show while the features load
+        from ._roi_layers import add_evidence
+
+        add_evidence(widget.viewer, path)
     widget.progress.setVisible(True)
     widget.show_message("reading the folder and computing features…")
     worker = work()
-    worker.yielded.connect(
-        _while_alive(lambda dt: (widget.progress.setMaximum(dt[1]), widget.progress.setValue(dt[0])))
-    )
+    worker.yielded.connect(_while_alive(lambda dt: _show_progress(widget, *dt)))
     worker.returned.connect(
         _while_alive(lambda m: (widget.progress.setVisible(False), _attach(widget, m, recover, note)))
     )
@@ -149,6 +151,13 @@ def _start_worker(widget, path, options: dict, recover, note: str | None = None)
     widget.destroyed.connect(lambda *_: worker.quit())  # window closed while loading: stop
     widget._worker = worker
     worker.start()
+
+
+def _show_progress(widget, done: int, total: int) -> None:
+    widget.progress.setMaximum(total)
+    widget.progress.setValue(done)
+    if done >= total:  # the bar is full but the window is not ready yet: say what it waits for
+        widget.show_message("features ready: drawing the ROIs and the histograms…")
 
 
 def _while_alive(slot):

@@ -15,11 +15,9 @@ from typing import Any
 from qtpy.QtCore import QTimer
 from qtpy.QtWidgets import QVBoxLayout, QWidget
 
-__all__ = ["CellectorDock", "get_reader", "sample_session"]
+from ._meta import NOTE_KEY, REFERENCE_KEY, ROOT_KEY
 
-META_KEY = "cellector_root"
-REFERENCE_KEY = "cellector_reference"
-NOTE_KEY = "cellector_note"
+__all__ = ["CellectorDock", "get_reader", "sample_session"]
 
 
 def get_reader(path: Any) -> Callable | None:
@@ -40,22 +38,17 @@ def get_reader(path: Any) -> Callable | None:
 def _read(path: Any) -> list[tuple]:
     from cellector.io.suite2p import load_suite2p
 
+    from ._roi_layers import evidence_layers
+
     if isinstance(path, (list, tuple)):
         path = path[0]
     session = load_suite2p(path, fallback_reference=True)  # a single-channel folder opens too, and says so
     _open_dock_soon()
-    meta = {META_KEY: str(session.root), REFERENCE_KEY: session.reference_key, NOTE_KEY: session.reference_note}
-    layers = [
-        (
-            session.reference,
-            {"name": "reference", "colormap": "red", "blending": "additive", "metadata": meta},
-            "image",
-        )
+    about = {REFERENCE_KEY: session.reference_key, NOTE_KEY: session.reference_note}
+    return [
+        (image, {**kwargs, "metadata": {**kwargs["metadata"], **about}}, "image")
+        for image, kwargs in evidence_layers(session)
     ]
-    if session.functional_reference is not None:
-        style = {"colormap": "green", "blending": "additive", "visible": False, "metadata": meta}
-        layers.append((session.functional_reference, {"name": "functional", **style}, "image"))
-    return layers
 
 
 def _open_dock_soon() -> None:
@@ -92,13 +85,13 @@ class CellectorDock(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.inner)
-        meta = next((layer.metadata for layer in napari_viewer.layers if META_KEY in layer.metadata), None)
+        meta = next((layer.metadata for layer in napari_viewer.layers if ROOT_KEY in layer.metadata), None)
         if meta is None:
             self.inner.show_message("open a suite2p folder with: napari FOLDER --plugin cellector")
             return
         # the same worker-thread loading (progress bar, error dialog, journal offer) as cellector-gui
         options = {"reference_key": meta.get(REFERENCE_KEY, "meanImg_chan2")}
-        _start_worker(self.inner, meta[META_KEY], options, None, note=meta.get(NOTE_KEY))
+        _start_worker(self.inner, meta[ROOT_KEY], options, None, note=meta.get(NOTE_KEY))
         # A folder opened for curation gets cellector-gui's layout: the window fills the
         # screen and the canvas takes most of it (napari's Window menu brings its docks back).
         QTimer.singleShot(0, self._fill_screen)

@@ -19,8 +19,51 @@ from napari.layers import Image
 from cellector.manager import CellectorManager
 
 from ._layers import RoiOverlay, feature_colormap
+from ._meta import ROLE_KEY, ROOT_KEY
 
-__all__ = ["RoiImage", "SessionLayers", "feature_limits"]
+__all__ = ["RoiImage", "SessionLayers", "add_evidence", "evidence_layers", "feature_limits"]
+
+
+def robust_limits(image: np.ndarray) -> tuple[float, float]:
+    """Contrast limits from robust percentiles (0.5, 99.8) of a subsample of ``image``.
+
+    napari would otherwise scan the whole stack for its range (~0.2 s per 4 x 1024²
+    image), and a few bright pixels would wash out the reference.
+    """
+    sample = image.ravel()[:: max(1, image.size // 250_000)]
+    sample = sample[np.isfinite(sample)]
+    lo, hi = np.percentile(sample, [0.5, 99.8]) if sample.size else (0.0, 1.0)
+    return (float(lo), float(hi)) if hi > lo else (float(lo), float(lo) + 1.0)
+
+
+def evidence_layers(session: Any) -> list[tuple[np.ndarray, dict[str, Any]]]:
+    """Return ``(image, add_image keywords)`` of a session's reference (red) and functional mean (green)."""
+    out = []
+    for role, image, style in (
+        ("reference", session.reference, {"colormap": "red"}),
+        ("functional", session.functional_reference, {"colormap": "green", "visible": False}),
+    ):
+        if image is not None:
+            meta = {ROOT_KEY: str(session.root), ROLE_KEY: role}
+            kwargs = {"name": role, "blending": "additive", "contrast_limits": robust_limits(image), **style}
+            out.append((image, {**kwargs, "metadata": meta}))
+    return out
+
+
+def add_evidence(viewer: Any, session: Any) -> None:
+    """Show a session's reference and functional images now (before its features are ready)."""
+    if not _found(viewer, str(session.root)):
+        for image, kwargs in evidence_layers(session):
+            viewer.add_image(image, **kwargs)
+
+
+def _found(viewer: Any, root: str) -> dict[str, Any]:
+    """Return the evidence layers already in ``viewer`` for folder ``root``, by role."""
+    return {
+        layer.metadata[ROLE_KEY]: layer
+        for layer in viewer.layers
+        if layer.metadata.get(ROOT_KEY) == root and ROLE_KEY in layer.metadata
+    }
 
 
 def feature_limits(values: np.ndarray) -> tuple[float, float]:
@@ -102,36 +145,52 @@ class SessionLayers:
     def _add_images(self) -> None:
         rp = self.manager.roi_processor
         session = rp.session
-        if "reference" not in [layer.name for layer in self.viewer.layers]:  # the plugin's reader may have
-            # the evidence in its own colour: the red channel red, the functional mean green to blend in
-            self.evidence[0] = self._add(rp.reference, "reference", colormap="red", blending="additive")
-            if rp.functional_reference is not None:
-                self.evidence[1] = self._add(
-                    rp.functional_reference, "functional", colormap="green", blending="additive", visible=False
-                )
-            if session is not None:
-                for key, img in session.images.items():
-                    if key not in (session.reference_key, session.functional_key):
-                        self._add(img, key, visible=False)
+        self._adopt_or_add_evidence()
+        if session is not None:
+            for key, img in session.images.items():
+                if key not in (session.reference_key, session.functional_key):
+                    self._add(img, key, visible=False)
         lam = np.zeros(rp.rois.shape, np.float32)
         np.maximum.at(lam, (rp.rois.zpix, rp.rois.ypix, rp.rois.xpix), rp.rois.lam)
-        self._add(lam, "ROI weights (lam)", colormap="magma", visible=False, blending="additive")
+        self.lam_layer = self._add(lam, "ROI weights (lam)", colormap="magma", visible=False, blending="additive")
+
+    def _adopt_or_add_evidence(self) -> None:
+        """Adopt the reference/functional layers already shown for this folder, else add them.
+
+        The plugin's reader, or the window while it loads, may have shown them; either way
+        they are ours to remove on close.
+        """
+        rp = self.manager.roi_processor
+        root = str(rp.session.root) if rp.session is not None else str(rp.root_dir)
+        found = _found(self.viewer, root)
+        for k, (role, image, style) in enumerate(
+            (
+                ("reference", rp.reference, {"colormap": "red"}),
+                ("functional", rp.functional_reference, {"colormap": "green", "visible": False}),
+            )
+        ):
+            if role in found:
+                self.evidence[k] = found[role]
+                self.added.append(found[role])
+            elif image is not None:
+                meta = {ROOT_KEY: root, ROLE_KEY: role}
+                self.evidence[k] = self._add(image, role, blending="additive", metadata=meta, **style)
 
     def _add(self, image: np.ndarray, name: str, **kwargs: Any) -> Any:
-        """Add an image with contrast limits from robust percentiles of a subsample.
-
-        napari would otherwise scan the whole stack for its range (~0.2 s per
-        4 x 1024² image) and a few bright pixels would wash out the reference.
-        """
-        sample = image.ravel()[:: max(1, image.size // 250_000)]
-        sample = sample[np.isfinite(sample)]
-        lo, hi = np.percentile(sample, [0.5, 99.8]) if sample.size else (0.0, 1.0)
-        if not hi > lo:
-            hi = lo + 1.0
+        """Add an image with robust contrast limits (:func:`robust_limits`)."""
         kwargs.setdefault("colormap", "gray")
-        layer = self.viewer.add_image(image, name=name, contrast_limits=(float(lo), float(hi)), **kwargs)
+        layer = self.viewer.add_image(image, name=name, contrast_limits=robust_limits(image), **kwargs)
         self.added.append(layer)
         return layer
+
+    def by_role(self, role: str) -> Any:
+        """Return this session's layer ``"reference"``, ``"functional"``, ``"rois"`` or ``"lam"`` (None if absent)."""
+        return {
+            "reference": self.evidence[0],
+            "functional": self.evidence[1],
+            "rois": self.layer,
+            "lam": self.lam_layer,
+        }.get(role)
 
     def crop_limits(self) -> tuple[tuple[float, float] | None, tuple[float, float] | None]:
         """Return the contrast limits of the reference and functional layers (None: not ours)."""
@@ -144,12 +203,11 @@ class SessionLayers:
                 layer.events.contrast_limits.connect(lambda _event=None: callback())
 
     def close(self) -> None:
-        """Stop following the manager and remove the layers (the reader's images too)."""
+        """Stop following the manager and remove the layers it added or adopted (nobody else's)."""
         self.manager.selection_changed.disconnect(self._on_manager_selection_changed)
         self.manager.focus_changed.disconnect(self._on_manager_focus_changed)
         self.viewer.dims.events.current_step.disconnect(self._on_dims_current_step)
-        images = [layer for layer in self.viewer.layers if layer.name in ("reference", "functional")]
-        for layer in [*self.added, *images]:
+        for layer in self.added:
             if layer in self.viewer.layers:
                 self.viewer.layers.remove(layer)
         self.added.clear()

@@ -479,11 +479,40 @@ def test_build_window_on_a_malformed_reference_raises_one_line(make_napari_viewe
 def test_worker_loading_keeps_window_responsive(make_napari_viewer, synthetic, qtbot):
     from cellector_gui import build_window
 
-    _viewer, widget = build_window(synthetic.root, viewer=make_napari_viewer(), block=False, recover=False)
+    viewer, widget = build_window(synthetic.root, viewer=make_napari_viewer(), block=False, recover=False)
     assert widget.manager is None and not widget.progress.isHidden()
+    # while the features load, the canvas already shows the red reference (not napari's welcome screen)
+    shown = [layer for layer in viewer.layers if layer.name == "reference"]
+    assert len(shown) == 1 and shown[0].colormap.name == "red"
     qtbot.waitUntil(lambda: widget.manager is not None, timeout=60000)
     assert widget.progress.isHidden() and widget.cards
+    # the same layer was adopted, not a second one added
+    assert [layer for layer in viewer.layers if layer.name == "reference"] == shown
+    assert widget.layers.evidence[0] is shown[0]
     widget.unbind()
+
+
+def test_the_users_own_reference_layer_is_neither_taken_nor_removed(make_napari_viewer, synthetic, qtbot):
+    """Layers are ours by metadata, never by name: a user's "reference" and "functional" stay theirs."""
+    from cellector_gui import build_window
+
+    viewer = make_napari_viewer()
+    mine = viewer.add_image(np.zeros((8, 8)), name="reference")
+    other = viewer.add_image(np.ones((8, 8)), name="functional")
+    viewer, widget = build_window(synthetic.root, viewer=viewer, recover=False)
+    ours = widget.layers.evidence[0]
+    assert (
+        ours is not mine
+        and ours.colormap.name == "red"
+        and ours.data.shape == widget.manager.roi_processor.reference.shape
+    )
+    press(widget, "r")  # toggles our reference, not the user's namesake
+    assert not ours.visible and mine.visible
+    added = list(widget.layers.added)
+    widget.manager.mark_saved()
+    widget.detach()
+    assert mine in viewer.layers and other in viewer.layers and mine.name == "reference"
+    assert not any(layer in viewer.layers for layer in added)
 
 
 def test_gui_command_bad_folder(tmp_path, capsys):
