@@ -263,6 +263,7 @@ def test_focus_crops_use_the_canvas_contrast(window, qtbot):
     viewer, widget = window
     m = widget.manager
     m.set_focus(3)
+    qtbot.waitUntil(lambda: widget.focus_panel.shown == 3, timeout=5000)  # drawn after the canvas
     reference = viewer.layers["reference"]
     image = widget.focus_panel.axes[0].images[0]
     assert image.get_clim() == pytest.approx(tuple(reference.contrast_limits))
@@ -888,13 +889,14 @@ def test_single_channel_folder_opens_and_explains(make_napari_viewer, real_copy,
     assert seen["layers"].count("reference") == 1 and seen["layers"].count("ROIs") == 1
 
 
-def test_focus_panel_shows_the_evidence(window):
+def test_focus_panel_shows_the_evidence(window, qtbot):
     _viewer, widget = window
     m = widget.manager
     panel = widget.focus_panel
     assert panel.shown == -1 and "no ROI in focus" in panel.values.text()
     m.set_focus(7)
-    assert panel.shown == 7
+    assert panel.shown == -1  # drawn once the event loop runs, after the canvas's repaint
+    qtbot.waitUntil(lambda: panel.shown == 7, timeout=5000)
     ref_img, func_img = (ax.images[0].get_array() for ax in panel.axes)
     z, y0, y1, x0, x1 = panel.crop_box(7)
     np.testing.assert_array_equal(ref_img, m.roi_processor.reference[z, y0:y1, x0:x1])
