@@ -187,9 +187,9 @@ def main(argv: list[str] | None = None) -> None:
         floor = run_child(_FLOOR, root)
         cells = " ".join(f"{a:>6.1f}/{b:<6.1f}" for a, b in (f["slider"], f["slider_hist"], f["click"], f["save"]))
         ratios = (f["open"] / floor["open"], f["slider"][0] / floor["repaint"][0], f["click"][0] / floor["repaint"][0])
+        napari = " ".join(f"{a:>6.1f}/{b:<6.1f}" for a, b in (floor["repaint"], floor["paint"]))
         print(
-            f"{f['n']:>7} {f['open']:>7.2f} {cells}  |         {floor['open']:>6.2f} "
-            f"{floor['repaint'][0]:>6.1f}/{floor['repaint'][1]:<6.1f} {floor['paint'][0]:>6.1f}/{floor['paint'][1]:<6.1f} |"
+            f"{f['n']:>7} {f['open']:>7.2f} {cells}  |         {floor['open']:>6.2f} {napari} |"
             "         " + "  ".join(f"{x:>4.2f}x" for x in ratios),
             flush=True,
         )
