@@ -171,7 +171,7 @@ def _outside(widget, top):
 
 
 @pytest.mark.parametrize("size", [(1366, 768), (1920, 1080)])
-def test_the_dock_keeps_its_width_and_nothing_leaves_the_window(window, qtbot, mouse_event, size):
+def test_the_dock_keeps_its_width_and_nothing_leaves_the_window(window, synthetic, qtbot, mouse_event, size):
     """Focus ROIs by click and by review, show the help, colour by a feature: the dock never changes width."""
     from cellector_gui._qt_access import fit_to_screen, main_window
     from cellector_gui._widget import DOCK_WIDTH
@@ -189,6 +189,12 @@ def test_the_dock_keeps_its_width_and_nothing_leaves_the_window(window, qtbot, m
         assert widget.width() == DOCK_WIDTH, step
         assert not widget.scroll.horizontalScrollBar().isVisible(), step
         assert _outside(widget, top) == [], step
+        for name, card in widget.cards.items():  # every number box shows its whole value
+            for box in (card.min_box.native, card.max_box.native):
+                edit = box.lineEdit()
+                assert edit.fontMetrics().horizontalAdvance(edit.text()) <= edit.width() - 4, (step, name, edit.text())
+        label = widget.controls.suggestion_label.native  # the suggestion is never cut
+        assert label.heightForWidth(label.width()) <= label.height(), step
 
     check("opened")
     idx = first_visible_roi(widget)
@@ -197,6 +203,11 @@ def test_the_dock_keeps_its_width_and_nothing_leaves_the_window(window, qtbot, m
     for key in ("n", "n", "g", "g"):
         press(widget, key)
         check(f"pressed {key}")
+    truth = np.concatenate(synthetic.truth_red)
+    for i in range(10):
+        widget.manager.update_manual_labels(i, bool(truth[i]))
+    qtbot.waitUntil(lambda: widget.controls.apply_button.enabled, timeout=5000)
+    check("a suggestion shown")
     press(widget, "h")
     assert widget.help_label.isVisible()
     check("help shown")
