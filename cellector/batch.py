@@ -129,6 +129,8 @@ def _export(job: SessionJob, progress: Callable[[int, int], None] | None) -> tup
     ms = m.manual_selection
     table.update({"manual_label": ms[0], "manual_active": ms[1], "selected": m.compute_idx_selected()})
     fmt = job.options.get("format", "csv")
+    if fmt in ("nwb", "redcell"):
+        return True, _export_shared(m, fmt, out_given, job.options), False
     out = out_given if out_given is not None else m.store_dir / f"rois.{fmt}"
     if fmt == "csv":
         atomic_write_text(out, _csv(table))
@@ -144,6 +146,23 @@ def _export(job: SessionJob, progress: Callable[[int, int], None] | None) -> tup
         else "no cutoffs set: every ROI meets the criteria, only manual labels deselect"
     )
     return True, f"wrote {out} ({m.num_rois} ROIs, {int(table['selected'].sum())} selected; {how})", False
+
+
+def _export_shared(m, fmt: str, out: Path | None, options: dict) -> str:
+    """NWB or suite2p-format labels (:mod:`cellector.export`); the result line."""
+    from .export import to_redcell
+    from .nwb import missing_for_dandi, read_metadata, write_nwb
+
+    n = int(m.compute_idx_selected().sum())
+    if fmt == "redcell":
+        files = to_redcell(m)
+        return f"wrote {', '.join(map(str, files))} ({m.num_rois} ROIs, {n} red; column 0 decision, 1 score)"
+    meta = read_metadata(options["metadata"]) if options.get("metadata") else {}
+    into = options.get("into")
+    written = write_nwb(m, out if out is not None else m.store_dir / "cellector.nwb", meta, into)
+    line = f"wrote {written} ({m.num_rois} ROIs, {n} red{f'; columns added to a copy of {into}' if into else ''})"
+    missing = missing_for_dandi(meta) if into is None else []
+    return line + (f"; DANDI will ask for metadata: {', '.join(missing)} (--metadata META.yaml)" if missing else "")
 
 
 def _csv(table: dict[str, np.ndarray]) -> str:

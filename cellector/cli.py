@@ -118,7 +118,18 @@ def cmd_apply(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     if args.output is not None and len(args.folders) > 1:
         raise ValueError("-o/--output names one file: give one FOLDER (without it, each table goes to its store)")
-    return _run_batch(args, "export", {"format": args.format, "output": args.output})
+    if (args.metadata is not None or args.into is not None) and args.format != "nwb":
+        raise ValueError("--metadata and --into are options of --format nwb")
+    if args.into is not None and len(args.folders) > 1:
+        raise ValueError("--into names one NWB file: give one FOLDER")
+    if args.format == "redcell" and args.output is not None:
+        raise ValueError("--format redcell writes planeN/redcell_cellector.npy in each plane folder; it takes no -o")
+    if args.metadata is not None:
+        from .nwb import read_metadata
+
+        read_metadata(args.metadata)  # bad metadata: one line before any session is read
+    options = {"format": args.format, "output": args.output, "metadata": args.metadata, "into": args.into}
+    return _run_batch(args, "export", options)
 
 
 def cmd_info(args: argparse.Namespace) -> int:
@@ -266,9 +277,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--criteria-store", type=Path, metavar="DIR", help="where SRC's state is, if not SRC/cellector")
     _add_batch_options(p)
     p.set_defaults(func=cmd_apply)
-    p = sub.add_parser("export", help="write a per-ROI table (plane, index, features, labels, selected)")
-    p.add_argument("--format", choices=("csv", "npy"), default="csv")
-    p.add_argument("-o", "--output", type=Path, help="output file, with one FOLDER (default <store>/rois.<format>)")
+    p = sub.add_parser(
+        "export", help="write the decision: a per-ROI table (csv, npy), NWB, or suite2p-format labels (redcell)"
+    )
+    p.add_argument(
+        "--format",
+        choices=("csv", "npy", "nwb", "redcell"),
+        default="csv",
+        help="csv/npy: a per-ROI table; nwb: an NWB file; redcell: planeN/redcell_cellector.npy (suite2p's layout)",
+    )
+    p.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        help="output file, with one FOLDER (default <store>/rois.<format>, <store>/cellector.nwb)",
+    )
+    p.add_argument(
+        "--metadata", type=Path, metavar="META.yaml", help="NWB metadata in neuroconv's layout (--format nwb)"
+    )
+    p.add_argument(
+        "--into", type=Path, metavar="FILE.nwb", help="add the columns to this NWB file's ROI tables, written anew"
+    )
     _add_batch_options(p)
     p.set_defaults(func=cmd_export)
     p = sub.add_parser("suggest", help="cutoffs fitted to the saved manual labels (--apply saves them)")

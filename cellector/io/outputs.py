@@ -21,7 +21,11 @@ from pathlib import Path
 from .store import METADATA, STORE_DIR
 from .suite2p import is_plane_folder, is_suite2p_file
 
-__all__ = ["OutputPathError", "check_output_path"]
+__all__ = ["BESIDE_RECORDING", "OutputPathError", "check_beside_recording", "check_output_path"]
+
+#: The only files cellector writes into a plane folder, on request (``export --format
+#: redcell``): new files beside suite2p's, never one of suite2p's names.
+BESIDE_RECORDING = ("redcell_cellector.npy",)
 
 # Files only a cellector store holds (ours, or the published package's).
 _STORE_MARKERS = (METADATA, ".journal.jsonl", "idx_selected.npy", "manual_selection.npy")
@@ -93,3 +97,19 @@ def check_output_path(path: str | Path) -> Path:
         if reason is not None:
             raise OutputPathError(f"refusing to write {given}: {reason}; choose an output outside the recording")
     return Path(path).expanduser()
+
+
+def check_beside_recording(path: str | Path) -> Path:
+    """Return ``path`` if it is one of :data:`BESIDE_RECORDING` directly in a plane folder, else raise.
+
+    The one exception to "nothing in a recording": a file of cellector's own name that
+    suite2p never writes, beside suite2p's files (never a link, never a folder).
+    """
+    given = Path(path).expanduser().absolute()
+    if given.name not in BESIDE_RECORDING or is_suite2p_file(given.name):
+        raise OutputPathError(f"refusing to write {given}: only {', '.join(BESIDE_RECORDING)} may go in a plane folder")
+    if given.is_symlink() or given.is_dir():
+        raise OutputPathError(f"refusing to write {given}: it is a symbolic link or a folder")
+    if not is_plane_folder(given.parent):
+        raise OutputPathError(f"refusing to write {given}: {given.parent} is not a suite2p plane folder")
+    return given

@@ -36,6 +36,7 @@ __all__ = [
     "StoreError",
     "append_line",
     "as_boolean",
+    "atomic_replace_with",
     "atomic_save_npy",
     "atomic_write_text",
     "check_feature_name",
@@ -159,14 +160,17 @@ def _umask() -> int:
     return mask
 
 
-def _atomic(path: Path, write) -> None:
+def _atomic(path: Path, write, by_name: bool = False) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    # by name, the temporary file keeps the extension: libraries (pynwb) check it
+    suffix = f".tmp{path.suffix}" if by_name else ".tmp"
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix)
     try:
         # mkstemp creates 0600; a saved state must be readable as any new file is (0644 under umask 022)
         os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, "wb") as fh:
-            write(fh)
+            # a library that opens files by name (h5py) truncates and writes the same file
+            write(Path(tmp)) if by_name else write(fh)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
@@ -189,6 +193,11 @@ def atomic_save_npy(path: str | Path, array: np.ndarray) -> None:
     """Write ``array`` to ``path`` as .npy atomically (object arrays are pickled)."""
     arr = np.asarray(array)
     _atomic(Path(path), lambda fh: np.save(fh, arr, allow_pickle=arr.dtype.hasobject))
+
+
+def atomic_replace_with(path: str | Path, write_file) -> None:
+    """Replace ``path`` atomically with the file ``write_file(tmp)`` writes at a temporary path beside it."""
+    _atomic(Path(path), write_file, by_name=True)
 
 
 def atomic_write_text(path: str | Path, text: str) -> None:

@@ -1,0 +1,409 @@
+"""NWB export of the red decision, with pynwb (``pip install "cellector[nwb]"``).
+
+:func:`write_nwb` writes a new file, or adds cellector's columns to the
+``PlaneSegmentation`` tables of an existing file (neuroconv's suite2p interface, or
+suite2p's own ``save_nwb``) and writes the result to a new file; the input is never
+modified. Per plane, the table holds the ROIs in suite2p order:
+
+- a new file: the pixel masks (``x, y, lam``) and, in an ``Images`` container of the
+  ``ophys`` module, the red reference and functional mean image of each plane;
+- both: ``is_red`` (the decision, equal to ``cellector/idx_selected.npy``),
+  ``manual_label``/``manual_label_active``, ``decision_score``
+  (:func:`cellector.export.decision_score`), ``red_probability_suite2p`` (when suite2p
+  computed it) and every feature, each column described; the criteria and cellector's
+  version are in the table's description.
+
+Metadata comes from a YAML file in neuroconv's layout (``NWBFile:``, ``Subject:``,
+``Ophys: ImagingPlane:``); without it the file is still written, and
+:data:`DANDI_FIELDS` lists what DANDI will ask for.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = ["DANDI_FIELDS", "NWBError", "read_metadata", "write_nwb"]
+
+#: Metadata DANDI asks for; named in one line when the export runs without them.
+DANDI_FIELDS = (
+    "NWBFile.session_start_time",
+    "NWBFile.experimenter",
+    "NWBFile.institution",
+    "Subject.subject_id",
+    "Subject.species",
+    "Subject.sex",
+    "Subject.age",
+)
+
+_SECTIONS = {"NWBFile": dict, "Subject": dict, "Ophys": dict}
+
+
+class NWBError(ValueError):
+    """Bad metadata, or an existing NWB file whose ROIs do not match the session's."""
+
+
+# --------------------------------------------------------------------------- metadata
+
+
+def read_metadata(path: str | Path) -> dict[str, Any]:
+    """Read a neuroconv-style metadata YAML file; raise :class:`NWBError` with one line if it is not one."""
+    import yaml
+
+    try:
+        meta = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise NWBError(f"{path}: cannot read the metadata ({exc})") from None
+    except yaml.YAMLError as exc:
+        raise NWBError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
+    meta = {} if meta is None else meta
+    if not isinstance(meta, dict):
+        raise NWBError(f"{path}: expected sections NWBFile, Subject, Ophys; got a {type(meta).__name__}")
+    unknown = sorted(set(meta) - set(_SECTIONS))
+    if unknown:
+        raise NWBError(f"{path}: unknown section(s) {', '.join(map(str, unknown))}; known: NWBFile, Subject, Ophys")
+    for name in meta:
+        if not isinstance(meta[name], dict):
+            raise NWBError(f"{path}: section {name} must be a mapping of fields")
+    _start_time(meta)  # every field is checked before any session is read
+    _check_fields(meta, "Subject", _SUBJECT_FIELDS)
+    _check_fields(meta, "NWBFile", _NWBFILE_FIELDS)
+    return meta
+
+
+_SUBJECT_FIELDS = ("age", "description", "genotype", "sex", "species", "subject_id", "weight", "strain")
+_NWBFILE_FIELDS = (
+    "session_description",
+    "identifier",
+    "session_start_time",
+    "experimenter",
+    "keywords",
+    "institution",
+    "lab",
+    "session_id",
+    "experiment_description",
+)
+
+
+def _check_fields(meta: dict[str, Any], section: str, known: tuple[str, ...]) -> None:
+    unknown = sorted(set(meta.get(section, {})) - set(known))
+    if unknown:
+        raise NWBError(f"{section}: unknown field(s) {', '.join(map(str, unknown))}; known: {', '.join(known)}")
+
+
+def missing_for_dandi(meta: dict[str, Any]) -> list[str]:
+    """Return the :data:`DANDI_FIELDS` that ``meta`` does not give."""
+    out = []
+    for field in DANDI_FIELDS:
+        section, key = field.split(".")
+        if meta.get(section, {}).get(key) in (None, "", []):
+            out.append(field)
+    return out
+
+
+def _start_time(meta: dict[str, Any]) -> datetime:
+    value = meta.get("NWBFile", {}).get("session_start_time")
+    if value is None:
+        return datetime.now(timezone.utc).replace(microsecond=0)  # NWB requires one; DANDI asks for the real one
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            raise NWBError(f"NWBFile.session_start_time {value!r} is not an ISO 8601 date and time") from None
+    if not isinstance(value, datetime):
+        raise NWBError(f"NWBFile.session_start_time must be a date and time, got {value!r}")
+    return value if value.tzinfo is not None else value.replace(tzinfo=timezone.utc)
+
+
+def _nwbfile(meta: dict[str, Any], session_root: Path):
+    from pynwb import NWBFile
+    from pynwb.file import Subject
+
+    f = dict(meta.get("NWBFile", {}))
+    experimenter = f.get("experimenter")
+    kwargs = {
+        "session_description": f.get("session_description") or f"two-photon session {session_root}",
+        "identifier": str(f.get("identifier") or uuid.uuid4()),
+        "session_start_time": _start_time(meta),
+        "experimenter": [experimenter] if isinstance(experimenter, str) else experimenter,
+        "keywords": f.get("keywords"),
+    }
+    for key in ("institution", "lab", "session_id", "experiment_description"):
+        if f.get(key):
+            kwargs[key] = str(f[key])
+    subject = meta.get("Subject")
+    if subject:
+        try:
+            kwargs["subject"] = Subject(**{k: str(v) for k, v in subject.items()})
+        except TypeError as exc:
+            raise NWBError(f"Subject: {exc}") from None
+    try:
+        return NWBFile(**{k: v for k, v in kwargs.items() if v is not None})
+    except (TypeError, ValueError) as exc:
+        raise NWBError(f"NWBFile: {exc}") from None
+
+
+# --------------------------------------------------------------------------- the columns
+
+
+def _columns(manager) -> list[tuple[str, str, np.ndarray]]:
+    """``(name, description, values)`` of every column cellector adds, for all ROIs."""
+    from .export import decision_score
+
+    s = manager.roi_processor.session
+    label, active = manager.manual_selection
+    cols = [
+        (
+            "is_red",
+            "cellector's decision: the ROI carries the red fluorophore (= idx_selected.npy)",
+            manager.compute_idx_selected(),
+        ),
+        ("manual_label", "the curator's manual label (True: red); used only where manual_label_active", label),
+        ("manual_label_active", "whether the manual label overrides the criteria", active),
+        (
+            "decision_score",
+            "how clearly the decision holds, in [0, 1]; >= 0.5 exactly when is_red "
+            "(1 / (1 + exp(-margin)), margin in robust spreads inside the cutoffs; 1 or 0 for manual labels)",
+            decision_score(manager),
+        ),
+    ]
+    if s is not None and s.red_s2p is not None:
+        cols.append(("red_probability_suite2p", "suite2p's red probability (redcell.npy[:, 1])", s.red_s2p))
+    for name, values in manager.features.items():
+        if name == "red_s2p":
+            continue
+        cols.append((name, f"cellector feature {name} of the ROI against the reference image", values))
+    return [(n, d, np.asarray(v)) for n, d, v in cols]
+
+
+def _description(manager) -> str:
+    from . import __version__
+
+    criteria = {k: list(b) for k, b in manager.criteria.items() if b != (None, None)}
+    s = manager.roi_processor.session
+    ref = s.reference_key if s is not None else "reference"
+    return (
+        f"suite2p ROIs with cellector {__version__}'s red decision (reference image {ref}); "
+        f"criteria (inclusive min, max; null = no bound): {json.dumps(criteria)}"
+    )
+
+
+# --------------------------------------------------------------------------- a new file
+
+
+def _imaging_plane(nwb, device, meta: dict[str, Any], z: int, plane: str):
+    from pynwb.ophys import OpticalChannel
+
+    ip = dict(meta.get("Ophys", {}).get("ImagingPlane", {}) or {})
+    channel = OpticalChannel(
+        name="OpticalChannel",
+        description=str(ip.get("optical_channel_description", "red channel (suite2p channel 2)")),
+        emission_lambda=float(ip.get("emission_lambda", np.nan)),
+    )
+    try:
+        return nwb.create_imaging_plane(
+            name=f"ImagingPlane{z}" if z else "ImagingPlane",
+            optical_channel=channel,
+            description=f"suite2p {plane}",
+            device=device,
+            excitation_lambda=float(ip.get("excitation_lambda", np.nan)),
+            indicator=str(ip.get("indicator", "unknown")),
+            location=str(ip.get("location", "unknown")),
+        )
+    except (TypeError, ValueError) as exc:
+        raise NWBError(f"Ophys.ImagingPlane: {exc}") from None
+
+
+def _new_file(manager, meta: dict[str, Any]):
+    from pynwb.base import Images
+    from pynwb.image import GrayscaleImage
+    from pynwb.ophys import ImageSegmentation
+
+    s = manager.roi_processor.session
+    nwb = _nwbfile(meta, s.root)
+    device = nwb.create_device(name="Microscope", description="the microscope of the suite2p recording")
+    ophys = nwb.create_processing_module("ophys", "suite2p's ROIs and cellector's red decision")
+    seg = ImageSegmentation(name="ImageSegmentation")
+    ophys.add(seg)
+    images = Images(name="MeanImages", description="per plane: the red reference and the functional mean image")
+    rois = manager.roi_processor.rois
+    tables = []
+    for z, plane in enumerate(s.planes):
+        table = seg.create_plane_segmentation(
+            name=_table_name(z),
+            description=_description(manager),
+            imaging_plane=_imaging_plane(nwb, device, meta, z, plane),
+        )
+        for i in np.flatnonzero(s.roi_plane == z):
+            a, b = rois.ptr[i], rois.ptr[i + 1]
+            table.add_roi(
+                pixel_mask=list(
+                    zip(
+                        rois.xpix[a:b].tolist(),
+                        rois.ypix[a:b].tolist(),
+                        rois.lam[a:b].astype(float).tolist(),
+                        strict=True,
+                    )
+                )
+            )
+        tables.append(table)
+        for key in (s.reference_key, s.functional_key):
+            if key is not None:
+                what = "red reference" if key == s.reference_key else "functional mean"
+                images.add_image(
+                    GrayscaleImage(
+                        name=f"{key}_{plane}",
+                        data=np.asarray(s.images[key][z], np.float32),
+                        description=f"{what} image ({key}) of {plane}",
+                    )
+                )
+    ophys.add(images)
+    return nwb, tables
+
+
+def _table_name(z: int) -> str:
+    return "PlaneSegmentation" if z == 0 else f"PlaneSegmentation{z}"
+
+
+# --------------------------------------------------------------------------- an existing file
+
+
+def _natural(name: str) -> list:
+    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", name)]
+
+
+def _existing_tables(nwb) -> list:
+    """Return the PlaneSegmentation tables of a file's ``ophys`` module, in plane order (by name)."""
+    from pynwb.ophys import ImageSegmentation, PlaneSegmentation
+
+    ophys = nwb.processing.get("ophys")
+    if ophys is None:
+        raise NWBError("it has no 'ophys' processing module (no suite2p ROIs to label)")
+    tables = []
+    for container in ophys.data_interfaces.values():
+        if isinstance(container, ImageSegmentation):
+            tables += list(container.plane_segmentations.values())
+        elif isinstance(container, PlaneSegmentation):
+            tables.append(container)
+    return sorted(tables, key=lambda t: _natural(t.name))
+
+
+def _check_match(tables: list, manager) -> None:
+    """Refuse unless each table holds this plane's ROIs, in suite2p order (same pixels)."""
+    s, rois = manager.roi_processor.session, manager.roi_processor.rois
+    if len(tables) != len(s.planes):
+        raise NWBError(f"it has {len(tables)} PlaneSegmentation table(s) but the session has {len(s.planes)} plane(s)")
+    for z, table in enumerate(tables):
+        mine = np.flatnonzero(s.roi_plane == z)
+        if len(table) != mine.size:
+            raise NWBError(f"{table.name} holds {len(table)} ROIs but {s.planes[z]} has {mine.size}")
+        if "pixel_mask" not in table.colnames:
+            continue
+        column = table["pixel_mask"]
+        ends = np.asarray(column.data[:], np.int64)
+        pixels = column.target.data[:]
+        theirs = _pixel_sums(np.asarray(pixels["x"], np.int64), np.asarray(pixels["y"], np.int64), ends)
+        ptr = rois.ptr
+        ours = np.array(
+            [
+                [ptr[i + 1] - ptr[i], rois.xpix[ptr[i] : ptr[i + 1]].sum(), rois.ypix[ptr[i] : ptr[i + 1]].sum()]
+                for i in mine
+            ],
+            np.int64,
+        ).reshape(-1, 3)
+        bad = np.flatnonzero(np.any(theirs != ours, axis=1))
+        if bad.size:
+            raise NWBError(
+                f"{table.name}: ROI {int(bad[0])} has other pixels than {s.planes[z]}'s ROI {int(bad[0])} "
+                "(another segmentation or another order)"
+            )
+
+
+def _pixel_sums(x: np.ndarray, y: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    starts = np.concatenate([[0], ends[:-1]])
+    counts = ends - starts
+    out = np.zeros((ends.size, 3), np.int64)
+    out[:, 0] = counts
+    nonempty = counts > 0
+    out[nonempty, 1] = np.add.reduceat(x, starts[nonempty])
+    out[nonempty, 2] = np.add.reduceat(y, starts[nonempty])
+    return out
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def write_nwb(
+    manager, output: str | Path, metadata: str | Path | dict | None = None, into: str | Path | None = None
+) -> Path:
+    """Write the session's decision to a new NWB file ``output``; returns it.
+
+    Parameters
+    ----------
+    manager : CellectorManager
+        The session's state (:func:`cellector.export.open_state`).
+    output : str or Path
+        The new file; checked by :func:`cellector.io.outputs.check_output_path`.
+    metadata : path, dict or None
+        Metadata in neuroconv's layout (a YAML file or its dict); ignored with ``into``.
+    into : str or Path, optional
+        An existing NWB file whose PlaneSegmentation tables receive the columns; it is
+        read, never modified. Its ROI counts and order must match the session's.
+
+    Raises
+    ------
+    NWBError
+        Bad metadata, or ``into`` does not match (one line each).
+    """
+    from pynwb import NWBHDF5IO
+
+    from .io.outputs import check_output_path
+    from .io.store import atomic_replace_with
+
+    out = check_output_path(output)
+    if into is not None and Path(into).expanduser().absolute() == Path(out).absolute():
+        raise NWBError(f"--into {into} and the output are the same file; the input is never modified")
+    meta = metadata if isinstance(metadata, dict) else (read_metadata(metadata) if metadata is not None else {})
+    if manager.roi_processor.session is None:
+        raise NWBError("NWB export needs a suite2p folder (this session was built from arrays)")
+
+    def write(tmp: Path) -> None:
+        if into is None:
+            nwb, tables = _new_file(manager, meta)
+            _add_columns(tables, manager)
+            with NWBHDF5IO(str(tmp), "w") as io:
+                io.write(nwb)
+            return
+        with NWBHDF5IO(str(into), "r") as src:
+            nwb = src.read()
+            tables = _existing_tables(nwb)
+            _check_match(tables, manager)
+            _add_columns(tables, manager)
+            nwb.generate_new_id()
+            with NWBHDF5IO(str(tmp), "w") as io:
+                io.export(src_io=src, nwbfile=nwb)
+
+    if into is not None and not Path(into).is_file():
+        raise NWBError(f"--into {into}: no such file")
+    try:
+        atomic_replace_with(out, write)
+    except (OSError, KeyError) as exc:
+        if into is None:
+            raise
+        raise NWBError(f"--into {into}: cannot read it as NWB ({exc})") from None
+    return Path(out)
+
+
+def _add_columns(tables: list, manager) -> None:
+    s = manager.roi_processor.session
+    taken = {c for t in tables for c in t.colnames}
+    for name, description, values in _columns(manager):
+        column = name if name not in taken else f"cellector_{name}"
+        for z, table in enumerate(tables):
+            table.add_column(name=column, description=description, data=values[s.roi_plane == z])
