@@ -37,8 +37,13 @@ class DockControls(Container):
         )
         self.undo_button = PushButton(text="Undo", tooltip="Ctrl+Z")
         self.redo_button = PushButton(text="Redo", tooltip="Ctrl+Shift+Z")
-        self.clear_button = PushButton(text="Clear override", tooltip="the focused ROI follows the criteria again (u)")
+        self.clear_button = PushButton(
+            text="Clear", tooltip="clear the focused ROI's override: it follows the criteria again (u)"
+        )
         self.clear_all_button = PushButton(text="Clear all", tooltip="remove every manual override (asks first)")
+        self.figure_button = PushButton(
+            text="Figure…", tooltip="save the session's report figure (PNG and PDF), as `cellector report` draws it"
+        )
         self.color_combo = ComboBox(choices=[("decision", "decision")], tooltip="what the ROI colours show")
         # the combo may be narrower than a long feature name; its list shows names in full
         self.color_combo.native.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
@@ -61,7 +66,14 @@ class DockControls(Container):
         self.suggestion_label.native.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         super().__init__(
             widgets=[
-                row(self.save_button, self.undo_button, self.redo_button, self.clear_button, self.clear_all_button),
+                row(
+                    self.save_button,
+                    self.undo_button,
+                    self.redo_button,
+                    self.clear_button,
+                    self.clear_all_button,
+                    self.figure_button,
+                ),
                 row(Label(value="colour:"), self.color_combo, self.show_combo, self.outline_box),
                 row(self.guided_button, self.apply_button, self.near_box),
                 self.suggestion_label,

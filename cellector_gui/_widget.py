@@ -130,6 +130,7 @@ class CellectorWidget(CurationActions, QWidget):
         c.undo_button.clicked.connect(self.undo_step)
         c.redo_button.clicked.connect(self.redo_step)
         c.clear_button.clicked.connect(self.clear_focused)
+        c.figure_button.clicked.connect(lambda: self.save_figure())  # the click's value is no path
         c.clear_all_button.clicked.connect(self.clear_all)
         c.guided_button.clicked.connect(self.step_guided)
         c.apply_button.clicked.connect(self.apply_suggestion)
@@ -403,6 +404,30 @@ class CellectorWidget(CurationActions, QWidget):
             return None
         self.show_message(f"saved to {folder}")
         return folder
+
+    def save_figure(self, path: str | Path | None = None) -> list[Path]:
+        """Save the report figure (PNG and PDF, :func:`cellector.report.save_figure`); asks where when no path."""
+        from qtpy.QtWidgets import QFileDialog
+
+        from cellector.report import save_figure
+
+        if path is None:
+            root = Path(self.manager.root_dir).absolute()
+            suggested = str(root.parent / f"{root.parent.name}_cellector.png")
+            path, _ = QFileDialog.getSaveFileName(
+                self, "Save the report figure (PNG and PDF)", suggested, "PNG (*.png)"
+            )
+            if not path:
+                self.show_message("figure not saved: no file chosen")
+                return []
+        try:
+            files = save_figure(self.manager, path)
+        except (OSError, ValueError) as exc:
+            self.show_message(f"figure not saved: {exc}")
+            QMessageBox.warning(self, "cellector: figure not saved", str(exc))
+            return []
+        self.show_message(f"figure saved: {', '.join(str(f) for f in files)}")
+        return files
 
     def _choose_store(self) -> bool:
         from qtpy.QtWidgets import QFileDialog

@@ -1008,3 +1008,20 @@ def test_a_fast_drag_updates_the_criteria_once_per_frame(window, qtbot):
     assert seen[1] == pytest.approx(values[-1]) and m.criteria["corr_coef"][0] == pytest.approx(values[-1])
     card.slider.sliderReleased.emit()  # the release is the final, undoable edit
     assert m.criteria["corr_coef"][0] == pytest.approx(values[-1])
+
+
+def test_figure_button_saves_the_report_figure(window, dialogs, qtbot, tmp_path):
+    import matplotlib.image as mpimg
+
+    _viewer, widget = window
+    target = tmp_path / "figs" / "session.png"
+    dialogs.expect("save file", (str(target), "PNG (*.png)"), "Save the report figure")
+    qtbot.mouseClick(widget.controls.figure_button.native, Qt.MouseButton.LeftButton)
+    assert mpimg.imread(target).shape[1] >= 1000 and target.with_suffix(".pdf").read_bytes().startswith(b"%PDF")
+    assert widget.status.text().startswith("figure saved: ")
+    # into the recording: refused, said in a warning, nothing written
+    inside = widget.manager.root_dir / "plane0" / "fig.png"
+    dialogs.expect("save file", (str(inside), "PNG (*.png)"), "Save the report figure")
+    dialogs.expect("warning", QMessageBox.StandardButton.Ok, "refusing to write")
+    qtbot.mouseClick(widget.controls.figure_button.native, Qt.MouseButton.LeftButton)
+    assert not inside.exists() and widget.status.text().startswith("figure not saved: refusing")
