@@ -131,7 +131,7 @@ def figure_of(manager):
     names = list(manager.features)
     fig = Figure(figsize=(16, 10), dpi=100, layout="constrained")
     FigureCanvasAgg(fig)
-    top, bottom = fig.subfigures(2, 1, height_ratios=[1.35, 1])
+    top, bottom = np.ravel(fig.subfigures(2, 1, height_ratios=[1.35, 1]))  # an array of two
     axes = top.subplots(1, len(planes) + 1, gridspec_kw={"width_ratios": [1] * len(planes) + [0.9]}, squeeze=False)[0]
     for z, plane in enumerate(planes):
         _reference_panel(axes[z], manager, z, plane)
