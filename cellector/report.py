@@ -131,7 +131,8 @@ def figure_of(manager):
     names = list(manager.features)
     fig = Figure(figsize=(16, 10), dpi=100, layout="constrained")
     FigureCanvasAgg(fig)
-    top, bottom = np.ravel(fig.subfigures(2, 1, height_ratios=[1.35, 1]))  # an array of two
+    grid = fig.add_gridspec(2, 1, height_ratios=[1.35, 1])
+    top, bottom = fig.add_subfigure(grid[0]), fig.add_subfigure(grid[1])
     axes = top.subplots(1, len(planes) + 1, gridspec_kw={"width_ratios": [1] * len(planes) + [0.9]}, squeeze=False)[0]
     for z, plane in enumerate(planes):
         _reference_panel(axes[z], manager, z, plane)
