@@ -324,3 +324,28 @@ def test_report_into_a_recording_is_refused(real_copy, capsys):
     rc, _stdout, err = _run(capsys, "report", root, "-o", root / "plane0" / "report")
     assert rc == 2 and err.count("\n") == 1 and "refusing to write" in err
     assert _tree(root) == before
+
+
+def test_the_report_stays_headless(real_copy, tmp_path):
+    """Drawing a report imports no GUI: no pyplot, no Qt, no napari (the core's contract, for matplotlib)."""
+    import subprocess
+    import sys
+
+    root = real_copy("suite2p-0.14-1plane")
+    code = (
+        "import sys\nfrom cellector.export import write_report\n"
+        f"write_report([{str(root)!r}], {str(tmp_path / 'r')!r})\n"
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('PyQt6', 'PyQt5', 'PySide6', 'qtpy', 'napari')"
+        " or m in ('matplotlib.pyplot', 'matplotlib.backends.backend_qtagg'))\n"
+        "print(bad)\n"
+    )
+    r = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env={"MPLBACKEND": "QtAgg"}
+        | {k: v for k, v in __import__("os").environ.items() if k != "MPLBACKEND"}
+        | {"MPLBACKEND": "QtAgg"},
+    )
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "[]" and (tmp_path / "r" / "index.html").is_file()
