@@ -154,7 +154,7 @@ def _nwbfile(meta: dict[str, Any], session_root: Path):
 
 def _columns(manager) -> list[tuple[str, str, np.ndarray]]:
     """``(name, description, values)`` of every column cellector adds, for all ROIs."""
-    from .export import decision_score
+    from .score import decision_score
 
     s = manager.roi_processor.session
     label, active = manager.manual_selection
