@@ -90,9 +90,11 @@ class CellectorManager:
     selection_changed() : the selection may have changed
     dirty_changed(bool) : unsaved changes appeared or were saved
     focus_changed(int) : the focused ROI changed (-1 for none)
+    features_changed(str) : a feature was added or replaced (:meth:`add_feature`)
     """
 
     criteria_changed = Signal(str)
+    features_changed = Signal(str)
     manual_changed = Signal(object)
     selection_changed = Signal()
     dirty_changed = Signal(bool)
@@ -289,6 +291,7 @@ class CellectorManager:
         self.roi_processor.add_feature(name, values)
         self._meets_one.pop(name, None)
         self._criteria.setdefault(name, self._extra_criteria.pop(name, (None, None)))
+        self.features_changed.emit(name)  # views add (or refill) the feature's card
         self.selection_changed.emit()
         self._changed(undoable=False)
 

@@ -153,20 +153,15 @@ class CellectorWidget(CurationActions, QWidget):
         self.layers.set_style(
             color_by=self.controls.color_combo.value, show=self.show_mode, outline=self.controls.outline_box.value
         )
-        for name, values in manager.features.items():
-            card = FeatureCard(name, values, self.cards_box)
-            self.wheel.watch(card)
-            card.bounds_edited.connect(self._on_card_bounds_edited)
-            self.cards_layout.addWidget(card)
-            self.cards[name] = card
-            card.show_criterion(manager.criteria[name])
-        self.controls.set_features(list(self.cards))
-        self.cards_layout.addStretch(1)
+        self.cards_layout.addStretch(1)  # below the cards: they keep their height
+        for name in manager.features:
+            self._add_card(name)
         manager.criteria_changed.connect(self._on_manager_criteria_changed)
         manager.selection_changed.connect(self._on_manager_selection_changed)
         manager.focus_changed.connect(self._on_manager_focus_changed)
         manager.manual_changed.connect(self._on_manager_manual_changed)
         manager.dirty_changed.connect(self._on_manager_dirty_changed)
+        manager.features_changed.connect(self._on_manager_features_changed)
         self._bind()
         self._set_enabled(True)
         self.refresh_suggestion()
@@ -180,6 +175,27 @@ class CellectorWidget(CurationActions, QWidget):
         notes = manager.notes + session_messages
         ready = f"ready: {manager.num_rois} ROIs, {len(manager.features)} features"
         self.show_message(" · ".join(notes) if notes else ready)
+
+    def _add_card(self, name: str) -> None:
+        """Add feature ``name``'s card below the others."""
+        m = self.manager
+        card = FeatureCard(name, m.features[name], self.cards_box)
+        self.wheel.watch(card)
+        card.bounds_edited.connect(self._on_card_bounds_edited)
+        self.cards_layout.insertWidget(self.cards_layout.count() - 1, card)  # above the stretch
+        self.cards[name] = card
+        card.show_criterion(m.criteria[name])
+        self.controls.set_features(list(self.cards))
+
+    def _on_manager_features_changed(self, name: str) -> None:
+        """A feature added from a script or the console gets its card (a replaced one, a new card)."""
+        old = self.cards.pop(name, None)
+        if old is not None:
+            self.cards_layout.removeWidget(old)
+            old.setParent(None)
+            old.deleteLater()
+        self._add_card(name)
+        self.refresh()
 
     def _fill_reference_combo(self) -> None:
         session = self.manager.roi_processor.session
@@ -263,6 +279,7 @@ class CellectorWidget(CurationActions, QWidget):
                 (self.manager.focus_changed, self._on_manager_focus_changed),
                 (self.manager.manual_changed, self._on_manager_manual_changed),
                 (self.manager.dirty_changed, self._on_manager_dirty_changed),
+                (self.manager.features_changed, self._on_manager_features_changed),
             ):
                 sig.disconnect(slot)
 

@@ -1025,3 +1025,22 @@ def test_figure_button_saves_the_report_figure(window, dialogs, qtbot, tmp_path)
     dialogs.expect("warning", QMessageBox.StandardButton.Ok, "refusing to write")
     qtbot.mouseClick(widget.controls.figure_button.native, Qt.MouseButton.LeftButton)
     assert not inside.exists() and widget.status.text().startswith("figure not saved: refusing")
+
+
+def test_a_feature_added_from_a_script_gets_its_card(window, qtbot):
+    """``manager.add_feature`` from a script or napari's console: a card appears and works like the others."""
+    _viewer, widget = window
+    m = widget.manager
+    values = np.arange(m.num_rois, dtype=float)
+    m.add_feature("my_score", values)
+    assert "my_score" in widget.cards and list(widget.cards)[-1] == "my_score"
+    card = widget.cards["my_score"]
+    assert widget.cards_layout.indexOf(card) == len(widget.cards)  # after the help and the other cards
+    assert card.sel_stairs.get_data().values.sum() == 0  # gray until a cutoff, like the others
+    card.slider.setValue((10.0, card.hi))  # its slider sets its criterion
+    qtbot.waitUntil(lambda: m.criteria["my_score"][0] is not None, timeout=5000)
+    assert m.criteria["my_score"][0] == pytest.approx(10.0, abs=0.5)
+    assert "my_score" in widget.controls.color_combo.choices
+    m.add_feature("my_score", values * 2)  # replaced: one card, refilled
+    assert list(widget.cards).count("my_score") == 1 and widget.cards["my_score"].hi == pytest.approx(2 * card.hi)
+    m.mark_saved()
