@@ -188,7 +188,7 @@ class CellectorWidget(CurationActions, QWidget):
         self.controls.set_features(list(self.cards))
 
     def _on_manager_features_changed(self, name: str) -> None:
-        """A feature added from a script or the console gets its card (a replaced one, a new card)."""
+        """Give a feature added from a script or the console its card (a replaced one: a new card)."""
         old = self.cards.pop(name, None)
         if old is not None:
             self.cards_layout.removeWidget(old)
