@@ -6,11 +6,9 @@ scripts call the same methods. Views follow through psygnal signals.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 from collections.abc import Callable, Generator, Iterable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,40 +17,15 @@ from psygnal import Signal
 
 from . import guidance
 from .features import run_with_progress
+from .history import Edit, History
 from .io import store
+from .io.journal import JOURNAL, Journal
 from .roi_processor import RoiProcessor
 from .saved_features import SavedFeatures
 
 __all__ = ["Bounds", "CellectorManager"]
 
 Bounds = tuple[float | None, float | None]
-UNDO_DEPTH = 100
-JOURNAL = ".journal.jsonl"
-
-
-@dataclass
-class _Edit:
-    """One undoable user action: a criterion change or a manual-label change."""
-
-    kind: str  # "criteria" | "criteria_all" | "manual"
-    name: str | None = None
-    before: Any = None
-    after: Any = None
-    index: np.ndarray | None = None
-    coalescing: bool = False
-
-
-def _describe_edit(edit: _Edit) -> str:
-    if edit.kind == "criteria":
-        return f"{edit.name} cutoffs"
-    if edit.kind == "criteria_all":
-        return "cutoffs set together"
-    n = 0 if edit.index is None else edit.index.size
-    return f"label of ROI {int(edit.index[0])}" if n == 1 and edit.index is not None else f"labels of {n} ROIs"
-
-
-#: Stands for a saved state that undo can no longer reach.
-_UNREACHABLE = object()
 
 
 class CellectorManager:
@@ -142,10 +115,8 @@ class CellectorManager:
         self._label = np.zeros(n, bool)
         self._active = np.zeros(n, bool)
         self._meets_one: dict[str, np.ndarray] = {}
-        self._undo: list[_Edit] = []
-        self._redo: list[_Edit] = []
+        self._history = History()
         self._dirty = False
-        self._saved_top: object | None = None  # the undo stack's top when last saved (None: empty)
         self._unsaved_other = False  # a change undo cannot take back (an added feature, a moved store)
         self._focus = -1
         self.notes: list[str] = [roi_processor.store_note] if roi_processor.store_note else []
@@ -276,11 +247,11 @@ class CellectorManager:
         before = self._criteria.get(name, (None, None))
         if not self._set_criterion(name, criterion):
             return
-        top = self._undo[-1] if self._undo else None
+        top = self._history.top
         if coalesce and top is not None and top.coalescing and top.kind == "criteria" and top.name == name:
             top.after = self._criteria[name]
         else:
-            self._push(_Edit("criteria", name, before, self._criteria[name], coalescing=coalesce))
+            self._push(Edit("criteria", name, before, self._criteria[name], coalescing=coalesce))
         self._after_criteria(name)
 
     def add_feature(self, name: str, values: Any) -> None:
@@ -297,8 +268,7 @@ class CellectorManager:
 
     def end_coalescing(self) -> None:
         """Close the current coalesced undo step (e.g. when a slider is released)."""
-        if self._undo:
-            self._undo[-1].coalescing = False
+        self._history.end_coalescing()
 
     def _after_criteria(self, name: str) -> None:
         self.criteria_changed.emit(name)
@@ -451,7 +421,7 @@ class CellectorManager:
         changed = [name for name, bounds in criteria.items() if self._set_criterion(name, bounds)]
         if not changed:
             return
-        self._push(_Edit("criteria_all", None, before, dict(self._criteria)))
+        self._push(Edit("criteria_all", None, before, dict(self._criteria)))
         self._after_many(changed)
 
     def _after_many(self, names: list[str]) -> None:
@@ -488,7 +458,7 @@ class CellectorManager:
         after = (lab.copy(), act.copy())
         if np.array_equal(before[0], after[0]) and np.array_equal(before[1], after[1]):
             return
-        self._push(_Edit("manual", None, before, after, index))  # first: listeners of the change see can_undo
+        self._push(Edit("manual", None, before, after, index))  # first: listeners of the change see can_undo
         self._apply_manual(index, *after)
 
     def flip(self, idx: int) -> bool:
@@ -522,57 +492,42 @@ class CellectorManager:
 
     # ------------------------------------------------------------------ undo / redo
 
-    def _push(self, edit: _Edit) -> None:
-        if self._undo:
-            self._undo[-1].coalescing = self._undo[-1].coalescing and edit.coalescing
-        self._undo.append(edit)
-        del self._undo[:-UNDO_DEPTH]
-        self._redo.clear()
-        if not self._saved_reachable():
-            self._saved_top = _UNREACHABLE  # the saved state was trimmed away or undone and replaced
-
-    def _saved_reachable(self) -> bool:
-        """Whether undo can still lead back to the saved state."""
-        saved = self._saved_top
-        if saved is None:  # saved with an empty stack: reachable while nothing was trimmed
-            return len(self._undo) < UNDO_DEPTH
-        return any(e is saved for e in self._undo)
+    def _push(self, edit: Edit) -> None:
+        self._history.push(edit)
 
     @property
     def can_undo(self) -> bool:
         """Whether there is an action to undo."""
-        return bool(self._undo)
+        return bool(self._history.done)
 
     @property
     def can_redo(self) -> bool:
         """Whether there is an undone action to redo."""
-        return bool(self._redo)
+        return bool(self._history.undone)
 
     @property
     def undo_text(self) -> str | None:
         """What :meth:`undo` would take back, in words ("label of ROI 5"), or None."""
-        return _describe_edit(self._undo[-1]) if self._undo else None
+        return self._history.done[-1].describe() if self._history.done else None
 
     @property
     def redo_text(self) -> str | None:
         """What :meth:`redo` would do again, in words, or None."""
-        return _describe_edit(self._redo[-1]) if self._redo else None
+        return self._history.undone[-1].describe() if self._history.undone else None
 
     def undo(self) -> bool:
         """Undo the last action; returns False when there is none."""
-        return self._step(self._undo, self._redo, "before")
+        return self._step(back=True)
 
     def redo(self) -> bool:
         """Redo the last undone action; returns False when there is none."""
-        return self._step(self._redo, self._undo, "after")
+        return self._step(back=False)
 
-    def _step(self, src: list[_Edit], dst: list[_Edit], which: str) -> bool:
-        if not src:
+    def _step(self, back: bool) -> bool:
+        moved = self._history.step(back)
+        if moved is None:
             return False
-        edit = src.pop()
-        edit.coalescing = False
-        dst.append(edit)
-        state = getattr(edit, which)
+        edit, state = moved
         if edit.kind == "criteria_all":
             changed = [name for name, bounds in state.items() if self._set_criterion(name, bounds)]
             self._after_many(changed)
@@ -613,8 +568,7 @@ class CellectorManager:
 
         Undoing or redoing back to this state later makes it clean again (no "*", no question).
         """
-        self.end_coalescing()  # a drag that goes on after saving is a new change
-        self._saved_top = self._undo[-1] if self._undo else None
+        self._history.mark_saved()
         self._unsaved_other = False
         self._set_dirty(False)
 
@@ -622,8 +576,7 @@ class CellectorManager:
         """After a change: dirty unless undo/redo has come back to the saved state."""
         if not undoable:
             self._unsaved_other = True
-        top = self._undo[-1] if self._undo else None
-        self._set_dirty(self._unsaved_other or top is not self._saved_top)
+        self._set_dirty(self._unsaved_other or not self._history.at_saved)
 
     def _set_dirty(self, value: bool) -> None:
         if value != self._dirty:
@@ -645,7 +598,7 @@ class CellectorManager:
     def move_store(self, folder: str | os.PathLike) -> None:
         """Save to ``folder`` from now on (e.g. chosen when the suite2p folder is read-only)."""
         new = store.StoreDir(Path(folder))
-        old_journal = self._journal_path()
+        old_journal = self._journal_file().path
         self.roi_processor.store = new
         self.roi_processor.store_note = None
         if old_journal is not None and old_journal.is_file():  # the journal follows the store
@@ -739,52 +692,24 @@ class CellectorManager:
 
     # ------------------------------------------------------------------ journal (crash recovery)
 
-    def _journal_path(self) -> Path | None:
-        folder = self.roi_processor.store
-        return None if folder is None else folder / JOURNAL
+    def _journal_file(self) -> Journal:
+        return Journal(self.roi_processor.store, self.roi_processor.roi_fingerprint)
 
     def _journal(self, index: np.ndarray, label: np.ndarray, active: np.ndarray) -> None:
-        path = self._journal_path()
-        if path is None:
-            return
-        entry = {
-            "fingerprint": self.roi_processor.roi_fingerprint,
-            "index": index.tolist(),
-            "label": np.asarray(label).tolist(),
-            "active": np.asarray(active).tolist(),
-        }
-        try:
-            store.append_line(path, json.dumps(entry))
-        except (OSError, store.StoreError) as exc:  # a read-only folder or a planted link must not break curation
-            self.notes.append(f"could not journal manual edits: {exc}")
+        problem = self._journal_file().append(index, label, active)
+        if problem is not None:
+            self.notes.append(problem)
 
     def _clear_journal(self) -> None:
-        path = self._journal_path()
-        if path is not None and path.exists():
-            path.unlink()
+        self._journal_file().clear()
 
     def pending_journal(self) -> int:
         """Count the manual edits journalled since the last save (a crashed session)."""
-        return len(self._journal_entries())
-
-    def _journal_entries(self) -> list[dict]:
-        path = self._journal_path()
-        if path is None or not path.is_file():
-            return []
-        fp = self.roi_processor.roi_fingerprint
-        out = []
-        for line in path.read_text("utf-8").splitlines():
-            try:
-                entry = json.loads(line)
-            except ValueError:
-                continue  # a line cut by the crash
-            if entry.get("fingerprint") == fp:
-                out.append(entry)
-        return out
+        return len(self._journal_file().entries())
 
     def recover_journal(self) -> int:
         """Replay journalled manual edits of a crashed session (one undo step); returns how many."""
-        entries = self._journal_entries()
+        entries = self._journal_file().entries()
         if not entries:
             return 0
         before = (self._label.copy(), self._active.copy())
@@ -794,7 +719,7 @@ class CellectorManager:
                 self._label[idx] = e["label"]
                 self._active[idx] = e["active"]
         everything = np.arange(self.num_rois)
-        self._push(_Edit("manual", None, before, (self._label.copy(), self._active.copy()), everything))
+        self._push(Edit("manual", None, before, (self._label.copy(), self._active.copy()), everything))
         self.manual_changed.emit(everything)
         self.selection_changed.emit()
         self._changed()

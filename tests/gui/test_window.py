@@ -973,7 +973,7 @@ def test_cutoff_lines_drag_on_the_histogram(window):
     mouse("button_release_event", target)
     assert m.criteria["in_vs_out"][0] == pytest.approx(target, rel=1e-2)
     assert card.slider.value()[0] == pytest.approx(target, rel=1e-2)
-    assert not m._undo[-1].coalescing  # the drag ended as one undo step
+    assert not m._history.top.coalescing  # the drag ended as one undo step
 
 
 def test_a_folder_with_zero_rois_says_so(make_napari_viewer, synthetic, mouse_event):
