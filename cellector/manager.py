@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from psygnal import Signal
 
-from . import guidance
+from . import guidance, review
 from .features import run_with_progress
 from .history import Edit, History
 from .io import store
@@ -321,9 +321,7 @@ class CellectorManager:
     def plane_names(self) -> list[str]:
         """Return the plane folders in ROI order (``plane0``, ...; numbered when not from suite2p)."""
         session = getattr(self.roi_processor, "session", None)
-        if session is not None:
-            return list(session.planes)
-        return [f"plane{z}" for z in range(int(self._roi_plane().max(initial=-1)) + 1)]
+        return review.plane_names(None if session is None else session.planes, self._roi_plane())
 
     def _roi_plane(self) -> np.ndarray:
         session = getattr(self.roi_processor, "session", None)
@@ -335,54 +333,25 @@ class CellectorManager:
     def selected_per_plane(self, selected: np.ndarray | None = None) -> list[tuple[str, int, int]]:
         """Return ``(plane, selected, ROIs)`` for every plane."""
         sel = self.compute_idx_selected() if selected is None else selected
-        planes = self._roi_plane()
-        return [
-            (name, int(sel[planes == z].sum()), int(np.sum(planes == z))) for z, name in enumerate(self.plane_names())
-        ]
+        return review.selected_per_plane(sel, self._roi_plane(), self.plane_names())
 
     def describe_roi(self, idx: int) -> str:
         """Return ``"ROI i (plane0 #k): feature=value, ... — decision"`` for status lines."""
         session = getattr(self.roi_processor, "session", None)
         where = f" ({session.planes[session.roi_plane[idx]]} #{session.suite2p_index[idx]})" if session else ""
-        values = ", ".join(f"{k}={v[idx]:.4g}" for k, v in self.features.items())
         if self._active[idx]:
             decision = f"manually {'selected' if self._label[idx] else 'rejected'}"
         elif not self.has_cutoffs:
             decision = "no cutoffs set"
         else:
             decision = "selected" if self.compute_idx_meets_criteria()[idx] else "not selected"
-        return f"ROI {idx}{where}: {values} — {decision}"
+        return review.describe_roi(idx, where, self.features, decision)
 
     def review_candidates(self, show: str = "all", near_cutoff: bool = False, fraction: float = 0.05) -> np.ndarray:
-        """Return the ROIs a review loop visits, in index order.
-
-        Parameters
-        ----------
-        show : {"all", "selected", "rejected"}
-            Keep every ROI, or only the selected or the rejected ones.
-        near_cutoff : bool
-            Keep only ROIs whose value lies within ``fraction`` of the feature's range
-            of an active cutoff (NaN is never near).
-        fraction : float
-            What "near" means, as a fraction of each feature's finite range.
-        """
-        if show not in ("all", "selected", "rejected"):
-            raise ValueError(f"show must be 'all', 'selected' or 'rejected', got {show!r}")
-        keep = np.ones(self.num_rois, bool)
-        sel = self.compute_idx_selected()
-        if show != "all":
-            keep &= sel if show == "selected" else ~sel
-        if near_cutoff:
-            near = np.zeros(self.num_rois, bool)
-            for name, (lo, hi) in self._criteria.items():
-                v = self.features[name]
-                finite = v[np.isfinite(v)]
-                span = float(np.ptp(finite)) if finite.size else 0.0
-                with np.errstate(invalid="ignore"):
-                    for bound in (b for b in (lo, hi) if b is not None):
-                        near |= np.abs(v - bound) <= fraction * span
-            keep &= near
-        return np.flatnonzero(keep)
+        """Return the ROIs a review loop visits, in index order (:func:`cellector.review.candidates`)."""
+        return review.candidates(
+            self.features, self._criteria, self.compute_idx_selected(), show, near_cutoff, fraction
+        )
 
     # ------------------------------------------------------------------ guidance
 
