@@ -9,12 +9,34 @@ the canvas sees it, is claimed by :mod:`._save_key` instead.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 from ._save_key import SAVE_KEY
 
-if TYPE_CHECKING:  # pragma: no cover
-    from ._widget import CellectorWidget
+
+class CellectorWidget(Protocol):
+    """What the bindings use of the dock (:class:`cellector_gui._widget.CellectorWidget`).
+
+    A protocol, not an import: the dock imports this table, never the other way round.
+    """
+
+    manager: Any
+    controls: Any
+    help_label: Any
+    scroll: Any
+
+    def step_review(self, step: int) -> None: ...
+    def step_guided(self, done: str = "") -> None: ...
+    def apply_suggestion(self) -> None: ...
+    def flip_focused(self) -> None: ...
+    def label_focused(self, red: bool) -> None: ...
+    def clear_focused(self) -> None: ...
+    def toggle_layer(self, role: str) -> None: ...
+    def cycle_show(self) -> None: ...
+    def undo_step(self) -> None: ...
+    def redo_step(self) -> None: ...
+    def click_at(self, position: Any) -> None: ...
+
 
 __all__ = ["HELP", "KEYMAP", "on_mouse_drag"]
 

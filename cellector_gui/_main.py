@@ -17,12 +17,6 @@ __all__ = ["ICON", "build_window", "main"]
 ICON = Path(__file__).parent / "icons" / "cellector.png"
 
 
-def _load_manager(path, options: dict, progress=None):
-    from cellector.manager import CellectorManager
-
-    return CellectorManager.from_folder(path, progress=progress, **options)
-
-
 def build_window(
     path: str | Path,
     show: bool = False,
@@ -86,11 +80,7 @@ def build_window(
         "iscell_only": iscell_only,
         "store_dir": store_dir,
     }
-    if block:
-        widget.source = (path, options)
-        _attach(widget, _load_manager(path, options), recover, note)
-    else:
-        _start_worker(widget, path, options, recover, note)
+    widget.open(path, options, recover=recover, note=note, block=block)
     return viewer, widget
 
 
@@ -105,80 +95,6 @@ def read_session(path: str | Path, reference_key: str, functional_key: str | Non
     from cellector.io.suite2p import load_suite2p
 
     return load_suite2p(path, reference_key, functional_key, iscell_only, fallback_reference=True)
-
-
-def _attach(widget, manager, recover, note: str | None = None) -> None:
-    from ._text import plural
-
-    widget.set_manager(manager)
-    widget.set_banner(note)
-    n = manager.pending_journal()
-    if n:
-        if recover is None:
-            from qtpy.QtWidgets import QMessageBox
-
-            found = f"{plural(n, 'manual edit')} from a session that was not saved {'was' if n == 1 else 'were'} found"
-            question = f"{found}. Restore {'it' if n == 1 else 'them'}?"
-            recover = QMessageBox.question(widget, "cellector", question) == QMessageBox.StandardButton.Yes
-        if recover:
-            widget.show_message(f"restored {plural(manager.recover_journal(), 'unsaved manual edit')}")
-        else:
-            manager.discard_journal()
-
-
-def _start_worker(widget, path, options: dict, recover, note: str | None = None) -> None:
-    from napari.qt.threading import thread_worker
-
-    @thread_worker(progress=True)
-    def work():
-        from cellector.manager import CellectorManager
-
-        return (yield from CellectorManager.iter_open(path, **options))
-
-    widget.source = (path, options)
-    if hasattr(path, "reference"):  # a session read already: its images show while the features load
-        from ._roi_layers import add_evidence
-
-        add_evidence(widget.viewer, path)
-    widget.progress.setVisible(True)
-    widget.show_message("reading the folder and computing features…")
-    worker = work()
-    worker.yielded.connect(_while_alive(lambda dt: _show_progress(widget, *dt)))
-    worker.returned.connect(
-        _while_alive(lambda m: (widget.progress.setVisible(False), _attach(widget, m, recover, note)))
-    )
-    worker.errored.connect(_while_alive(lambda exc: _report(widget, exc)))
-    widget.destroyed.connect(lambda *_: worker.quit())  # window closed while loading: stop
-    widget._worker = worker
-    worker.start()
-
-
-def _show_progress(widget, done: int, total: int) -> None:
-    widget.progress.setMaximum(total)
-    widget.progress.setValue(done)
-    if done >= total:  # the bar is full but the window is not ready yet: say what it waits for
-        widget.show_message("features ready: drawing the ROIs and the histograms…")
-
-
-def _while_alive(slot):
-    """Wrap a worker callback so that it does nothing once the window it would update was closed."""
-
-    def call(*args):
-        try:
-            slot(*args)
-        except RuntimeError as exc:  # "wrapped C/C++ object ... has been deleted"
-            if "deleted" not in str(exc):
-                raise
-
-    return call
-
-
-def _report(widget, exc: Exception) -> None:
-    from qtpy.QtWidgets import QMessageBox
-
-    widget.progress.setVisible(False)
-    widget.show_message(f"error: {exc}")
-    QMessageBox.critical(widget, "cellector", str(exc))
 
 
 def _set_icon(widget) -> None:

@@ -77,7 +77,6 @@ class CellectorDock(QWidget):
 
     def __init__(self, napari_viewer: Any, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        from ._main import _start_worker
         from ._widget import CellectorWidget
 
         self.viewer = napari_viewer
@@ -91,7 +90,7 @@ class CellectorDock(QWidget):
             return
         # the same worker-thread loading (progress bar, error dialog, journal offer) as cellector-gui
         options = {"reference_key": meta.get(REFERENCE_KEY, "meanImg_chan2")}
-        _start_worker(self.inner, meta[ROOT_KEY], options, None, note=meta.get(NOTE_KEY))
+        self.inner.open(meta[ROOT_KEY], options, note=meta.get(NOTE_KEY))
         # A folder opened for curation gets cellector-gui's layout: the window fills the
         # screen and the canvas takes most of it (napari's Window menu brings its docks back).
         QTimer.singleShot(0, self._fill_screen)

@@ -32,6 +32,7 @@ from ._controls import NO_SUGGESTION, DockControls, ReferenceRow
 from ._focus import FocusPanel
 from ._histogram import FeatureCard
 from ._layers import RoiOverlay
+from ._loader import SessionLoader
 from ._qt_access import main_window
 from ._roi_layers import SessionLayers
 from ._save_key import SaveKey
@@ -69,8 +70,7 @@ class CellectorWidget(CurationActions, QWidget):
         self._guided = -1
         self._close_guard: CloseGuard | None = None
         self._save_key: SaveKey | None = None
-        #: (path, options) the session was opened from, to reopen it with another reference
-        self.source: tuple[Any, dict] | None = None
+        self.loader = SessionLoader(self)
         self._suggest_timer = QTimer(self)
         self._suggest_timer.setSingleShot(True)
         self._suggest_timer.setInterval(150)
@@ -217,16 +217,23 @@ class CellectorWidget(CurationActions, QWidget):
         if key and session is not None and key != session.reference_key:
             self.reopen(reference_key=key)
 
+    @property
+    def source(self) -> tuple[Any, dict] | None:
+        """The (path, options) the session was opened from."""
+        return self.loader.source
+
+    def open(self, path: Any, options: dict | None = None, **how: Any) -> None:
+        """Open a suite2p folder (or a Session read already) in this dock; see :class:`SessionLoader`."""
+        self.loader.open(path, options or {}, **how)
+
     def reopen(self, **changes: Any) -> None:
         """Open the same folder again with other options (e.g. ``reference_key``), in a worker."""
-        from ._main import _start_worker
-
         if self.source is None or (self.manager is not None and not self.confirm_close()):
             return
         path, options = self.source
         self.detach()
         self.set_banner(None)
-        _start_worker(self, getattr(path, "root", path), {**options, **changes}, recover=False)
+        self.open(getattr(path, "root", path), {**options, **changes}, recover=False)
 
     def detach(self) -> None:
         """Forget the session: bindings, cards, the layers this dock added."""
