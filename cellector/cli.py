@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__
+from ._version import __version__
 from .batch import SessionJob, one_line, run_job, run_jobs, session_store
 
 __all__ = ["DEMO_CRITERIA", "build_parser", "main"]

@@ -214,7 +214,7 @@ def _store_spectrum(path: Path | None, spectrum: np.ndarray) -> None:
     """Keep the spectrum for the next process; a cache that cannot be written is skipped."""
     if path is None:
         return
-    from .io.store import atomic_save_npy
+    from ._atomic import atomic_save_npy
 
     with contextlib.suppress(OSError):
         atomic_save_npy(path, spectrum)

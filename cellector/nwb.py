@@ -183,7 +183,7 @@ def _columns(manager) -> list[tuple[str, str, np.ndarray]]:
 
 
 def _description(manager) -> str:
-    from . import __version__
+    from ._version import __version__
 
     criteria = {k: list(b) for k, b in manager.criteria.items() if b != (None, None)}
     s = manager.roi_processor.session

@@ -95,7 +95,7 @@ def _histogram_panel(ax, manager, name: str, selected: np.ndarray) -> None:
 
 
 def _summary(manager) -> str:
-    from . import __version__
+    from ._version import __version__
 
     s = manager.roi_processor.session
     selected = manager.compute_idx_selected()

@@ -20,13 +20,13 @@ import json
 import os
 import re
 import shutil
-import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from .._atomic import atomic_replace_with, atomic_save_npy, atomic_write_text, fsync_dir
 from .safe_load import safe_load_npy
 
 __all__ = [
@@ -133,76 +133,6 @@ def _seed(src: Path, dst: Path) -> None:
     dst.mkdir(parents=True, exist_ok=True)
     for name in names:
         shutil.copyfile(src / name, dst / name)  # our permissions, not the archive's
-
-
-# --------------------------------------------------------------------------- atomic writes
-
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _umask() -> int:
-    """Return the process's umask, read without changing it (Linux), else set and restored at once."""
-    try:
-        with open("/proc/self/status") as fh:
-            for line in fh:
-                if line.startswith("Umask:"):
-                    return int(line.split()[1], 8)
-    except OSError:
-        pass
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-def _atomic(path: Path, write, by_name: bool = False) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # by name, the temporary file keeps the extension: libraries (pynwb) check it
-    suffix = f".tmp{path.suffix}" if by_name else ".tmp"
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix)
-    try:
-        # mkstemp creates 0600; a saved state must be readable as any new file is (0644 under umask 022)
-        os.fchmod(fd, 0o666 & ~_umask())
-        with os.fdopen(fd, "wb") as fh:
-            # a library that opens files by name (h5py) truncates and writes the same file
-            write(Path(tmp)) if by_name else write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        if isinstance(exc, OSError) and _disk_full(exc):
-            # numpy reports a short write as "600 requested and 496 written": say what it means
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path)) from None
-        raise
-    _fsync_dir(path.parent)
-
-
-def _disk_full(exc: OSError) -> bool:
-    """Whether a failed write ran out of space (ENOSPC, or numpy's short-write message)."""
-    return exc.errno in (errno.ENOSPC, errno.EDQUOT) or " requested and " in str(exc)
-
-
-def atomic_save_npy(path: str | Path, array: np.ndarray) -> None:
-    """Write ``array`` to ``path`` as .npy atomically (object arrays are pickled)."""
-    arr = np.asarray(array)
-    _atomic(Path(path), lambda fh: np.save(fh, arr, allow_pickle=arr.dtype.hasobject))
-
-
-def atomic_replace_with(path: str | Path, write_file) -> None:
-    """Replace ``path`` atomically with the file ``write_file(tmp)`` writes at a temporary path beside it."""
-    _atomic(Path(path), write_file, by_name=True)
-
-
-def atomic_write_text(path: str | Path, text: str) -> None:
-    """Write ``text`` (utf-8) to ``path`` atomically."""
-    _atomic(Path(path), lambda fh: fh.write(text.encode("utf-8")))
 
 
 def _open_own(path: Path, flags: int) -> int:
@@ -765,5 +695,5 @@ def clear_state(root: str | Path) -> list[str]:
         )
         for name in gone:
             (folder / name).unlink()
-        _fsync_dir(folder)
+        fsync_dir(folder)
     return gone

@@ -437,12 +437,12 @@ def test_stat_changed_since_save_refuses_labels(folder, capsys):
 
 
 def _failing_mkstemp(monkeypatch, exc):
-    import cellector.io.store as store
+    import cellector._atomic as atomic  # where every atomic write makes its temporary file
 
     def fail(*args, **kwargs):
         raise exc
 
-    monkeypatch.setattr(store.tempfile, "mkstemp", fail)
+    monkeypatch.setattr(atomic.tempfile, "mkstemp", fail)
 
 
 def test_read_only_store_folder(folder, capsys, monkeypatch):
