@@ -249,6 +249,7 @@ def cmd_suggest(args: argparse.Namespace) -> int:
     from .manager import CellectorManager
 
     m = CellectorManager.from_folder(args.folder, **_load_kwargs(args))
+    m.guide_with_functional = args.with_functional
     n = int(m.manual_selection[1].sum())
     s = m.suggestion()
     if s is None:
@@ -339,6 +340,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("suggest", help="cutoffs fitted to the saved manual labels (--apply saves them)")
     p.add_argument("folder", type=Path)
     p.add_argument("--apply", action="store_true", help="set the suggested cutoffs and save the state")
+    p.add_argument(
+        "--with-functional",
+        action="store_true",
+        help="let features of the functional image (functional_dot_product) take part; by default red evidence decides",
+    )
     _add_input_options(p)
     p.set_defaults(func=cmd_suggest)
     p = sub.add_parser("migrate", help="move legacy file names of the published cellector to the current ones")

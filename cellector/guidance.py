@@ -13,6 +13,10 @@ The curator labels a few ROIs (manual labels, True = red). From those labels:
   looks spread over it and find both kinds); afterwards it favours ROIs closest to the
   fitted cutoffs (in rank) and those on which the best rules of different features
   disagree. Deterministic: ties go to the lower index.
+
+Red evidence decides: features of the functional (green) image, :data:`FUNCTIONAL`,
+take part in neither unless asked for (``functional=True``); a cutoff on the green
+channel says nothing about the second fluorophore.
 """
 
 from __future__ import annotations
@@ -22,7 +26,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["STRONGEST", "Rule", "Suggestion", "review_queue", "suggest"]
+__all__ = ["FUNCTIONAL", "STRONGEST", "Rule", "Suggestion", "guiding_features", "review_queue", "suggest"]
+
+#: Features computed on the functional (green) image, left out of guidance by default.
+FUNCTIONAL = ("functional_dot_product",)
 
 #: Features in the order they separated red from non-red ROIs on the genuine test sets
 #: (AUC against ground truth; see docs/cutoffs.md). The first present one is bisected
@@ -193,8 +200,20 @@ def _loo(
     return right
 
 
+def guiding_features(
+    features: Mapping[str, np.ndarray], exclude: Iterable[str] = (), functional: bool = False
+) -> dict[str, np.ndarray]:
+    """Return the features guidance uses: not ``exclude``, and not :data:`FUNCTIONAL` unless ``functional``."""
+    leave = set(exclude) | (set() if functional else set(FUNCTIONAL))
+    return {k: np.asarray(v, np.float64) for k, v in features.items() if k not in leave}
+
+
 def suggest(
-    features: Mapping[str, np.ndarray], label: np.ndarray, active: np.ndarray, exclude: Iterable[str] = ()
+    features: Mapping[str, np.ndarray],
+    label: np.ndarray,
+    active: np.ndarray,
+    exclude: Iterable[str] = (),
+    functional: bool = False,
 ) -> Suggestion | None:
     """Fit cutoffs to the active manual labels (None with fewer than one label of each kind).
 
@@ -206,8 +225,10 @@ def suggest(
         The manual labels (True = selected) and whether each is active.
     exclude : iterable of str
         Features not to use.
+    functional : bool
+        Let features of the functional image (:data:`FUNCTIONAL`) take part too.
     """
-    use = {k: np.asarray(v, np.float64) for k, v in features.items() if k not in set(exclude)}
+    use = guiding_features(features, exclude, functional)
     idx = np.flatnonzero(active)
     labels = np.asarray(label, bool)[idx]
     if not use or not labels.any() or labels.all():
@@ -253,9 +274,10 @@ def review_queue(
     label: np.ndarray,
     active: np.ndarray,
     exclude: Iterable[str] = (),
+    functional: bool = False,
 ) -> np.ndarray:
     """Return the unlabelled ROIs, most informative first (see the module docstring)."""
-    use = {k: np.asarray(v, np.float64) for k, v in features.items() if k not in set(exclude)}
+    use = guiding_features(features, exclude, functional)
     n = len(label)
     label, active = np.asarray(label, bool), np.asarray(active, bool)
     if not use:

@@ -110,6 +110,8 @@ class CellectorManager:
         if isinstance(exclude_features, str):
             exclude_features = [exclude_features]
         self.exclude_features: list[str] = list(exclude_features or [])
+        #: Let features of the functional image guide too (off: red evidence decides)
+        self.guide_with_functional = False
         n = roi_processor.num_rois
         self._criteria: dict[str, Bounds] = {name: (None, None) for name in roi_processor.features}
         self._label = np.zeros(n, bool)
@@ -362,11 +364,15 @@ class CellectorManager:
         strongest feature's range; afterwards it favours ROIs near the fitted cutoffs and
         those on which features disagree. Excluded features take no part.
         """
-        return guidance.review_queue(self.features, self._label, self._active, self.exclude_features)
+        return guidance.review_queue(
+            self.features, self._label, self._active, self.exclude_features, self.guide_with_functional
+        )
 
     def suggestion(self) -> guidance.Suggestion | None:
         """Return the cutoffs fitted to the active manual labels, with their agreement (None: too few labels)."""
-        return guidance.suggest(self.features, self._label, self._active, self.exclude_features)
+        return guidance.suggest(
+            self.features, self._label, self._active, self.exclude_features, self.guide_with_functional
+        )
 
     def suggest_criteria(self) -> dict[str, Bounds]:
         """Return ``{feature: (min|None, max|None)}`` for every feature, fitted to the manual labels.

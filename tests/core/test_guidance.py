@@ -60,6 +60,43 @@ def test_suggestion_by_hand():
     assert guidance.suggest({"a": a}, label, active & ~label) is None  # one kind only: nothing to fit
 
 
+def test_red_evidence_decides():
+    """A green-channel feature that fits the labels perfectly is not used unless asked for."""
+    # red: dot_product separates the labels with one error (ROI 3, a=4, labelled red but low);
+    # green: functional_dot_product separates them perfectly
+    red = np.array([1.0, 2.0, 3.0, 2.5, 5.0, 6.0])
+    green = np.array([10.0, 20.0, 30.0, 90.0, 80.0, 70.0])
+    label = np.array([False, False, False, True, True, True])
+    active = np.ones(6, bool)
+    features = {"dot_product": red, "functional_dot_product": green}
+    s = guidance.suggest(features, label, active)
+    assert s.criteria["functional_dot_product"] == (None, None)  # never a cutoff on the green image
+    assert s.criteria["dot_product"] == (4.0, None)  # half-way between 3 and 5: one labelled red is missed
+    with_green = guidance.suggest(features, label, active, functional=True)
+    assert with_green.criteria["functional_dot_product"] == (50.0, None)  # half-way between 30 and 70
+    queue = guidance.review_queue(features, label, active & np.array([1, 0, 1, 1, 0, 1], bool))
+    assert set(queue) == {1, 4}  # the queue works on the red features alone too
+
+
+def test_the_manager_and_the_command_leave_the_functional_image_out_unless_asked(synthetic, capsys):
+    m = CellectorManager.from_folder(synthetic.root)
+    labels = np.arange(20) % 3 == 0  # labels no red feature can reproduce...
+    m.update_manual_labels(np.arange(20), labels)
+    green = np.zeros(m.num_rois)
+    green[:20] = np.where(labels, 100.0, 0.0) + np.arange(20) * 1e-3  # ...but the green image fits perfectly
+    m.add_feature("functional_dot_product", green)
+    assert m.suggestion().criteria["functional_dot_product"] == (None, None)
+    m.guide_with_functional = True  # the user opts in
+    assert m.suggestion().criteria["functional_dot_product"][0] is not None
+    m.save_all()
+    for flags in ([], ["--with-functional"]):
+        assert main(["suggest", str(synthetic.root), *flags]) == 0
+        out = capsys.readouterr().out
+        assert out.startswith("suggested from 20 manual labels:")
+        if not flags:
+            assert "functional_dot_product" not in out
+
+
 def test_nan_fails_a_suggested_bound():
     a = np.array([1.0, 2.0, np.nan, 5.0, 6.0])
     label = np.array([False, False, False, True, True])
