@@ -7,10 +7,10 @@ signals on their own.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
-from qtpy.QtWidgets import QMessageBox
+from qtpy.QtWidgets import QMessageBox, QWidget
 
 from ._controls import SHOW_MODES
 from ._qt_access import camera
@@ -33,6 +33,11 @@ class CurationActions:
     _centroids: np.ndarray | None
     _offered: set[int]  # ROIs guided review has offered in this session (never offered twice)
     _guided: int  # the ROI guided review focused last (-1: none); a label on it moves on
+    overlay: Any
+
+    def show_message(self, text: str) -> None:  # pragma: no cover - the dock's own wins
+        """Show a one-line message (the dock defines it)."""
+        raise NotImplementedError
 
     def roi_at(self, position) -> int:
         """Return the ROI under a world position (-1 for background or outside the image)."""
@@ -107,7 +112,7 @@ class CurationActions:
             self.show_message(f"cleared {plural(n, 'manual override')} (undo with Ctrl+Z)")
 
     def _confirm(self, text: str) -> bool:
-        answer = QMessageBox.question(self, "cellector", text)
+        answer = QMessageBox.question(cast(QWidget, self), "cellector", text)  # the dock is the QWidget
         return answer == QMessageBox.StandardButton.Yes
 
     def review_candidates(self) -> np.ndarray:
@@ -166,6 +171,7 @@ class CurationActions:
 
     def center_on(self, idx: int) -> None:
         """Centre the view on ROI ``idx`` (and move to its plane)."""
+        assert self._centroids is not None  # set with the session
         z, y, x = self._centroids[idx]
         if self.overlay is not None and self.overlay.label.shape[0] > 1:
             self.viewer.dims.set_current_step(0, int(z))

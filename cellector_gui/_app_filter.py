@@ -48,7 +48,7 @@ class WindowFilter(QObject):
             if app is not None:
                 app.removeEventFilter(self)
 
-    def is_key(self, obj: QObject, event: QEvent, key: QKeySequence.StandardKey) -> bool:
+    def is_key(self, obj: QObject | None, event: QEvent, key: QKeySequence.StandardKey) -> bool:
         """Whether the key ``event`` is the standard ``key`` typed into a widget of this window.
 
         A widget of a floating dock counts: its parent chain leads to the window.

@@ -23,7 +23,7 @@ class CellectorWidget(Protocol):
     manager: Any
     controls: Any
     help_label: Any
-    scroll: Any
+    cards_scroll: Any
 
     def step_review(self, step: int) -> None: ...
     def step_guided(self, done: str = "") -> None: ...
@@ -108,7 +108,7 @@ def redo(w: CellectorWidget) -> None:
 def toggle_help(w: CellectorWidget) -> None:
     w.help_label.setVisible(not w.help_label.isVisible())
     if w.help_label.isVisible():
-        w.scroll.verticalScrollBar().setValue(0)  # the help is above the cards
+        w.cards_scroll.verticalScrollBar().setValue(0)  # the help is above the cards
 
 
 #: key -> (function, description); bound on the viewer while the widget lives.

@@ -42,7 +42,9 @@ class CloseGuard(WindowFilter):
         manager = self.widget.manager
         return manager is not None and manager.dirty and not self._answered
 
-    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt API
+    def eventFilter(self, obj: QObject | None, event: QEvent | None) -> bool:  # noqa: N802 - Qt API
+        if event is None:
+            return False
         kind = event.type()
         close_key = QKeySequence.StandardKey.Close  # Ctrl+W (Cmd+W on macOS)
         if kind == QEvent.Type.ShortcutOverride and self.is_key(obj, event, close_key) and self._unsaved():

@@ -41,5 +41,5 @@ class ColorBar(QWidget):
 def _gradient(width: int = 256) -> QPixmap:
     rgba = (feature_colormap()(np.linspace(0, 1, width)) * 255).astype(np.uint8)
     rgba = np.ascontiguousarray(np.repeat(rgba[None], 2, axis=0))
-    image = QImage(rgba.data, width, 2, 4 * width, QImage.Format.Format_RGBA8888)
-    return QPixmap.fromImage(image.copy())  # copy: the numpy buffer goes away
+    image = QImage(rgba.tobytes(), width, 2, 4 * width, QImage.Format.Format_RGBA8888)
+    return QPixmap.fromImage(image.copy())  # copy: the bytes go away

@@ -16,6 +16,8 @@ from qtpy.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QWidget
 
 from cellector.manager import CellectorManager
 
+from ._roi_layers import processor
+
 __all__ = ["FocusPanel"]
 
 _RED = LinearSegmentedColormap.from_list("black_red", ["black", "#ff2020"])
@@ -79,7 +81,7 @@ class FocusPanel(QWidget):
     def crop_box(self, idx: int) -> tuple[int, int, int, int, int]:
         """Return ``(z, y0, y1, x0, x1)`` of the neighbourhood shown for ROI ``idx``."""
         assert self.manager is not None
-        rois = self.manager.roi_processor.rois
+        rois = processor(self.manager).rois
         zs, ys, xs, _ = rois.roi(idx)
         z = int(np.median(zs))
         half = max(HALF, int(np.ptp(ys)), int(np.ptp(xs)))
@@ -107,7 +109,7 @@ class FocusPanel(QWidget):
             self.values.setText("no ROI in focus: click one, or press g / n")
             self.canvas.draw_idle()
             return
-        rp = self.manager.roi_processor
+        rp = processor(self.manager)
         z, y0, y1, x0, x1 = self.crop_box(idx)
         zs, ys, xs, _ = rp.rois.roi(idx)
         mask = np.zeros((y1 - y0, x1 - x0), bool)

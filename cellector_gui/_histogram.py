@@ -12,6 +12,7 @@ lines can be dragged on the histogram as well; the number boxes set the cutoff i
 from __future__ import annotations
 
 import contextlib
+from typing import Any
 
 import numpy as np
 from magicgui.widgets import CheckBox, Container, FloatRangeSlider, FloatSpinBox, Label
@@ -171,7 +172,7 @@ class FeatureCard(QWidget):
         lo, hi = self.range.value
         px = self.ax.transData.transform
         near = {side: abs(px((v, 0))[0] - event.x) for side, v in (("min", lo), ("max", hi))}
-        side = min(near, key=near.get)
+        side = min(near, key=lambda s: near[s])
         if near[side] <= 6 * self.canvas.devicePixelRatioF():
             self._dragging = side
 
@@ -200,7 +201,7 @@ class FeatureCard(QWidget):
         self.max_line = ax.axvline(self.hi, color="#E69F00", lw=1.2, visible=False, animated=True)
         self.focus_line = ax.axvline(self.lo, color="white", lw=1.5, ls="--", visible=False, animated=True)
         # cutoffs suggested from the curator's labels: dotted "ghost" lines until applied
-        ghost = {"color": "#CC79A7", "lw": 1.4, "ls": ":", "visible": False, "animated": True}
+        ghost: dict[str, Any] = {"color": "#CC79A7", "lw": 1.4, "ls": ":", "visible": False, "animated": True}
         self.ghost_min = ax.axvline(self.lo, **ghost)
         self.ghost_max = ax.axvline(self.hi, **ghost)
         self._animated = (
@@ -281,7 +282,7 @@ class FeatureCard(QWidget):
             for widget in (self.range, self.use_min, self.use_max, self.min_box, self.max_box):
                 stack.enter_context(widget.changed.blocked())
             self.range.value = shown
-            self._shown = tuple(self.range.value)
+            self._shown = (float(self.range.value[0]), float(self.range.value[1]))
             self.use_min.value = lo is not None
             self.use_max.value = hi is not None
             self._cut = [shown[0] if lo is None else lo, shown[1] if hi is None else hi]

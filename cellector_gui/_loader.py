@@ -77,7 +77,12 @@ class SessionLoader:
         w.show_message("reading the folder and computing features…")
         worker = work()
         worker.yielded.connect(_while_alive(lambda dt: self._show_progress(*dt)))
-        worker.returned.connect(_while_alive(lambda m: (w.progress.setVisible(False), self._attach(m, recover, note))))
+
+        def returned(manager: Any) -> None:
+            w.progress.setVisible(False)
+            self._attach(manager, recover, note)
+
+        worker.returned.connect(_while_alive(returned))
         worker.errored.connect(_while_alive(self._report))
         w.destroyed.connect(lambda *_: worker.quit())  # window closed while loading: stop
         self.worker = worker

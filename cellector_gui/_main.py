@@ -63,8 +63,9 @@ def build_window(
     from ._widget import CellectorWidget
 
     if isinstance(path, (str, Path)):  # read it once, as the command does (a single-channel folder falls back)
-        path = read_session(path, reference_key, functional_key, iscell_only)
-        reference_key, note = path.reference_key, note or path.reference_note
+        session = read_session(path, reference_key, functional_key, iscell_only)
+        reference_key, note = session.reference_key, note or session.reference_note
+        path = session
     if viewer is None:
         viewer = napari.Viewer(title=f"cellector — {getattr(path, 'root', path)}", show=show)
     widget = CellectorWidget(viewer)

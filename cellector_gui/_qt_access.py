@@ -55,7 +55,8 @@ def fit_to_screen(docked: QWidget, size: tuple[int, int] | None = None) -> None:
         return
     if size is None:
         screen = top.screen() or QApplication.primaryScreen()
-        top.setGeometry(screen.availableGeometry())
+        if screen is not None:
+            top.setGeometry(screen.availableGeometry())
         top.showMaximized()
     else:
         top.resize(*size)

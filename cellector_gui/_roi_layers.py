@@ -17,11 +17,20 @@ import numpy as np
 from napari.layers import Image
 
 from cellector.manager import CellectorManager
+from cellector.roi_processor import RoiProcessor
 
 from ._layers import RoiOverlay, feature_colormap
 from ._meta import ROLE_KEY, ROOT_KEY
 
-__all__ = ["RoiImage", "SessionLayers", "add_evidence", "evidence_layers", "feature_limits"]
+__all__ = ["RoiImage", "SessionLayers", "add_evidence", "evidence_layers", "feature_limits", "processor"]
+
+
+def processor(manager: CellectorManager) -> RoiProcessor:
+    """Return the manager's RoiProcessor: the window needs the ROIs and the images, not only saved features."""
+    rp = manager.roi_processor
+    if not isinstance(rp, RoiProcessor):
+        raise TypeError("the window needs a suite2p folder's ROIs and images; this manager holds saved features only")
+    return rp
 
 
 def robust_limits(image: np.ndarray) -> tuple[float, float]:
@@ -123,7 +132,7 @@ class SessionLayers:
         self.added: list[Any] = []
         self.evidence: list[Any] = [None, None]  # our reference and functional layers, the crops' contrast
         self._add_images()
-        rp = manager.roi_processor
+        rp = processor(manager)
         self.overlay = RoiOverlay(rp.rois)
         self.layer = RoiImage(
             self.overlay.rgba,
@@ -143,7 +152,7 @@ class SessionLayers:
         self.layer.refresh()  # with its thumbnail
 
     def _add_images(self) -> None:
-        rp = self.manager.roi_processor
+        rp = processor(self.manager)
         session = rp.session
         self._adopt_or_add_evidence()
         if session is not None:
@@ -160,15 +169,14 @@ class SessionLayers:
         The plugin's reader, or the window while it loads, may have shown them; either way
         they are ours to remove on close.
         """
-        rp = self.manager.roi_processor
+        rp = processor(self.manager)
         root = str(rp.session.root) if rp.session is not None else str(rp.root_dir)
         found = _found(self.viewer, root)
-        for k, (role, image, style) in enumerate(
-            (
-                ("reference", rp.reference, {"colormap": "red"}),
-                ("functional", rp.functional_reference, {"colormap": "green", "visible": False}),
-            )
-        ):
+        evidence: list[tuple[str, np.ndarray | None, dict[str, Any]]] = [
+            ("reference", rp.reference, {"colormap": "red"}),
+            ("functional", rp.functional_reference, {"colormap": "green", "visible": False}),
+        ]
+        for k, (role, image, style) in enumerate(evidence):
             if role in found:
                 self.evidence[k] = found[role]
                 self.added.append(found[role])

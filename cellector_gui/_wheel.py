@@ -25,8 +25,8 @@ class WheelToScroll(QObject):
         for w in (widget, *widget.findChildren(QWidget)):
             w.installEventFilter(self)
 
-    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt API
-        if event.type() != QEvent.Type.Wheel:
+    def eventFilter(self, obj: QObject | None, event: QEvent | None) -> bool:  # noqa: N802 - Qt API
+        if event is None or event.type() != QEvent.Type.Wheel:
             return False
         QApplication.sendEvent(self.area.verticalScrollBar(), event)
         return True

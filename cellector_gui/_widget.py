@@ -34,7 +34,7 @@ from ._histogram import FeatureCard
 from ._layers import RoiOverlay
 from ._loader import SessionLoader
 from ._qt_access import main_window
-from ._roi_layers import SessionLayers
+from ._roi_layers import SessionLayers, processor
 from ._save_key import SaveKey
 from ._text import plural
 from ._wheel import WheelToScroll
@@ -104,10 +104,10 @@ class CellectorWidget(CurationActions, QWidget):
         self.focus_panel = FocusPanel(self)
         self.cards_box = QWidget(self)
         self.cards_layout = QVBoxLayout(self.cards_box)
-        self.scroll = QScrollArea(self)
-        self.scroll.setWidgetResizable(True)
-        self.scroll.setWidget(self.cards_box)
-        self.wheel = WheelToScroll(self.scroll)
+        self.cards_scroll = QScrollArea(self)
+        self.cards_scroll.setWidgetResizable(True)
+        self.cards_scroll.setWidget(self.cards_box)
+        self.wheel = WheelToScroll(self.cards_scroll)
         # the help sits above the cards, in the scroll area: showing it never makes the window taller
         self.help_label = QLabel(_bindings.HELP, self.cards_box)
         self.help_label.setWordWrap(True)
@@ -118,7 +118,7 @@ class CellectorWidget(CurationActions, QWidget):
         layout.addWidget(self.controls.native)
         layout.addWidget(self.colorbar)
         layout.addWidget(self.focus_panel)
-        layout.addWidget(self.scroll, 1)
+        layout.addWidget(self.cards_scroll, 1)
         self.setFixedWidth(DOCK_WIDTH)
         # the cards want every pixel of height; napari squeezes docks that do not say so
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Expanding)
@@ -147,7 +147,7 @@ class CellectorWidget(CurationActions, QWidget):
         """Show ``manager``'s session: layers, cards, bindings, and follow its signals."""
         self.manager = manager
         self._offered, self._guided = set(), -1  # guided review starts afresh on each session
-        rp = manager.roi_processor
+        rp = processor(manager)
         self._centroids = rp.rois.centroids("median")
         self.layers = SessionLayers(self.viewer, manager)
         self.layers.set_style(
@@ -178,7 +178,7 @@ class CellectorWidget(CurationActions, QWidget):
 
     def _add_card(self, name: str) -> None:
         """Add feature ``name``'s card below the others."""
-        m = self.manager
+        m = self.state
         card = FeatureCard(name, m.features[name], self.cards_box)
         self.wheel.watch(card)
         card.bounds_edited.connect(self._on_card_bounds_edited)
@@ -198,7 +198,7 @@ class CellectorWidget(CurationActions, QWidget):
         self.refresh()
 
     def _fill_reference_combo(self) -> None:
-        session = self.manager.roi_processor.session
+        session = self.state.roi_processor.session
         keys = list(session.images) if session is not None else []
         combo = self.reference_row.combo
         with combo.changed.blocked():
@@ -216,6 +216,13 @@ class CellectorWidget(CurationActions, QWidget):
         session = self.manager.roi_processor.session if self.manager is not None else None
         if key and session is not None and key != session.reference_key:
             self.reopen(reference_key=key)
+
+    @property
+    def state(self) -> CellectorManager:
+        """The manager of the session shown (only while one is attached: the dock's one life)."""
+        if self.manager is None:
+            raise RuntimeError("no session is attached to the dock")
+        return self.manager
 
     @property
     def source(self) -> tuple[Any, dict] | None:
@@ -298,17 +305,17 @@ class CellectorWidget(CurationActions, QWidget):
 
     def refresh(self) -> None:
         """Re-render histogram highlights and the summary from the manager (the layers follow it themselves)."""
-        m = self.manager
+        m = self.state
         selected = m.compute_idx_selected()
         # before any cutoff the canvas draws every ROI undecided (gray): so do the histograms,
         # highlighting only the ROIs labelled red by hand
-        shown = selected if m.has_cutoffs else m.manual_selection.all(axis=0)
+        shown = selected if m.has_cutoffs else np.asarray(m.manual_selection.all(axis=0))
         for card in self.cards.values():
             card.show_selection(shown)
         self._update_summary(selected)
 
     def _update_summary(self, selected: np.ndarray) -> None:
-        m = self.manager
+        m = self.state
         if m.num_rois == 0:
             text = "<b>this folder has no ROIs</b>"
         elif not m.has_cutoffs:
@@ -323,7 +330,7 @@ class CellectorWidget(CurationActions, QWidget):
         self._update_undo_buttons()
 
     def _update_undo_buttons(self) -> None:
-        m, c = self.manager, self.controls
+        m, c = self.state, self.controls
         c.undo_button.enabled, c.redo_button.enabled = m.can_undo, m.can_redo
         c.undo_button.tooltip = f"undo {m.undo_text} (Ctrl+Z)" if m.can_undo else "nothing to undo (Ctrl+Z)"
         c.redo_button.tooltip = f"redo {m.redo_text} (Ctrl+Shift+Z)" if m.can_redo else "nothing to redo (Ctrl+Shift+Z)"
@@ -355,7 +362,7 @@ class CellectorWidget(CurationActions, QWidget):
 
     def _on_manager_criteria_changed(self, name: str) -> None:
         if name in self.cards:
-            self.cards[name].show_criterion(self.manager.criteria[name])
+            self.cards[name].show_criterion(self.state.criteria[name])
 
     def _on_manager_selection_changed(self) -> None:
         self.refresh()
@@ -371,7 +378,7 @@ class CellectorWidget(CurationActions, QWidget):
 
     def refresh_suggestion(self) -> None:
         """Show the cutoffs fitted to the manual labels as ghost lines, with their agreement."""
-        s = self.manager.suggestion()
+        s = self.state.suggestion()
         for name, card in self.cards.items():
             card.show_suggestion(None if s is None else s.criteria.get(name))
         self.controls.apply_button.enabled = s is not None
@@ -383,9 +390,9 @@ class CellectorWidget(CurationActions, QWidget):
     # ------------------------------------------------------------------ view -> manager
 
     def _on_card_bounds_edited(self, name: str, bounds: tuple, final: bool) -> None:
-        self.manager.update_criteria(name, bounds, coalesce=True)
+        self.state.update_criteria(name, bounds, coalesce=True)
         if final:
-            self.manager.end_coalescing()
+            self.state.end_coalescing()
             self.roi_layer.refresh()  # the layer-list thumbnail, skipped while dragging
 
     def _on_contrast_changed(self) -> None:
@@ -418,10 +425,10 @@ class CellectorWidget(CurationActions, QWidget):
         When the suite2p folder cannot be written, the first Save asks where to put the
         state (the user-cache folder the features went to is offered first).
         """
-        if self.manager.store_note is not None and not self._choose_store():
+        if self.state.store_note is not None and not self._choose_store():
             return None
         try:
-            folder = self.manager.save_all()
+            folder = self.state.save_all()
         except (OSError, ValueError) as exc:
             self.show_message(f"save failed: {exc}")
             QMessageBox.warning(self, "cellector: save failed", str(exc))
@@ -436,7 +443,7 @@ class CellectorWidget(CurationActions, QWidget):
         from cellector.report import save_figure
 
         if path is None:
-            root = Path(self.manager.root_dir).absolute()
+            root = Path(self.state.root_dir or ".").absolute()
             suggested = str(root.parent / f"{root.parent.name}_cellector.png")
             path, _ = QFileDialog.getSaveFileName(
                 self, "Save the report figure (PNG and PDF)", suggested, "PNG (*.png)"
@@ -456,14 +463,14 @@ class CellectorWidget(CurationActions, QWidget):
     def _choose_store(self) -> bool:
         from qtpy.QtWidgets import QFileDialog
 
-        current = str(self.manager.store_dir)
+        current = str(self.state.store_dir)
         folder = QFileDialog.getExistingDirectory(
             self, "The suite2p folder is read-only: save the curation in…", current
         )
         if not folder:
             self.show_message("not saved: no folder chosen")
             return False
-        self.manager.move_store(folder)
+        self.state.move_store(folder)
         return True
 
     def confirm_close(self) -> bool:

@@ -160,7 +160,7 @@ def _outside(widget, top):
     """The dock's visible widgets that reach outside the window (or, in the cards' scroll area, sideways out of it)."""
     from qtpy.QtCore import QPoint, QRect
 
-    viewport = widget.scroll.viewport()
+    viewport = widget.cards_scroll.viewport()
     port = QRect(viewport.mapTo(top, QPoint(0, 0)), viewport.size())
     bad = []
     for w in widget.findChildren(QWidget):
@@ -191,7 +191,7 @@ def test_the_dock_keeps_its_width_and_nothing_leaves_the_window(window, syntheti
             QApplication.processEvents()
         assert (top.width(), top.height()) == size, step  # the window never grows past the screen
         assert widget.width() == DOCK_WIDTH, step
-        assert not widget.scroll.horizontalScrollBar().isVisible(), step
+        assert not widget.cards_scroll.horizontalScrollBar().isVisible(), step
         assert _outside(widget, top) == [], step
         for name, card in widget.cards.items():  # every number box shows its whole value
             for box in (card.min_box.native, card.max_box.native):
@@ -248,7 +248,7 @@ def test_the_wheel_over_a_card_scrolls_the_dock_and_never_moves_a_cutoff(window,
     fit_to_screen(widget, (1366, 768))
     top.show()
     qtbot.waitExposed(top)
-    bar = widget.scroll.verticalScrollBar()
+    bar = widget.cards_scroll.verticalScrollBar()
     assert bar.maximum() > 0  # more cards than fit
     card = widget.cards["dot_product"]
     criteria = widget.manager.criteria
