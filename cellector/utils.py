@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from . import features as _f
+from . import kernels as _f
 from .filters import window as _window
 from .rois import RoiSet
 
