@@ -164,6 +164,50 @@ def _suite2p_root(folder: str) -> Path:
     return find_planes(folder)[0]
 
 
+def cmd_status(args: argparse.Namespace) -> int:
+    import json
+
+    from .status import find_sessions, session_status
+
+    root = args.root
+    if not Path(root).is_dir():
+        raise ValueError(f"{root} is not a folder")
+    sessions = find_sessions(root)
+    if not sessions:
+        raise ValueError(f"no suite2p session under {root} (looked for planeN folders holding stat.npy)")
+    rows = [session_status(s, root) for s in sessions]
+    if args.json:
+        for row in rows:
+            print(json.dumps(row))
+    else:
+        _print_status(rows)
+    return 2 if any(r["state"] == "broken" for r in rows) else 0
+
+
+def _print_status(rows: list[dict]) -> None:
+    def cell(v: object) -> str:
+        return "-" if v is None else str(v)
+
+    table = [
+        [
+            r["path"],
+            cell(r["planes"]),
+            cell(r["rois"]),
+            cell(r["selected"]),
+            r["state"],
+            (r["saved_at"] or "-").replace("T", " ")[:16],
+        ]
+        for r in rows
+    ]
+    head = ["session", "planes", "ROIs", "selected", "state", "last saved"]
+    widths = [max(len(x) for x in col) for col in zip(head, *table, strict=True)]
+    for line in (head, *table):
+        print("  ".join(x.ljust(w) for x, w in zip(line, widths, strict=True)).rstrip())
+    for r in rows:
+        if r["error"]:
+            print(f"error: {r['path']}: {r['error']}", file=sys.stderr)
+
+
 def cmd_info(args: argparse.Namespace) -> int:
     from .io.store import load_state, resolve_store
     from .io.suite2p import load_suite2p
@@ -333,6 +377,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_batch_options(p)
     p.set_defaults(func=cmd_export)
+    p = sub.add_parser("status", help="every suite2p session under a folder: ROIs, selected, state, last saved")
+    p.add_argument("root", type=Path, metavar="ROOT", help="a folder holding suite2p sessions at any depth")
+    p.add_argument("--json", action="store_true", help="one JSON object per session per line")
+    p.set_defaults(func=cmd_status)
     p = sub.add_parser("report", help="a figure per session (PNG and PDF) and an index.html, in one folder")
     p.add_argument("-o", "--output", type=Path, required=True, metavar="DIR", help="folder for the report")
     _add_batch_options(p)
