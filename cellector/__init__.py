@@ -1,7 +1,7 @@
 """cellector: find the suite2p ROIs that carry a second fluorophore.
 
-The package is the headless core: it never imports Qt or napari (matplotlib only in
-:mod:`cellector.report`, on its headless Agg canvas). The napari window lives in
+The package is the headless core: it never imports Qt, napari or matplotlib.
+The napari window (and the report figure, drawn with matplotlib) live in
 :mod:`cellector_gui`.
 """
 

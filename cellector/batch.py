@@ -174,24 +174,10 @@ def _csv(table: dict[str, np.ndarray]) -> str:
     return buf.getvalue()
 
 
-def _report(job: SessionJob, progress: Callable[[int, int], None] | None) -> tuple[bool, str, bool]:
-    from .manager import CellectorManager
-    from .report import save_figure
-
-    m = CellectorManager.from_folder(job.folder, progress=progress, **job.load)
-    files = save_figure(m, Path(job.options["output_dir"]) / job.options["names"][job.folder])
-    return (
-        True,
-        f"wrote {', '.join(map(str, files))} ({int(m.compute_idx_selected().sum())} of {m.num_rois} selected)",
-        False,
-    )
-
-
 _RUNNERS: dict[str, Callable[[SessionJob, Any], tuple[bool, str, bool]]] = {
     "compute": _compute,
     "apply": _apply,
     "export": _export,
-    "report": _report,
 }
 
 

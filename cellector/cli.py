@@ -132,38 +132,6 @@ def cmd_export(args: argparse.Namespace) -> int:
     return _run_batch(args, "export", options)
 
 
-def cmd_report(args: argparse.Namespace) -> int:
-    from .io.store import load_state, resolve_store
-    from .report import index_row, last_saved, names_for, report_files, write_index
-
-    names = names_for(args.folders)
-    report_files(args.output, names)  # every output path checked before any session is read
-    by_folder = {str(f): n for f, n in zip(args.folders, names, strict=True)}
-    code = _run_batch(args, "report", {"output_dir": str(args.output), "names": by_folder})
-    rows = []
-    for folder, name in by_folder.items():
-        try:
-            where, _ = resolve_store(_suite2p_root(folder), _load_kwargs(args, Path(folder)).get("store_dir"))
-            state = load_state(where)
-        except (ValueError, OSError) as exc:
-            rows.append(index_row(name, folder, None, None, {}, "", error=one_line(exc)))
-            continue
-        sel = state["idx_selected"]
-        if not (Path(args.output) / f"{name}.png").is_file():
-            rows.append(index_row(name, folder, None, None, {}, "", error="no figure (see the error above)"))
-            continue
-        n = None if sel is None else int(np.asarray(sel).sum())
-        rows.append(index_row(name, folder, n, None if sel is None else len(sel), state["criteria"], last_saved(where)))
-    print(f"wrote {write_index(args.output, rows)}")
-    return code
-
-
-def _suite2p_root(folder: str) -> Path:
-    from .io.suite2p import find_planes
-
-    return find_planes(folder)[0]
-
-
 def cmd_status(args: argparse.Namespace) -> int:
     import json
 
@@ -381,10 +349,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("root", type=Path, metavar="ROOT", help="a folder holding suite2p sessions at any depth")
     p.add_argument("--json", action="store_true", help="one JSON object per session per line")
     p.set_defaults(func=cmd_status)
-    p = sub.add_parser("report", help="a figure per session (PNG and PDF) and an index.html, in one folder")
-    p.add_argument("-o", "--output", type=Path, required=True, metavar="DIR", help="folder for the report")
-    _add_batch_options(p)
-    p.set_defaults(func=cmd_report)
     p = sub.add_parser("suggest", help="cutoffs fitted to the saved manual labels (--apply saves them)")
     p.add_argument("folder", type=Path)
     p.add_argument("--apply", action="store_true", help="set the suggested cutoffs and save the state")

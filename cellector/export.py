@@ -1,10 +1,10 @@
-"""The decision in the forms labs publish and share: suite2p-format labels, NWB, a report.
+"""The decision in the forms labs publish and share: suite2p-format labels and NWB.
 
 - :func:`to_redcell` writes ``planeN/redcell_cellector.npy`` (suite2p's layout) beside
   suite2p's own ``redcell.npy``, which is never touched;
 - :func:`to_nwb` writes an NWB file (:mod:`cellector.nwb`, needs ``pynwb``);
-- :func:`write_report` writes a figure per session and an ``index.html``
-  (:mod:`cellector.report`).
+- the report figure and its ``index.html`` draw with matplotlib, so they live beside the
+  window: :mod:`cellector_gui.report` (``cellector-report``).
 
 Each takes a suite2p folder (or a :class:`~cellector.manager.CellectorManager`), reads
 the saved state as ``cellector export`` does, and checks every output path first
@@ -21,7 +21,7 @@ import numpy as np
 from .io.outputs import BESIDE_RECORDING
 from .score import decision_score
 
-__all__ = ["REDCELL_NAME", "decision_score", "open_state", "to_nwb", "to_redcell", "write_report"]
+__all__ = ["REDCELL_NAME", "decision_score", "open_state", "to_nwb", "to_redcell"]
 
 #: The suite2p-format file of the decision, one per plane folder.
 REDCELL_NAME = BESIDE_RECORDING[0]
@@ -71,11 +71,3 @@ def to_nwb(folder_or_manager: Any, output: str | Path, **kwargs: Any) -> Path:
     from .nwb import write_nwb
 
     return write_nwb(open_state(folder_or_manager, **kwargs.pop("load", {})), output, **kwargs)
-
-
-def write_report(folders: Any, output_dir: str | Path, **load: Any) -> Path:
-    """Write a figure per session and ``index.html`` into ``output_dir``; see :mod:`cellector.report`."""
-    from .report import write_reports
-
-    items = folders if isinstance(folders, (list, tuple)) else [folders]
-    return write_reports([open_state(f, **load) for f in items], output_dir)

@@ -440,7 +440,7 @@ class CellectorWidget(CurationActions, QWidget):
         """Save the report figure (PNG and PDF, :func:`cellector.report.save_figure`); asks where when no path."""
         from qtpy.QtWidgets import QFileDialog
 
-        from cellector.report import save_figure
+        from .report import save_figure
 
         if path is None:
             root = Path(self.state.root_dir or ".").absolute()

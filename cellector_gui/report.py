@@ -11,7 +11,8 @@ paper's supplement:
 
 ``index.html`` has a thumbnail and a row per session (selected count, cutoffs, last
 saved); it is self-contained (no fonts, scripts or styles from the internet). Drawn with
-matplotlib's Agg canvas: no display needed.
+matplotlib's Agg canvas: no display needed. It lives beside the window (the headless core
+never imports matplotlib); ``cellector-report FOLDER... -o DIR`` runs it.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["DECISION_COLORS", "figure_of", "save_figure", "write_reports"]
+__all__ = ["DECISION_COLORS", "figure_of", "main", "save_figure", "write_reports"]
 
 #: Outline colours: readable on the red reference and in grayscale print.
 DECISION_COLORS = {
@@ -95,7 +96,7 @@ def _histogram_panel(ax, manager, name: str, selected: np.ndarray) -> None:
 
 
 def _summary(manager) -> str:
-    from ._version import __version__
+    from cellector._version import __version__
 
     s = manager.roi_processor.session
     selected = manager.compute_idx_selected()
@@ -163,8 +164,8 @@ def figure_of(manager):
 
 def save_figure(manager, path: str | Path) -> list[Path]:
     """Write the report figure as ``path`` with suffix .png and .pdf (atomically); returns both files."""
-    from .io.outputs import check_output_path
-    from .io.store import atomic_replace_with
+    from cellector.io.outputs import check_output_path
+    from cellector.io.store import atomic_replace_with
 
     base = Path(path)
     if base.suffix.lower() in (".png", ".pdf"):  # "figure.png" names both files
@@ -193,7 +194,7 @@ def names_for(roots: list) -> list[str]:
 
 def report_files(folder: str | Path, names: list[str]) -> list[Path]:
     """Every file a report writes (``index.html``, each ``NAME.png``/``.pdf``), each checked first."""
-    from .io.outputs import check_output_path
+    from cellector.io.outputs import check_output_path
 
     files = [Path(folder) / "index.html"] + [Path(folder) / f"{n}{s}" for n in names for s in (".png", ".pdf")]
     return [check_output_path(f) for f in files]
@@ -235,7 +236,7 @@ def index_row(
 
 def write_index(folder: str | Path, rows: list[str]) -> Path:
     """Write ``index.html`` (self-contained) with these rows; returns its path."""
-    from .io.store import atomic_write_text
+    from cellector.io.store import atomic_write_text
 
     index = Path(folder) / "index.html"
     when = f"{datetime.now().astimezone():%Y-%m-%d %H:%M}"
@@ -274,3 +275,38 @@ def write_reports(managers: list, output_dir: str | Path) -> Path:
         n = int(m.compute_idx_selected().sum())
         rows.append(index_row(name, m.root_dir, n, m.num_rois, m.criteria, last_saved(m.store_dir)))
     return write_index(output_dir, rows)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``cellector-report FOLDER... -o DIR``: a figure per session and ``index.html``; exit 2 if any failed."""
+    import argparse
+    import sys
+
+    from cellector.batch import one_line
+    from cellector.manager import CellectorManager
+
+    p = argparse.ArgumentParser(prog="cellector-report", description="A figure per session and an index.html.")
+    p.add_argument("folders", nargs="+", type=Path, metavar="FOLDER")
+    p.add_argument("-o", "--output", type=Path, required=True, metavar="DIR", help="folder for the report")
+    args = p.parse_args(argv)
+    names = names_for(args.folders)
+    try:
+        report_files(args.output, names)  # every output path checked before any session is read
+    except ValueError as exc:
+        print(f"cellector-report: error: {exc}", file=sys.stderr)
+        return 2
+    rows, failed = [], 0
+    for folder, name in zip(args.folders, names, strict=True):
+        try:
+            m = CellectorManager.from_folder(folder)
+            files = save_figure(m, args.output / name)
+        except (ValueError, OSError) as exc:
+            print(f"cellector-report: error: {folder}: {one_line(exc)}", file=sys.stderr)
+            rows.append(index_row(name, folder, None, None, {}, "", error=one_line(exc)))
+            failed += 1
+            continue
+        n = int(m.compute_idx_selected().sum())
+        print(f"ok   {folder}: wrote {', '.join(map(str, files))} ({n} of {m.num_rois} selected)")
+        rows.append(index_row(name, folder, n, m.num_rois, m.criteria, last_saved(m.store_dir)))
+    print(f"wrote {write_index(args.output, rows)}")
+    return 2 if failed else 0

@@ -1,0 +1,83 @@
+"""``cellector-report``: a figure per session and an index.html, from curated genuine folders."""
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+
+from cellector.manager import CellectorManager
+from cellector_gui.report import main
+
+
+def _tree(path: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(path)): hashlib.sha1(p.read_bytes()).hexdigest()
+        for p in sorted(path.rglob("*"))
+        if p.is_file()
+    }
+
+
+def _curated(root: Path) -> CellectorManager:
+    m = CellectorManager.from_folder(root)
+    m.update_criteria("dot_product", [float(np.nanmedian(m.features["dot_product"])), None])
+    m.update_criteria("corr_coef", [0.2, None])
+    off = int(np.flatnonzero(m.compute_idx_selected())[0])
+    on = int(np.flatnonzero(~m.compute_idx_selected())[0])
+    m.update_manual_labels([off, on], [False, True])
+    m.save_all()
+    return m
+
+
+def _report(capsys, *args):
+    rc = main([str(a) for a in args])
+    out = capsys.readouterr()
+    return rc, out.out, out.err
+
+
+def test_report_figures_and_index(real_copy, tmp_path, capsys):
+    import matplotlib.image as mpimg
+    from matplotlib.colors import to_rgba
+
+    from cellector_gui.report import DECISION_COLORS, _outlines
+
+    one, two = real_copy("suite2p-0.14-1plane"), real_copy("suite2p-1.1-2planes")
+    m1, m2 = _curated(one), _curated(two)
+    broken = tmp_path / "broken" / "suite2p" / "plane0"
+    broken.mkdir(parents=True)
+    (broken / "stat.npy").write_bytes(b"not a numpy file")
+    out = tmp_path / "report"
+    rc, _stdout, err = _report(capsys, one, two, broken.parent, "-o", out)
+    assert rc == 2 and err.count("\n") == 1 and str(broken.parent) in err  # the broken one is named, the rest go on
+    pngs = sorted(out.glob("*.png"))
+    assert len(pngs) == 2 and len(list(out.glob("*.pdf"))) == 2
+    for png in pngs:
+        h, w = mpimg.imread(png).shape[:2]
+        assert w >= 1000 and h >= 700
+        assert png.with_suffix(".pdf").read_bytes().startswith(b"%PDF")
+    index = (out / "index.html").read_text()
+    for m in (m1, m2):
+        assert f"<td>{int(m.compute_idx_selected().sum())} of {m.num_rois}</td>" in index
+    assert "dot_product &gt;= " in index and "error: " in index and str(broken.parent) in index
+    assert "http" not in index  # offline: nothing fetched from the internet
+    # the outlines: each ROI's edge in its decision's colour, manual overrides in theirs
+    label, active = m2.manual_selection
+    rgba = _outlines(m2, 0)
+    rois, selected = m2.roi_processor.rois, m2.compute_idx_selected()
+    for i in np.flatnonzero(m2.roi_processor.session.roi_plane == 0)[:15]:
+        y, x = rois.ypix[rois.ptr[i] : rois.ptr[i + 1]], rois.xpix[rois.ptr[i] : rois.ptr[i + 1]]
+        k = int(np.argmin(y))  # the ROI's top pixel is on its edge
+        kind = (
+            ("manually red" if label[i] else "manually not red")
+            if active[i]
+            else ("selected" if selected[i] else "rejected")
+        )
+        if (rgba[y[k], x[k]] > 0).any():  # not covered by a later ROI
+            assert tuple(rgba[y[k], x[k]]) == to_rgba(DECISION_COLORS[kind]), i
+
+
+def test_report_into_a_recording_is_refused(real_copy, capsys):
+    root = real_copy("suite2p-0.14-1plane")
+    before = _tree(root)
+    rc, _stdout, err = _report(capsys, root, "-o", root / "plane0" / "report")
+    assert rc == 2 and err.count("\n") == 1 and "refusing to write" in err
+    assert _tree(root) == before
