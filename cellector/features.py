@@ -34,11 +34,16 @@ from .kernels import (  # noqa: F401 - published here too
     phase_corr_zero,
 )
 from .local_contrast import background, local_contrast, occupancy
+from .registry import FEATURE_PARAMETERS, FUNCTIONAL_FEATURES, REGISTRY, SPECS, FeatureSpec, feature_names
 from .rois import RoiSet
 
 __all__ = [
     "DEFAULT_PARAMETERS",
     "FEATURE_PARAMETERS",
+    "FUNCTIONAL_FEATURES",
+    "REGISTRY",
+    "SPECS",
+    "FeatureSpec",
     "compute_features",
     "feature_names",
     "iter_features",
@@ -59,25 +64,7 @@ DEFAULT_PARAMETERS: dict[str, Any] = {
     "local_contrast_ring": 4,
 }
 
-_PATCH = ("centered_width", "centroid_method", "fill_value")
-_FILTER = ("lowcut", "highcut", "order")
-#: The parameters each feature depends on (a change recomputes exactly these).
-FEATURE_PARAMETERS: dict[str, tuple[str, ...]] = {
-    "phase_corr": (*_PATCH, "window_kernel", "phase_corr_eps"),
-    "dot_product": _FILTER,
-    "corr_coef": (*_PATCH, "surround_iterations", *_FILTER),
-    "in_vs_out": (*_PATCH, "surround_iterations"),
-    "functional_dot_product": _FILTER,
-    "local_contrast": ("local_contrast_ring",),
-}
-_ORDER = ("phase_corr", "dot_product", "corr_coef", "in_vs_out", "local_contrast", "functional_dot_product")
-
 Progress = tuple[int, int]
-
-
-def feature_names(functional: bool) -> list[str]:
-    """Return the computed default features in the spec's order."""
-    return [n for n in _ORDER if functional or n != "functional_dot_product"]
 
 
 def validate_parameters(params: dict[str, Any]) -> dict[str, Any]:
@@ -163,10 +150,11 @@ def iter_features(
     fref = None if functional_reference is None else validate_reference(functional_reference, "functional_reference")
     _check_shapes(rois, ref, fref)
     wanted = list(feature_names(fref is not None) if names is None else names)
-    unknown = [n for n in wanted if n not in _ORDER or (n == "functional_dot_product" and fref is None)]
+    possible = feature_names(fref is not None)
+    unknown = [n for n in wanted if n not in possible]
     if unknown:
         raise ValueError(f"cannot compute feature(s) {unknown}")
-    chunked = [n for n in ("phase_corr", "corr_coef", "in_vs_out", "local_contrast") if n in wanted]
+    chunked = [s.name for s in REGISTRY if s.stage == "chunk" and s.name in wanted]
     threads = max(1, min(_threads(), -(-rois.n_rois // chunk_size)))
     pool = ThreadPoolExecutor(threads, thread_name_prefix="cellector-features")
     band = _BandPass()
@@ -180,7 +168,7 @@ def iter_features(
     finally:
         band.stop.set()  # a closed generator stops the band-pass at the next plane...
         pool.shutdown(wait=True, cancel_futures=True)  # ...and its chunks
-    return {n: out[n] for n in _ORDER if n in out and n in wanted}
+    return {s.name: out[s.name] for s in REGISTRY if s.name in out and s.name in wanted}
 
 
 def _staged(pool, threads, rois, ref, fref, p, wanted, chunked, chunk_size, band: _BandPass):
@@ -209,7 +197,7 @@ class _BandPass:
 
 
 def _band_passed_features(rois, ref, fref, p, wanted, band: _BandPass | None = None) -> dict[str, np.ndarray]:
-    """dot_product and functional_dot_product; ``band.frame`` gets the band-passed reference for corr_coef.
+    """Compute the band-pass stage (dot products of each image); ``band.frame`` gets the band-passed reference.
 
     Plane by plane: each band-passed plane gives its pixels' values and, for corr_coef,
     its float32 copy, so no float64 stack is ever held (a 1024² plane is 8 MB).
@@ -217,16 +205,19 @@ def _band_passed_features(rois, ref, fref, p, wanted, band: _BandPass | None = N
     bpf = (p["lowcut"], p["highcut"], p["order"])
     out: dict[str, np.ndarray] = {}
     by_plane = _pixels_by_plane(rois, ref.shape[0])
-    if {"dot_product", "corr_coef"} & set(wanted):
-        keep = np.empty(ref.shape, np.float32) if band is not None and "corr_coef" in wanted else None
-        values = _filtered_pixel_values(rois, ref, bpf, by_plane, keep, band)
-        if band is not None:
+    images = {"reference": ref, "functional": fref}
+    for image, frame in images.items():
+        names = [s.name for s in REGISTRY if s.stage == "band-pass" and s.image == image and s.name in wanted]
+        keep = None
+        if image == "reference" and band is not None and "corr_coef" in wanted:
+            keep = np.empty(ref.shape, np.float32)  # corr_coef reads the band-passed reference in its chunks
+        if not names and keep is None:
+            continue
+        values = _filtered_pixel_values(rois, frame, bpf, by_plane, keep, band)
+        if band is not None and keep is not None:
             band.frame = keep  # the chunks may use it from now on
-        if "dot_product" in wanted:
-            out["dot_product"] = _lam_weighted_sums(rois, values)
-    if "functional_dot_product" in wanted:
-        values = _filtered_pixel_values(rois, fref, bpf, by_plane, band=band)
-        out["functional_dot_product"] = _lam_weighted_sums(rois, values)
+        for name in names:
+            out[name] = _lam_weighted_sums(rois, values)
     return out
 
 
@@ -345,7 +336,7 @@ def _run_chunks(pool: ThreadPoolExecutor, chunks: _Chunks, chunk_size: int, filt
     the main pass, and reaches the total only when nothing is left to do.
     """
     n = chunks.rois.n_rois
-    res = {k: np.empty(n, np.float32 if k == "in_vs_out" else np.float64) for k in chunks.names}
+    res = {k: np.empty(n, SPECS[k].dtype) for k in chunks.names}
     bounds = iter([(i0, min(n, i0 + chunk_size)) for i0 in range(0, n, chunk_size)])
     waiting: deque[tuple[int, int]] = deque()  # chunks whose corr_coef waits for the band-pass
     pending: deque[tuple[tuple[int, int], bool, Future]] = deque()  # (bounds, second pass?, task)

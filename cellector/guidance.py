@@ -26,10 +26,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .registry import FUNCTIONAL_FEATURES
+
 __all__ = ["FUNCTIONAL", "STRONGEST", "Rule", "Suggestion", "guiding_features", "review_queue", "suggest"]
 
 #: Features computed on the functional (green) image, left out of guidance by default.
-FUNCTIONAL = ("functional_dot_product",)
+FUNCTIONAL = FUNCTIONAL_FEATURES
 
 #: Features in the order they separated red from non-red ROIs on the genuine test sets
 #: (AUC against ground truth; see docs/cutoffs.md). The first present one is bisected

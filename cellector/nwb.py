@@ -154,6 +154,7 @@ def _nwbfile(meta: dict[str, Any], session_root: Path):
 
 def _columns(manager) -> list[tuple[str, str, np.ndarray]]:
     """``(name, description, values)`` of every column cellector adds, for all ROIs."""
+    from .registry import SPECS
     from .score import decision_score
 
     s = manager.roi_processor.session
@@ -178,7 +179,8 @@ def _columns(manager) -> list[tuple[str, str, np.ndarray]]:
     for name, values in manager.features.items():
         if name == "red_s2p":
             continue
-        cols.append((name, f"cellector feature {name} of the ROI against the reference image", values))
+        what = SPECS[name].description if name in SPECS else "computed outside cellector (added by a script)"
+        cols.append((name, f"cellector feature {name}: {what}", values))
     return [(n, d, np.asarray(v)) for n, d, v in cols]
 
 

@@ -10,14 +10,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ._version import __version__
-from .features import (
-    FEATURE_PARAMETERS,
-    feature_names,
-    iter_features,
-    run_with_progress,
-    validate_parameters,
-    validate_reference,
-)
+from .features import iter_features, run_with_progress, validate_parameters, validate_reference
+from .registry import FEATURE_PARAMETERS, SPECS, feature_names
 from .io import store
 from .rois import PerRoi, RoiSet
 
@@ -160,7 +154,7 @@ class RoiProcessor:
         self._extra_order: list[str] = []
         self._digests = {
             "reference": _array_digest(ref),
-            "functional": _array_digest(self.functional_reference),
+            "functional": _array_digest(self.functional_reference),  # keys: the specs' images
             "rois": rois.fingerprint(),
         }
         for name, values in (extra or {}).items():
@@ -299,10 +293,7 @@ class RoiProcessor:
         """Describe what feature ``name`` was computed from: its parameters and input digests."""
         if name not in FEATURE_PARAMETERS:
             return {"source": "external", "n": self.num_rois}
-        inputs = [
-            self._digests["rois"],
-            self._digests["functional" if name == "functional_dot_product" else "reference"],
-        ]
+        inputs = [self._digests["rois"], self._digests[SPECS[name].image]]
         return {
             "parameters": {k: self.parameters[k] for k in FEATURE_PARAMETERS[name]},
             "input": hashlib.sha1("|".join(inputs).encode()).hexdigest(),
