@@ -35,7 +35,7 @@ TARGETS = {20_000: (3.5, 1.5), 100_000: (20.0, 3.0)}  # seconds, GB
 _CHILD = r"""
 import json, resource, sys, time
 t0 = time.perf_counter()
-from cellector.io.base import create_from_suite2p
+from cellector.create import create_from_suite2p
 rp = create_from_suite2p(sys.argv[1], autocompute=False, use_saved=False, save_features=False)
 t1 = time.perf_counter()
 rp.compute_features()

@@ -87,8 +87,8 @@ def run_job(job: SessionJob, progress: Callable[[int, int], None] | None = None)
 
 
 def _compute(job: SessionJob, progress: Callable[[int, int], None] | None) -> tuple[bool, str, bool]:
+    from .create import create_from_suite2p
     from .features import run_with_progress
-    from .io.base import create_from_suite2p
 
     rp = create_from_suite2p(job.folder, autocompute=False, **job.load)
     note = f" ({rp.store_note})" if rp.store_note else ""
@@ -100,18 +100,10 @@ def _compute(job: SessionJob, progress: Callable[[int, int], None] | None) -> tu
 
 def _apply(job: SessionJob, progress: Callable[[int, int], None] | None) -> tuple[bool, str, bool]:
     from .manager import CellectorManager
+    from .propagate import apply_criteria
 
     m = CellectorManager.from_folder(job.folder, progress=progress, **job.load)
-    criteria: dict = job.options["criteria"]
-    for name, bounds in criteria.items():
-        if name in m.features:
-            m.update_criteria(name, bounds)
-    folder = m.save_all()
-    msg = f"{int(m.compute_idx_selected().sum())} of {m.num_rois} selected; saved to {folder}"
-    missing = sorted(set(criteria) - set(m.features))
-    if missing:
-        msg += f" (no feature {', '.join(missing)} here; those criteria were skipped)"
-    return True, msg, False
+    return True, apply_criteria(m, job.options["criteria"]), False
 
 
 def _export(job: SessionJob, progress: Callable[[int, int], None] | None) -> tuple[bool, str, bool]:

@@ -11,8 +11,8 @@ import numpy as np
 
 from ._version import __version__
 from .features import iter_features, run_with_progress, validate_parameters, validate_reference
-from .registry import FEATURE_PARAMETERS, SPECS, feature_names
 from .io import store
+from .registry import FEATURE_PARAMETERS, SPECS, feature_names
 from .rois import PerRoi, RoiSet
 
 if TYPE_CHECKING:
@@ -283,6 +283,16 @@ class RoiProcessor:
         order += [n for n in feature_names(True) if n in self._features]
         order += [n for n in self._extra_order if n not in order]
         return {n: self._features[n] for n in order if n in self._features}
+
+    @property
+    def roi_plane(self) -> np.ndarray:
+        """The plane (position in the plane list) of each ROI, int64 (N,)."""
+        return self.session.roi_plane if self.session is not None else self.rois.plane
+
+    @property
+    def plane_list(self) -> list[str] | None:
+        """The suite2p plane folders in ROI order (None: the ROIs were not read from suite2p)."""
+        return None if self.session is None else list(self.session.planes)
 
     @property
     def roi_fingerprint(self) -> str:

@@ -9,12 +9,15 @@ metadata, the ROI fingerprint the labels were made on) from those files alone.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ._version import __version__
 from .io import store
+
+if TYPE_CHECKING:
+    from .io.suite2p import Session
 
 __all__ = ["SavedFeatures"]
 
@@ -52,7 +55,7 @@ class SavedFeatures:
         self.store = store.StoreDir(store_dir if store_dir is not None else store.store_path(self.root_dir))
         self.store_note: str | None = None
         self.state = store.load_state(self.store) if state is None else state
-        self.session = None
+        self.session: Session | None = None  # no suite2p folder was read
         meta = self.state["metadata"] or {}
         self._provenance: dict[str, Any] = dict(meta.get("features", {}))
         self._fingerprint: str | None = meta.get("labels_roi_fingerprint") or meta.get("roi_fingerprint")
@@ -60,6 +63,7 @@ class SavedFeatures:
         self.num_rois = self._count(num_rois)
         for name, values in self.state["features"].items():
             self._features[name] = np.asarray(values)
+        self._planes = _saved_planes(meta, self.num_rois)
 
     def _count(self, num_rois: int | None) -> int:
         folder = self.store
@@ -81,6 +85,18 @@ class SavedFeatures:
     def features(self) -> dict[str, np.ndarray]:
         """Feature name -> (N,) values, in the order they were found."""
         return dict(self._features)
+
+    @property
+    def plane_list(self) -> list[str] | None:
+        """The plane folders the saved state covers, in ROI order (None: not recorded)."""
+        return self._planes[0] if self._planes is not None else None
+
+    @property
+    def roi_plane(self) -> np.ndarray:
+        """The plane of each ROI, from the saved metadata (all 0 when it does not say)."""
+        if self._planes is None:
+            return np.zeros(self.num_rois, np.int64)
+        return np.repeat(np.arange(len(self._planes[1]), dtype=np.int64), self._planes[1])
 
     @property
     def roi_fingerprint(self) -> str | None:
@@ -111,3 +127,16 @@ class SavedFeatures:
                 n: self._provenance.get(n, {"source": "external", "n": self.num_rois}) for n in self._features
             },
         }
+
+
+def _saved_planes(meta: dict, n: int) -> tuple[list[str], list[int]] | None:
+    """Return the planes and their processed ROI counts that ``cellector.json`` records, if they add up to ``n``."""
+    planes = meta.get("planes")
+    prints = meta.get("plane_fingerprints")
+    if not isinstance(planes, list) or not isinstance(prints, dict):
+        return None
+    try:
+        counts = [int(prints[p]["processed"]) for p in planes]
+    except (KeyError, TypeError, ValueError):
+        return None
+    return ([str(p) for p in planes], counts) if sum(counts) == n and min(counts, default=0) >= 0 else None

@@ -39,7 +39,7 @@ def build_window(
     show : bool
         Show the window (tests pass False).
     reference_key, functional_key, iscell_only
-        As for :func:`cellector.io.base.create_from_suite2p`.
+        As for :func:`cellector.create.create_from_suite2p`.
     viewer : napari.Viewer, optional
         Draw into this viewer instead of a new one.
     block : bool

@@ -9,15 +9,16 @@ from typing import Any
 
 from . import published as _published
 
-# The names of base and operations resolve lazily (PEP 562): ``cellector.roi_processor``
-# imports ``cellector.io.store`` while ``cellector.io.base`` imports
-# ``cellector.roi_processor``, so importing base here eagerly would be circular.
+# The factories live above this package (``cellector.create`` builds a RoiProcessor,
+# which reads and writes through ``cellector.io``); their published names resolve here
+# lazily (PEP 562), so importing ``cellector.io`` never imports what sits above it.
 _HOME = {
     **dict.fromkeys(
-        ["create_from_mask_volume", "create_from_pixel_data", "create_from_suite2p", "create_from_suite3d"], "base"
+        ["create_from_mask_volume", "create_from_pixel_data", "create_from_suite2p", "create_from_suite3d"],
+        "cellector.create",
     ),
-    "identify_cellector_folders": "operations",
-    **dict.fromkeys(_published.__all__, "published"),
+    "identify_cellector_folders": "cellector.io.operations",
+    **dict.fromkeys(_published.__all__, "cellector.io.published"),
 }
 
 __all__ = sorted(_HOME)
@@ -25,7 +26,7 @@ __all__ = sorted(_HOME)
 
 def __getattr__(name: str) -> Any:
     if name in _HOME:
-        value = getattr(import_module(f".{_HOME[name]}", __name__), name)
+        value = getattr(import_module(_HOME[name]), name)
         globals()[name] = value
         return value
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,57 +1,19 @@
-"""Scripting across sessions: copy criteria between folders, find cellector folders."""
+"""Finding the cellector folders of a study (reading only).
+
+:func:`propagate_criteria` and :class:`PropagationResult` moved to
+:mod:`cellector.propagate` (they open sessions, a floor above ``cellector.io``); the
+names still resolve here lazily.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from importlib import import_module
 from pathlib import Path
+from typing import Any
 
-from .store import STORE_DIR, load_state, store_path
+from .store import STORE_DIR, store_path
 
-__all__ = ["PropagationResult", "identify_cellector_folders", "propagate_criteria"]
-
-
-@dataclass
-class PropagationResult:
-    """Outcome for one target: ``ok`` and either the selected count or the reason it failed."""
-
-    target: Path
-    ok: bool
-    message: str
-
-
-def propagate_criteria(source: str | Path, *targets: str | Path, **load_kwargs) -> list[PropagationResult]:
-    """Copy the criteria saved in ``source`` to each target and save its full state.
-
-    Each target's features are loaded (or computed) and its own manual labels are
-    kept; the target's selection is recomputed and written. Failures in one target
-    do not stop the others.
-
-    Returns
-    -------
-    list of PropagationResult
-        One per target, in order.
-    """
-    from ..manager import CellectorManager
-
-    criteria = load_state(source)["criteria"]
-    if not criteria:
-        raise ValueError(f"{source} has no saved criteria in {STORE_DIR}/")
-    results = []
-    for target in targets:
-        try:
-            m = CellectorManager.from_folder(target, **load_kwargs)
-            for name, bounds in criteria.items():
-                if name in m.features:
-                    m.update_criteria(name, bounds)
-            missing = sorted(set(criteria) - set(m.features))
-            m.save_all()
-            msg = f"{int(m.compute_idx_selected().sum())} of {m.num_rois} selected"
-            if missing:
-                msg += f" (no feature {', '.join(missing)} here; those criteria were skipped)"
-            results.append(PropagationResult(Path(target), True, msg))
-        except (ValueError, OSError) as exc:
-            results.append(PropagationResult(Path(target), False, str(exc)))
-    return results
+__all__ = ["identify_cellector_folders"]
 
 
 def identify_cellector_folders(top_level_dir: str | Path) -> list[Path]:
@@ -61,3 +23,9 @@ def identify_cellector_folders(top_level_dir: str | Path) -> list[Path]:
     if store_path(top).is_dir():
         found.add(top)
     return sorted(found)
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("propagate_criteria", "PropagationResult"):
+        return getattr(import_module("cellector.propagate"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

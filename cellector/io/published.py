@@ -294,7 +294,7 @@ def propagate_criteria(
     -----
     Only the criteria files are copied, as in the published package (whose version
     crashed on criteria holding None). To also recompute and save each target's
-    selection, use :func:`cellector.io.operations.propagate_criteria` or
+    selection, use :func:`cellector.propagate.propagate_criteria` or
     ``cellector apply``.
     """
     criteria = _state(root_dir, store_dir)["criteria"]

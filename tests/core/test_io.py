@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 
-from cellector.io.base import create_from_mask_volume, create_from_suite2p, create_from_suite3d
+from cellector.create import create_from_mask_volume, create_from_suite2p, create_from_suite3d
 from cellector.io.safe_load import UnsafePickleError, safe_load_npy
 from cellector.io.store import StoreError, decode_criterion, encode_criterion, load_state, migrate, save_state
 from cellector.io.suite2p import Suite2pError, load_suite2p
@@ -196,7 +196,7 @@ def test_pickle_criteria_with_code_is_refused(tmp_path):
 
 
 def test_a_session_read_once_is_not_read_again(synthetic, monkeypatch):
-    import cellector.io.base as base
+    import cellector.create as base
 
     session = load_suite2p(synthetic.root, iscell_only=True)
     monkeypatch.setattr(base, "load_suite2p", lambda *a, **k: pytest.fail("read twice"))

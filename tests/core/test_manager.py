@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from cellector.io.base import create_from_suite2p
+from cellector.create import create_from_suite2p
 from cellector.io.store import StoreError
 from cellector.manager import CellectorManager
 from cellector.roi_processor import RoiProcessor

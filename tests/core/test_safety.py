@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 from cellector.cli import main
+from cellector.create import create_from_suite2p
 from cellector.datasets import make_suite2p_folder
-from cellector.io.base import create_from_suite2p
 from cellector.io.store import load_state, save_state
 from cellector.manager import CellectorManager
 

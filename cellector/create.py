@@ -1,4 +1,8 @@
-"""Entry points that build a :class:`~cellector.roi_processor.RoiProcessor` from data on disk or in memory."""
+"""Factories: build a :class:`~cellector.roi_processor.RoiProcessor` from data on disk or in memory.
+
+They sit above what they build (the processor, the readers); the published names are
+importable from :mod:`cellector.io` too (``from cellector.io import create_from_suite2p``).
+"""
 
 from __future__ import annotations
 
@@ -8,10 +12,10 @@ from typing import Any
 
 import numpy as np
 
-from ..roi_processor import RoiProcessor
-from ..rois import RoiSet
-from .suite2p import Session, load_suite2p
-from .suite3d import load_suite3d
+from .io.suite2p import Session, load_suite2p
+from .io.suite3d import load_suite3d
+from .roi_processor import RoiProcessor
+from .rois import RoiSet
 
 __all__ = [
     "create_from_mask_volume",
@@ -45,7 +49,7 @@ def session_info(session: Session) -> dict:
 
 def _clear_first(root_dir: Any, clear_existing: bool) -> None:
     if clear_existing and root_dir is not None:
-        from .published import clear_cellector_files
+        from .io.published import clear_cellector_files
 
         clear_cellector_files(root_dir)
 
