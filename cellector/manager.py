@@ -104,9 +104,8 @@ class CellectorManager(SelectionState):
         if load_saved and self.curation.folder is not None:
             self._load_saved(saved_state)
         for name, bounds in (criteria or {}).items():
-            self._set_criterion(name, bounds)
-        if manual_selection is not None:
-            self._set_manual_array(manual_selection)
+            self._set_criterion(name, bounds)  # an unknown feature is an error here
+        self.restore({}, manual_selection)
 
     # ------------------------------------------------------------------ construction
 
@@ -300,34 +299,18 @@ class CellectorManager(SelectionState):
                 "labels saved by the published cellector: its ROI order may not follow "
                 "the plane numbers (plane10 before plane2)"
             )
-        for name, bounds in state["criteria"].items():
-            if name in self.features:
-                self._set_criterion(name, bounds)
-            else:
-                self._extra_criteria[name] = bounds  # kept, never deleted
-        if state["manual_selection"] is not None:
-            self._set_manual_array(state["manual_selection"])
-        if "idx_selected.npy" in state.get("changed_outside", []) and state["idx_selected"] is not None:
-            self._adopt_selection(state["idx_selected"])
-
-    def _adopt_selection(self, on_disk: np.ndarray) -> None:
-        """Keep a selection another program wrote: the ROIs where it differs become manual labels.
-
-        The saved cutoffs stay, and the selection then equals the file analysis code
-        reads; the state is unsaved until the user saves it.
-        """
-        if on_disk.shape != (self.num_rois,):
-            raise store.StoreError(
-                f"idx_selected.npy was rewritten outside cellector with {on_disk.size} values, "
-                f"but the folder has {self.num_rois} ROIs"
-            )
-        differ = np.flatnonzero(self.compute_idx_selected() != on_disk)
-        if not differ.size:
-            return
-        self._label[differ] = on_disk[differ]
-        self._active[differ] = True
-        self._dirty = True
-        self.notes.append(_adoption_note(differ.size))
+        self.restore(state["criteria"], state["manual_selection"])
+        on_disk = state["idx_selected"]
+        if "idx_selected.npy" in state.get("changed_outside", []) and on_disk is not None:
+            # keep a selection another program wrote: the ROIs where it differs become manual labels
+            if on_disk.shape != (self.num_rois,):
+                raise store.StoreError(
+                    f"idx_selected.npy was rewritten outside cellector with {on_disk.size} values, "
+                    f"but the folder has {self.num_rois} ROIs"
+                )
+            adopted = self.adopt_selection(on_disk)
+            if adopted:
+                self.notes.append(_adoption_note(adopted))
 
     # ------------------------------------------------------------------ journal (crash recovery)
 
@@ -354,7 +337,8 @@ class CellectorManager(SelectionState):
             if idx.size and idx.max() < self.num_rois:
                 label[idx] = e["label"]
                 active[idx] = e["active"]
-        self._replace_labels(label, active)
+        changed = np.flatnonzero((label != self._label) | (active != self._active))
+        self.update_manual_labels(changed, label[changed], active[changed])  # one undo step
         return len(entries)
 
     def discard_journal(self) -> None:

@@ -17,7 +17,7 @@ from psygnal import Signal
 from .history import Edit, History
 from .source import FeatureSource
 
-__all__ = ["Bounds", "SelectionState"]
+__all__ = ["Bounds", "SelectionState", "check_bounds", "within"]
 
 Bounds = tuple[float | None, float | None]
 
@@ -34,12 +34,10 @@ class SelectionState:
 
     Signals
     -------
-    criteria_changed(str) : a feature's criterion changed
+    criteria_changed(str), features_changed(str) : a feature's criterion changed; a feature was added
     manual_changed(object) : manual labels of these ROI indices changed
-    selection_changed() : the selection may have changed
-    dirty_changed(bool) : unsaved changes appeared or were saved
-    focus_changed(int) : the focused ROI changed (-1 for none)
-    features_changed(str) : a feature was added or replaced (:meth:`add_feature`)
+    selection_changed(), dirty_changed(bool), focus_changed(int) : the selection may have changed;
+    unsaved changes appeared or were saved; the focused ROI changed (-1: none)
     """
 
     criteria_changed = Signal(str)
@@ -82,26 +80,10 @@ class SelectionState:
         """Feature name -> ``(min, max)``; None is an unused bound. A copy."""
         return dict(self._criteria)
 
-    def _check_bounds(self, name: str, bounds: Iterable) -> Bounds:
+    def _set_criterion(self, name: str, bounds: Iterable) -> bool:
         if name not in self.features:
             raise ValueError(f"unknown feature {name!r}; features: {list(self.features)}")
-        b = list(bounds)
-        if len(b) != 2:
-            raise ValueError(f"criterion for {name!r} must be [min, max], got {b!r}")
-        out: list[float | None] = []
-        for v in b:
-            if v is None:
-                out.append(None)
-            elif isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool) and np.isfinite(v):
-                out.append(float(v))
-            else:
-                raise ValueError(f"criterion bounds for {name!r} must be finite numbers or None, got {v!r}")
-        if out[0] is not None and out[1] is not None and out[0] > out[1]:
-            raise ValueError(f"criterion for {name!r}: min {out[0]} exceeds max {out[1]}")
-        return out[0], out[1]
-
-    def _set_criterion(self, name: str, bounds: Iterable) -> bool:
-        new = self._check_bounds(name, bounds)
+        new = check_bounds(name, bounds)
         if self._criteria.get(name) == new:
             return False
         self._criteria[name] = new
@@ -109,11 +91,9 @@ class SelectionState:
         return True
 
     def update_criteria(self, feature: str, criterion: Iterable, coalesce: bool = False) -> None:
-        """Set the criterion of ``feature`` to ``[min, max]`` (None: bound unused).
+        """Set the criterion of ``feature`` to ``[min, max]`` (None: bound unused); the published signature.
 
-        The published signature. With ``coalesce=True`` consecutive changes of the same
-        feature (a slider drag) form one undo step until :meth:`end_coalescing` or another
-        action.
+        ``coalesce=True``: changes of one feature (a slider drag) form one undo step until :meth:`end_coalescing`.
         """
         name = feature
         before = self._criteria.get(name, (None, None))
@@ -161,15 +141,7 @@ class SelectionState:
     def feature_meets(self, name: str) -> np.ndarray:
         """Bool (N,): ROIs within feature ``name``'s bounds (inclusive; NaN fails an active bound)."""
         if name not in self._meets_one:
-            lo, hi = self._criteria.get(name, (None, None))
-            v = self.features[name]
-            ok = np.ones(v.shape, bool)
-            with np.errstate(invalid="ignore"):
-                if lo is not None:
-                    ok &= v >= lo
-                if hi is not None:
-                    ok &= v <= hi
-            self._meets_one[name] = ok
+            self._meets_one[name] = within(self.features[name], self._criteria.get(name, (None, None)))
         return self._meets_one[name]
 
     def compute_idx_meets_criteria(self) -> np.ndarray:
@@ -253,24 +225,30 @@ class SelectionState:
         self._changed()
 
     def _record_manual(self, index: np.ndarray, label: np.ndarray, active: np.ndarray) -> None:
-        """Hear of every manual edit as it is applied (the manager journals them); nothing here."""
+        """Hear of every manual edit as it is applied (the manager journals them)."""
 
-    def _set_manual_array(self, ms: np.ndarray) -> None:
-        """Replace the labels without an undo step (loading a saved state)."""
-        ms = np.asarray(ms, bool)
-        if ms.shape != (2, self.num_rois):
-            raise ValueError(f"manual selection must have shape (2, {self.num_rois}), got {ms.shape}")
-        self._label, self._active = ms[0].copy(), ms[1].copy()
+    def restore(self, criteria: Mapping[str, Bounds], manual_selection: np.ndarray | None) -> None:
+        """Start from a saved state (no undo step, no signal); criteria of absent features are kept aside."""
+        for name, bounds in criteria.items():
+            if name in self.features:
+                self._set_criterion(name, bounds)
+            else:
+                self._extra_criteria[name] = bounds
+        if manual_selection is not None:
+            ms = np.asarray(manual_selection, bool)
+            if ms.shape != (2, self.num_rois):
+                raise ValueError(f"manual selection must have shape (2, {self.num_rois}), got {ms.shape}")
+            self._label, self._active = ms[0].copy(), ms[1].copy()
 
-    def _replace_labels(self, label: np.ndarray, active: np.ndarray) -> None:
-        """Replace every label as one undoable edit (a recovered journal), without recording it again."""
-        everything = np.arange(self.num_rois)
-        before = (self._label.copy(), self._active.copy())
-        self._label, self._active = np.array(label, bool), np.array(active, bool)
-        self._history.push(Edit("manual", None, before, (self._label.copy(), self._active.copy()), everything))
-        self.manual_changed.emit(everything)
-        self.selection_changed.emit()
-        self._changed()
+    def adopt_selection(self, on_disk: np.ndarray) -> int:
+        """Make the selection equal ``on_disk``: ROIs that differ get manual labels (unsaved); returns how many."""
+        if on_disk.shape != (self.num_rois,):
+            raise ValueError(f"a selection of {on_disk.size} values for {self.num_rois} ROIs")
+        differ = np.flatnonzero(self.compute_idx_selected() != on_disk)
+        self._label[differ] = on_disk[differ]
+        self._active[differ] = True
+        self._dirty = self._dirty or bool(differ.size)
+        return int(differ.size)
 
     # ------------------------------------------------------------------ undo / redo
 
@@ -363,6 +341,39 @@ class SelectionState:
         if value != self._dirty:
             self._dirty = value
             self.dirty_changed.emit(value)
+
+
+def check_bounds(name: str, bounds: Iterable) -> Bounds:
+    """Return ``bounds`` as ``(min|None, max|None)`` floats, or raise ``ValueError`` naming ``name``.
+
+    Each bound is None or a finite number (not a bool); min never exceeds max.
+    """
+    b = list(bounds)
+    if len(b) != 2:
+        raise ValueError(f"criterion for {name!r} must be [min, max], got {b!r}")
+    out: list[float | None] = []
+    for v in b:
+        if v is None:
+            out.append(None)
+        elif isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool) and np.isfinite(v):
+            out.append(float(v))
+        else:
+            raise ValueError(f"criterion bounds for {name!r} must be finite numbers or None, got {v!r}")
+    if out[0] is not None and out[1] is not None and out[0] > out[1]:
+        raise ValueError(f"criterion for {name!r}: min {out[0]} exceeds max {out[1]}")
+    return out[0], out[1]
+
+
+def within(values: np.ndarray, bounds: Bounds) -> np.ndarray:
+    """Bool mask of ``values`` inside ``bounds`` (inclusive; NaN fails an active bound, passes none)."""
+    lo, hi = bounds
+    ok = np.ones(np.shape(values), bool)
+    with np.errstate(invalid="ignore"):
+        if lo is not None:
+            ok &= values >= lo
+        if hi is not None:
+            ok &= values <= hi
+    return ok
 
 
 def _read_only(arr: np.ndarray) -> np.ndarray:
