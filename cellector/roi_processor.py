@@ -13,7 +13,8 @@ from ._version import __version__
 from .features import iter_features, run_with_progress, validate_parameters, validate_reference
 from .io import store
 from .registry import FEATURE_PARAMETERS, SPECS, feature_names
-from .rois import PerRoi, RoiSet
+from .roi_views import RoiViews
+from .rois import RoiSet
 
 if TYPE_CHECKING:
     from .io.suite2p import Session
@@ -30,7 +31,7 @@ def _array_digest(arr: np.ndarray | None) -> str | None:
     return h.hexdigest()
 
 
-class RoiProcessor:
+class RoiProcessor(RoiViews):
     """Compute and hold the features of a set of ROIs against a reference.
 
     Parameters
@@ -159,122 +160,6 @@ class RoiProcessor:
         }
         for name, values in (extra or {}).items():
             self.add_feature(name, values)
-
-    # ------------------------------------------------------------------ properties
-
-    @property
-    def num_rois(self) -> int:
-        """Number of ROIs."""
-        return self.rois.n_rois
-
-    @property
-    def volumetric(self) -> bool:
-        """Whether ROIs span planes (suite3d)."""
-        return self.rois.volumetric
-
-    @property
-    def lz(self) -> int:
-        """Planes in the reference stack."""
-        return self.rois.shape[0]
-
-    @property
-    def ly(self) -> int:
-        """Rows of the reference frame."""
-        return self.rois.shape[1]
-
-    @property
-    def lx(self) -> int:
-        """Columns of the reference frame."""
-        return self.rois.shape[2]
-
-    @property
-    def zpix(self) -> np.ndarray | PerRoi:
-        """2-D data: the plane of each ROI, int64 (N,). Volumetric: one z array per ROI."""
-        return self.rois.per_roi("zpix") if self.volumetric else self.rois.plane
-
-    @property
-    def ypix(self) -> PerRoi:
-        """One array of pixel rows per ROI (read-only views over the flat arrays)."""
-        return self.rois.per_roi("ypix")
-
-    @property
-    def xpix(self) -> PerRoi:
-        """One array of pixel columns per ROI (read-only views)."""
-        return self.rois.per_roi("xpix")
-
-    @property
-    def lam(self) -> PerRoi:
-        """One array of pixel weights per ROI (read-only views)."""
-        return self.rois.per_roi("lam")
-
-    @property
-    def centroids(self) -> dict[str, np.ndarray]:
-        """Integer centroids ``{"zc", "yc", "xc"}`` (N,) each, by the ``centroid_method`` parameter."""
-        c = self.rois.centroids(self.parameters["centroid_method"])
-        return {"zc": c[:, 0], "yc": c[:, 1], "xc": c[:, 2]}
-
-    def _patches(self, image: np.ndarray | None) -> np.ndarray | None:
-        if image is None:
-            return None
-        from .utils import get_centered_reference
-
-        c = self.rois.centroids(self.parameters["centroid_method"])
-        p = self.parameters
-        return get_centered_reference(image, c, p["centered_width"], p["fill_value"], self.volumetric)
-
-    def _filtered(self, image: np.ndarray | None) -> np.ndarray | None:
-        if image is None:
-            return None
-        from .filters import butterworth_bpf
-
-        p = self.parameters
-        return butterworth_bpf(image, p["lowcut"], p["highcut"], p["order"])
-
-    @property
-    def centered_masks(self) -> np.ndarray:
-        """The masks centred on their centroids, float32 ``(N, S, S)`` (computed on each access)."""
-        from .utils import get_centered_masks
-
-        c = self.rois.centroids(self.parameters["centroid_method"])
-        p = self.parameters
-        z = self.rois.per_roi("zpix") if self.volumetric else None
-        return get_centered_masks(self.lam, self.ypix, self.xpix, c, p["centered_width"], p["fill_value"], z, self.lz)
-
-    @property
-    def filtered_reference(self) -> np.ndarray:
-        """The band-passed reference stack (computed on each access)."""
-        out = self._filtered(self.reference)
-        assert out is not None
-        return out
-
-    @property
-    def filtered_functional_reference(self) -> np.ndarray | None:
-        """The band-passed functional reference (None without one; computed on each access)."""
-        return self._filtered(self.functional_reference)
-
-    @property
-    def centered_reference(self) -> np.ndarray:
-        """Reference windows around each centroid, float32 ``(N, S, S)`` (computed on each access)."""
-        out = self._patches(self.reference)
-        assert out is not None
-        return out
-
-    @property
-    def centered_functional_reference(self) -> np.ndarray | None:
-        """Functional reference windows around each centroid (None without one)."""
-        return self._patches(self.functional_reference)
-
-    @property
-    def filtered_centered_reference(self) -> np.ndarray:
-        """Windows of the band-passed full frame around each centroid (computed on each access)."""
-        out = self._patches(self.filtered_reference)
-        assert out is not None
-        return out
-
-    @property
-    def filtered_centered_functional_reference(self) -> np.ndarray | None:
-        """Windows of the band-passed functional frame (None without one)."""
-        return self._patches(self.filtered_functional_reference)
 
     @property
     def features(self) -> dict[str, np.ndarray]:

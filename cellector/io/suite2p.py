@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -12,6 +12,7 @@ import numpy as np
 
 from .._memory import small_pages
 from ..rois import RoiSet
+from .images import PlaneImages, image_keys, image_problem
 from .safe_load import safe_load_npy
 
 __all__ = [
@@ -131,36 +132,6 @@ class Session:
         return None if self.functional_key is None else self.images[self.functional_key]
 
 
-class PlaneImages(Mapping[str, np.ndarray]):
-    """Image stacks by key, stacked from the planes' ``ops`` on first access.
-
-    A session of 20 planes holds a dozen image keys (~80 MB each as stacks);
-    computing features needs two of them, the window a few more.
-    """
-
-    def __init__(self, per_plane_ops: list[dict], keys: Iterable[str]):
-        self._keys = sorted(keys)
-        self._ops = [{k: ops[k] for k in self._keys} for ops in per_plane_ops]  # not the rest of ops
-        self._stacks: dict[str, np.ndarray] = {}
-
-    def __getitem__(self, key: str) -> np.ndarray:
-        if key not in self._keys:
-            raise KeyError(key)
-        if key not in self._stacks:
-            self._stacks[key] = np.stack([np.asarray(ops[key], np.float32) for ops in self._ops])
-        return self._stacks[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._keys)
-
-    def __len__(self) -> int:
-        return len(self._keys)
-
-    def finite(self, key: str) -> bool:
-        """Whether every pixel of ``key`` in every plane is finite (without stacking it)."""
-        return all(np.isfinite(ops[key]).all() for ops in self._ops)
-
-
 def _natural_planes(folder: Path) -> list[Path]:
     found = [(int(m.group(1)), p) for p in folder.iterdir() if p.is_dir() and (m := _PLANE.match(p.name))]
     return [p for _, p in sorted(found)]
@@ -224,32 +195,6 @@ def _as_dict(obj: Any, path: Path) -> dict:
     if not isinstance(obj, dict):
         raise Suite2pError(f"{path}: expected a pickled dict, got {type(obj).__name__}")
     return obj
-
-
-def image_problem(value: Any, shape: tuple[int, int]) -> str | None:
-    """Say why ``value`` is not a usable full-frame image of ``shape``, or return None.
-
-    A usable image is a 2-D array of real numbers (integers or floats) of the frame's
-    shape; booleans, complex numbers, strings and objects are not.
-    """
-    if not isinstance(value, np.ndarray):
-        return f"a {type(value).__name__}, not an image array"
-    if value.size == 0:
-        return f"empty (shape {value.shape})"
-    if np.iscomplexobj(value):
-        return f"complex-valued ({value.dtype})"
-    if not (np.issubdtype(value.dtype, np.integer) or np.issubdtype(value.dtype, np.floating)):
-        return f"of dtype {value.dtype}, not real numbers"
-    if value.ndim != 2:
-        return f"{value.ndim}-D (shape {value.shape})"
-    if value.shape != tuple(shape):
-        return f"of shape {value.shape}, not the frame's {tuple(shape)}"
-    return None
-
-
-def image_keys(ops: dict, shape: tuple[int, int]) -> list[str]:
-    """Keys of full-frame 2-D real-valued images in ``ops`` (cropped ones like Vcorr excluded)."""
-    return sorted(k for k, v in ops.items() if isinstance(v, np.ndarray) and image_problem(v, shape) is None)
 
 
 #: What a single-channel folder is shown with when it has no ``meanImg_chan2``, in order.
