@@ -1,61 +1,84 @@
-"""What the user does to ROIs from the keyboard, the mouse and the buttons: flip, clear, review.
+"""What the user does to ROIs from the keyboard, the mouse and the buttons: label, flip, clear, review.
 
-A mixin of :class:`~cellector_gui._widget.CellectorWidget`: each action calls the
-manager's commands and moves the view; the layers and cards follow the manager's
-signals on their own.
+:class:`CurationActions` is composed into the dock (``dock.roi_actions``): each action calls
+the manager's commands and moves the view; the layers and cards follow the manager's
+signals on their own. The key map (:mod:`._bindings`) points at its bound methods.
 """
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any, Protocol
 
 import numpy as np
 from qtpy.QtWidgets import QMessageBox, QWidget
 
-from ._controls import SHOW_MODES
+from cellector.manager import CellectorManager
+
+from ._controls import SHOW_MODES, DockControls
 from ._qt_access import camera
+from ._roi_layers import SessionLayers
 from ._text import plural
 
-__all__ = ["CurationActions"]
+__all__ = ["CurationActions", "Dock"]
+
+
+class Dock(Protocol):
+    """What the actions use of the dock (:class:`cellector_gui._widget.CellectorWidget`)."""
+
+    viewer: Any
+    manager: CellectorManager | None
+    layers: SessionLayers | None
+    controls: DockControls
+    show_mode: str
+    help_label: Any
+    cards_scroll: Any
+
+    @property
+    def state(self) -> CellectorManager: ...
+
+    def show_message(self, text: str) -> None: ...
 
 
 class CurationActions:
-    """Flip, clear, guided and near-cutoff review, centring.
+    """The user's actions on the ROIs and the view of one dock.
 
-    Uses the dock's attributes below and its ``show_message`` and ``overlay``.
+    Parameters
+    ----------
+    dock : Dock
+        The dock whose manager, layers and controls the actions use.
+    parent : QWidget
+        Parent of the confirmation dialogs.
     """
 
-    viewer: Any
-    manager: Any
-    layers: Any
-    controls: Any
-    show_mode: str
-    _centroids: np.ndarray | None
-    _offered: set[int]  # ROIs guided review has offered in this session (never offered twice)
-    _guided: int  # the ROI guided review focused last (-1: none); a label on it moves on
-    overlay: Any
+    def __init__(self, dock: Dock, parent: QWidget) -> None:
+        self.dock = dock
+        self.parent = parent
+        self.centroids: np.ndarray | None = None  # (N, 3) z, y, x of the session shown
+        self.offered: set[int] = set()  # ROIs guided review has offered in this session (never twice)
+        self.guided = -1  # the ROI guided review focused last (-1: none); a label on it moves on
 
-    def show_message(self, text: str) -> None:  # pragma: no cover - the dock's own wins
-        """Show a one-line message (the dock defines it)."""
-        raise NotImplementedError
+    def start_session(self, centroids: np.ndarray) -> None:
+        """Forget the previous session's review: guided review starts afresh."""
+        self.centroids = centroids
+        self.offered, self.guided = set(), -1
 
-    def roi_at(self, position) -> int:
-        """Return the ROI under a world position (-1 for background or outside the image)."""
-        return self.layers.roi_at(position) if self.layers is not None else -1
+    @property
+    def manager(self) -> CellectorManager:
+        """The manager of the session shown."""
+        return self.dock.state
 
-    def describe(self, idx: int) -> str:
-        """Return the ROI's description (the core's :meth:`CellectorManager.describe_roi`)."""
-        return self.manager.describe_roi(idx)
+    # ------------------------------------------------------------------ labels
 
-    def click_at(self, position) -> None:
+    def click_at(self, position: Any) -> None:
         """Flip the ROI under ``position``; the background does nothing."""
-        idx = self.roi_at(position)
-        if idx < 0:
+        layers = self.dock.layers
+        idx = layers.roi_at(position) if layers is not None else -1
+        if idx < 0 or layers is None:
             return
-        with self.layers.one_recolor():
+        with layers.one_recolor():
             new = self.manager.flip(idx)
             self.manager.set_focus(idx)
-        self.show_message(f"ROI {idx} manually {'selected' if new else 'rejected'}")
+        self.dock.show_message(f"ROI {idx} manually {'selected' if new else 'rejected'}")
 
     def flip_focused(self) -> None:
         """Flip the focused ROI; in guided review, go on to the next ROI."""
@@ -64,62 +87,61 @@ class CurationActions:
             new = self.manager.flip(idx)
             self._labelled(idx, f"ROI {idx} manually {'selected' if new else 'rejected'}")
 
-    def label_focused(self, red: bool) -> None:
-        """Label the focused ROI red (``True``) or not red, whatever it shows now; in guided review, go on."""
+    def label_red(self) -> None:
+        """Label the focused ROI red, whatever it shows now; in guided review, go on."""
+        self._label_focused(True)
+
+    def label_not_red(self) -> None:
+        """Label the focused ROI not red, whatever it shows now; in guided review, go on."""
+        self._label_focused(False)
+
+    def _label_focused(self, red: bool) -> None:
         idx = self.manager.focus
         if idx < 0:
-            self.show_message("no ROI in focus: click one, or press g (guided) or n (next)")
+            self.dock.show_message("no ROI in focus: click one, or press g (guided) or n (next)")
             return
         self.manager.update_manual_labels(idx, red)
         self._labelled(idx, f"ROI {idx} labelled {'red' if red else 'not red'}")
 
     def _labelled(self, idx: int, message: str) -> None:
         """After a label: in guided review the next ROI comes (as in labelling apps), else say what happened."""
-        if idx == self._guided:
-            self.step_guided(done=message)
+        if idx == self.guided:
+            self.guided_next(done=message)
         else:
-            self.show_message(message)
+            self.dock.show_message(message)
 
     def clear_focused(self) -> None:
         """Clear the focused ROI's override."""
         idx = self.manager.focus
         if idx >= 0:
             self.manager.clear_manual_labels(idx)
-            self.show_message(f"ROI {idx} follows the criteria again")
-
-    def undo_step(self) -> None:
-        """Undo the last change and say what it was (the key and the button)."""
-        text = self.manager.undo_text
-        if self.manager.undo():
-            self.show_message(f"undone: {text} (Ctrl+Shift+Z redoes)")
-        else:
-            self.show_message("nothing to undo")
-
-    def redo_step(self) -> None:
-        """Redo the last undone change and say what it was."""
-        text = self.manager.redo_text
-        if self.manager.redo():
-            self.show_message(f"redone: {text}")
-        else:
-            self.show_message("nothing to redo")
+            self.dock.show_message(f"ROI {idx} follows the criteria again")
 
     def clear_all(self) -> None:
         """Clear every override after confirmation."""
         n = int(self.manager.manual_selection[1].sum())
         what = "the manual override" if n == 1 else f"all {n} manual overrides"
-        if n and self._confirm(f"Remove {what}?"):
+        if n and QMessageBox.question(self.parent, "cellector", f"Remove {what}?") == QMessageBox.StandardButton.Yes:
             self.manager.clear_manual_labels()
-            self.show_message(f"cleared {plural(n, 'manual override')} (undo with Ctrl+Z)")
+            self.dock.show_message(f"cleared {plural(n, 'manual override')} (undo with Ctrl+Z)")
 
-    def _confirm(self, text: str) -> bool:
-        answer = QMessageBox.question(cast(QWidget, self), "cellector", text)  # the dock is the QWidget
-        return answer == QMessageBox.StandardButton.Yes
+    def undo(self) -> None:
+        """Undo the last change and say what it was (the key and the button)."""
+        text = self.manager.undo_text
+        self.dock.show_message(f"undone: {text} (Ctrl+Shift+Z redoes)" if self.manager.undo() else "nothing to undo")
+
+    def redo(self) -> None:
+        """Redo the last undone change and say what it was."""
+        text = self.manager.redo_text
+        self.dock.show_message(f"redone: {text}" if self.manager.redo() else "nothing to redo")
+
+    # ------------------------------------------------------------------ review
 
     def review_candidates(self) -> np.ndarray:
         """Return the ROIs the review loop visits (the core's :meth:`CellectorManager.review_candidates`)."""
-        return self.manager.review_candidates(self.show_mode, near_cutoff=self.controls.near_box.value)
+        return self.manager.review_candidates(self.dock.show_mode, near_cutoff=self.dock.controls.near_box.value)
 
-    def step_guided(self, done: str = "") -> None:
+    def guided_next(self, done: str = "") -> None:
         """Focus the unlabelled ROI whose label would teach the most, and centre on it.
 
         An ROI offered once is not offered again in this session, labelled or skipped
@@ -127,36 +149,44 @@ class CurationActions:
         """
         lead = f"{done} · " if done else ""
         queue = self.manager.review_queue()
-        fresh = queue[~np.isin(queue, list(self._offered))] if self._offered else queue
+        fresh = queue[~np.isin(queue, list(self.offered))] if self.offered else queue
         if fresh.size == 0:
-            self._guided = -1
+            self.guided = -1
             if self.manager.num_rois == 0:
-                self.show_message("this folder has no ROIs")
+                self.dock.show_message("this folder has no ROIs")
             elif queue.size == 0:
-                self.show_message(f"{lead}every ROI carries a manual label")
+                self.dock.show_message(f"{lead}every ROI carries a manual label")
             else:
-                self.show_message(f"{lead}guided review has offered every unlabelled ROI")
+                self.dock.show_message(f"{lead}guided review has offered every unlabelled ROI")
             return
         idx = int(fresh[0])
-        self._offered.add(idx)
-        self._guided = idx
+        self.offered.add(idx)
+        self.guided = idx
         self.manager.set_focus(idx)
         self.center_on(idx)
-        self.show_message(f"{lead}guided: {self.describe(idx)} (e red, d not red, g skip)")
+        self.dock.show_message(f"{lead}guided: {self.manager.describe_roi(idx)} (e red, d not red, g skip)")
 
     def apply_suggestion(self) -> None:
         """Set the cutoffs fitted to the manual labels (one undo step)."""
         s = self.manager.apply_suggested_criteria()
         if s is None:
-            self.show_message("no suggestion yet: label at least one red and one non-red ROI")
+            self.dock.show_message("no suggestion yet: label at least one red and one non-red ROI")
         else:
-            self.show_message(f"applied {s.describe()} (undo with Ctrl+Z)")
+            self.dock.show_message(f"applied {s.describe()} (undo with Ctrl+Z)")
+
+    def next_roi(self) -> None:
+        """Focus the next review candidate and centre on it."""
+        self.step_review(+1)
+
+    def previous_roi(self) -> None:
+        """Focus the previous review candidate and centre on it."""
+        self.step_review(-1)
 
     def step_review(self, step: int) -> None:
         """Focus the next (``+1``) or previous (``-1``) review candidate and centre on it."""
         cands = self.review_candidates()
         if cands.size == 0:
-            self.show_message("no ROI to review with these filters")
+            self.dock.show_message("no ROI to review with these filters")
             return
         cur = self.manager.focus
         if step > 0:
@@ -167,22 +197,55 @@ class CurationActions:
             idx = int(earlier[-1] if earlier.size else cands[-1])
         self.manager.set_focus(idx)
         self.center_on(idx)
-        self.show_message(self.describe(idx))
+        self.dock.show_message(self.manager.describe_roi(idx))
 
     def center_on(self, idx: int) -> None:
         """Centre the view on ROI ``idx`` (and move to its plane)."""
-        assert self._centroids is not None  # set with the session
-        z, y, x = self._centroids[idx]
-        if self.overlay is not None and self.overlay.label.shape[0] > 1:
-            self.viewer.dims.set_current_step(0, int(z))
-        camera(self.viewer).center = (float(y), float(x))
+        assert self.centroids is not None  # set with the session
+        z, y, x = self.centroids[idx]
+        layers = self.dock.layers
+        if layers is not None and layers.overlay.label.shape[0] > 1:
+            self.dock.viewer.dims.set_current_step(0, int(z))
+        camera(self.dock.viewer).center = (float(y), float(x))
 
-    def toggle_layer(self, role: str) -> None:
-        """Show/hide this session's layer ``role`` ("reference", "rois", "lam"), never a user's namesake."""
-        layer = self.layers.by_role(role) if self.layers is not None else None
+    # ------------------------------------------------------------------ view
+
+    def _toggle(self, role: str) -> None:
+        """Show/hide this session's layer ``role``, never a user's namesake."""
+        layer = self.dock.layers.by_role(role) if self.dock.layers is not None else None
         if layer is not None:
             layer.visible = not layer.visible
 
+    def toggle_reference(self) -> None:
+        """Show/hide the reference image."""
+        self._toggle("reference")
+
+    def toggle_rois(self) -> None:
+        """Show/hide the ROIs."""
+        self._toggle("rois")
+
+    def toggle_lam(self) -> None:
+        """Show/hide the lam-weighted mask image."""
+        self._toggle("lam")
+
+    def toggle_outline(self) -> None:
+        """Outline / filled ROIs."""
+        box = self.dock.controls.outline_box
+        box.value = not box.value
+
+    def toggle_near_cutoff(self) -> None:
+        """Review only ROIs near a cutoff, or all."""
+        box = self.dock.controls.near_box
+        box.value = not box.value
+
     def cycle_show(self) -> None:
         """All -> selected -> rejected -> all."""
-        self.controls.show_combo.value = SHOW_MODES[(SHOW_MODES.index(self.show_mode) + 1) % len(SHOW_MODES)]
+        combo = self.dock.controls.show_combo
+        combo.value = SHOW_MODES[(SHOW_MODES.index(self.dock.show_mode) + 1) % len(SHOW_MODES)]
+
+    def toggle_help(self) -> None:
+        """Show/hide the key help (above the cards)."""
+        help_label = self.dock.help_label
+        help_label.setVisible(not help_label.isVisible())
+        if help_label.isVisible():
+            self.dock.cards_scroll.verticalScrollBar().setValue(0)

@@ -23,6 +23,7 @@ from qtpy.QtWidgets import QStyle, QStyleOptionSlider, QVBoxLayout, QWidget
 from superqt import QDoubleRangeSlider, QLabeledRangeSlider
 from superqt.utils import qthrottled
 
+from ._bounds import Bounds, CardBounds
 from ._rows import row
 
 __all__ = ["FeatureCard"]
@@ -85,8 +86,7 @@ class FeatureCard(QWidget):
         # superqt's slider inside magicgui's widget: what a drag moves, and whose handle
         # geometry the histogram's axis is aligned to
         self.slider = self.range.native.findChild(QDoubleRangeSlider)
-        self._shown = (self.lo, self.hi)
-        self._cut = [self.lo, self.hi]
+        self.model = CardBounds(self.lo, self.hi)  # the bound rules, without Qt
         self.range.changed.connect(self._on_slider_value_changed)
         self.range.native.sliderReleased.connect(self._on_slider_released)
         self.use_min = CheckBox(text="min", tooltip="use this bound")
@@ -217,30 +217,26 @@ class FeatureCard(QWidget):
 
     # ------------------------------------------------------------------ user -> signal
 
-    def bounds(self) -> tuple[float | None, float | None]:
+    def bounds(self) -> Bounds:
         """Return the criterion the controls show: ``(min|None, max|None)`` (the boxes hold exact values)."""
-        lo, hi = self._cut  # exact: the boxes show them rounded to their decimals
-        return (lo if self.use_min.value else None, hi if self.use_max.value else None)
+        return self.model.bounds()
 
     def _on_slider_value_changed(self, value: tuple[float, float]) -> None:
-        lo, hi = value
-        # Moving a handle switches that bound on: the user clearly wants to use it.
-        with self.use_min.changed.blocked(), self.use_max.changed.blocked():
-            if not np.isclose(lo, self.lo):
-                self.use_min.value = True
-            if not np.isclose(hi, self.hi):
-                self.use_max.value = True
-        old_lo, old_hi = self._shown
-        self._shown = (lo, hi)
-        # only the moved handle's cutoff changes: one kept outside the data stays as it is
-        with self.min_box.changed.blocked(), self.max_box.changed.blocked():
-            if lo != old_lo:
-                self._cut[0] = float(lo)
-                self.min_box.value = lo
-            if hi != old_hi:
-                self._cut[1] = float(hi)
-                self.max_box.value = hi
+        moved = self.model.slider_moved(*value)
+        self._show_model(boxes=moved)
         self._live()
+
+    def _show_model(self, boxes: tuple[bool, bool] = (True, True)) -> None:
+        """Copy the model's switches and (where ``boxes``) cutoffs into the widgets, without echo."""
+        m = self.model
+        with contextlib.ExitStack() as stack:
+            for widget in (self.use_min, self.use_max, self.min_box, self.max_box):
+                stack.enter_context(widget.changed.blocked())
+            self.use_min.value, self.use_max.value = m.use
+            if boxes[0]:
+                self.min_box.value = m.cut[0]
+            if boxes[1]:
+                self.max_box.value = m.cut[1]
 
     def _emit_live(self) -> None:
         self.bounds_edited.emit(self.name, self.bounds(), False)
@@ -252,15 +248,7 @@ class FeatureCard(QWidget):
         self._typed("max", float(value))
 
     def _typed(self, side: str, value: float) -> None:
-        # A typed number is the cutoff itself (kept even outside the data), and switches
-        # its bound on; it never crosses the other bound.
-        lo, hi = self.bounds()
-        if side == "min":
-            lo = value if hi is None else min(value, hi)
-        else:
-            hi = value if lo is None else max(value, lo)
-        self._cut = [self._cut[0] if lo is None else lo, self._cut[1] if hi is None else hi]
-        self.bounds_edited.emit(self.name, (lo, hi), True)
+        self.bounds_edited.emit(self.name, self.model.typed(side, value), True)
 
     def _on_slider_released(self) -> None:
         self._live.cancel()  # the final edit below carries the latest bounds
@@ -271,25 +259,15 @@ class FeatureCard(QWidget):
 
     # ------------------------------------------------------------------ model -> view
 
-    def show_criterion(self, bounds: tuple[float | None, float | None]) -> None:
+    def show_criterion(self, bounds: Bounds) -> None:
         """Show a criterion from the model (clamped to the data range, no echo)."""
-        lo, hi = bounds
-        shown = (
-            self.lo if lo is None else min(max(lo, self.lo), self.hi),
-            self.hi if hi is None else min(max(hi, self.lo), self.hi),
-        )
-        with contextlib.ExitStack() as stack:
-            for widget in (self.range, self.use_min, self.use_max, self.min_box, self.max_box):
-                stack.enter_context(widget.changed.blocked())
+        shown = self.model.show(bounds)
+        with self.range.changed.blocked():
             self.range.value = shown
-            self._shown = (float(self.range.value[0]), float(self.range.value[1]))
-            self.use_min.value = lo is not None
-            self.use_max.value = hi is not None
-            self._cut = [shown[0] if lo is None else lo, shown[1] if hi is None else hi]
-            self.min_box.value = self._cut[0]
-            self.max_box.value = self._cut[1]
-        self.min_line.set_visible(lo is not None)
-        self.max_line.set_visible(hi is not None)
+        self.model.shown = (float(self.range.value[0]), float(self.range.value[1]))  # as the slider holds it
+        self._show_model()
+        self.min_line.set_visible(bounds[0] is not None)
+        self.max_line.set_visible(bounds[1] is not None)
         self.min_line.set_xdata([shown[0], shown[0]])
         self.max_line.set_xdata([shown[1], shown[1]])
         self._redraw_dynamic()

@@ -7,6 +7,7 @@ the slider too).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,6 @@ import numpy as np
 from qtpy.QtCore import QTimer
 from qtpy.QtWidgets import (
     QLabel,
-    QMessageBox,
     QProgressBar,
     QScrollArea,
     QSizePolicy,
@@ -24,8 +24,8 @@ from qtpy.QtWidgets import (
 
 from cellector.manager import CellectorManager
 
-from . import _bindings
 from ._actions import CurationActions
+from ._bindings import HELP, KEYMAP, click_or_drag
 from ._close_guard import CloseGuard
 from ._colorbar import ColorBar
 from ._controls import NO_SUGGESTION, DockControls, ReferenceRow
@@ -36,6 +36,7 @@ from ._loader import SessionLoader
 from ._qt_access import main_window
 from ._roi_layers import SessionLayers, processor
 from ._save_key import SaveKey
+from ._saving import SaveActions
 from ._text import plural
 from ._wheel import WheelToScroll
 
@@ -46,7 +47,7 @@ __all__ = ["DOCK_WIDTH", "CellectorWidget"]
 DOCK_WIDTH = 440
 
 
-class CellectorWidget(CurationActions, QWidget):
+class CellectorWidget(QWidget):
     """Curation dock for one session.
 
     Parameters
@@ -65,9 +66,10 @@ class CellectorWidget(CurationActions, QWidget):
         self.cards: dict[str, FeatureCard] = {}
         self.show_mode = "all"
         self._unbound: dict[str, Any] = {}
-        self._centroids: np.ndarray | None = None
-        self._offered: set[int] = set()
-        self._guided = -1
+        #: what the user does to ROIs and the view (the key map points at its methods)
+        self.roi_actions = CurationActions(self, self)
+        #: Save, Save figure, and the unsaved-changes question
+        self.saving = SaveActions(self, self)
         self._close_guard: CloseGuard | None = None
         self._save_key: SaveKey | None = None
         self.loader = SessionLoader(self)
@@ -109,7 +111,7 @@ class CellectorWidget(CurationActions, QWidget):
         self.cards_scroll.setWidget(self.cards_box)
         self.wheel = WheelToScroll(self.cards_scroll)
         # the help sits above the cards, in the scroll area: showing it never makes the window taller
-        self.help_label = QLabel(_bindings.HELP, self.cards_box)
+        self.help_label = QLabel(HELP, self.cards_box)
         self.help_label.setWordWrap(True)
         self.help_label.setVisible(False)
         self.cards_layout.addWidget(self.help_label)
@@ -125,15 +127,15 @@ class CellectorWidget(CurationActions, QWidget):
         self._set_enabled(False)
 
     def _connect_controls(self) -> None:
-        c = self.controls
+        c, a = self.controls, self.roi_actions
         c.save_button.clicked.connect(self.save)
-        c.undo_button.clicked.connect(self.undo_step)
-        c.redo_button.clicked.connect(self.redo_step)
-        c.clear_button.clicked.connect(self.clear_focused)
-        c.figure_button.clicked.connect(lambda: self.save_figure())  # the click's value is no path
-        c.clear_all_button.clicked.connect(self.clear_all)
-        c.guided_button.clicked.connect(self.step_guided)
-        c.apply_button.clicked.connect(self.apply_suggestion)
+        c.undo_button.clicked.connect(a.undo)
+        c.redo_button.clicked.connect(a.redo)
+        c.clear_button.clicked.connect(a.clear_focused)
+        c.figure_button.clicked.connect(self._on_figure_button_clicked)
+        c.clear_all_button.clicked.connect(a.clear_all)
+        c.guided_button.clicked.connect(self._on_guided_button_clicked)
+        c.apply_button.clicked.connect(a.apply_suggestion)
         c.color_combo.changed.connect(self._on_color_combo_changed)
         c.show_combo.changed.connect(self._on_show_combo_changed)
         c.outline_box.changed.connect(self._on_outline_toggled)
@@ -146,9 +148,8 @@ class CellectorWidget(CurationActions, QWidget):
     def set_manager(self, manager: CellectorManager) -> None:
         """Show ``manager``'s session: layers, cards, bindings, and follow its signals."""
         self.manager = manager
-        self._offered, self._guided = set(), -1  # guided review starts afresh on each session
         rp = processor(manager)
-        self._centroids = rp.rois.centroids("median")
+        self.roi_actions.start_session(rp.rois.centroids("median"))  # guided review starts afresh
         self.layers = SessionLayers(self.viewer, manager)
         self.layers.set_style(
             color_by=self.controls.color_combo.value, show=self.show_mode, outline=self.controls.outline_box.value
@@ -235,7 +236,7 @@ class CellectorWidget(CurationActions, QWidget):
 
     def reopen(self, **changes: Any) -> None:
         """Open the same folder again with other options (e.g. ``reference_key``), in a worker."""
-        if self.source is None or (self.manager is not None and not self.confirm_close()):
+        if self.source is None or not self.confirm_close():
             return
         path, options = self.source
         self.detach()
@@ -260,20 +261,15 @@ class CellectorWidget(CurationActions, QWidget):
         self.manager = None
 
     def _bind(self) -> None:
-        for key, (func, _desc) in _bindings.KEYMAP.items():
-            self._unbound[key] = self.viewer.bind_key(key, self._key_handler(func), overwrite=True)
+        for key, (method, _desc) in KEYMAP.items():
+            self._unbound[key] = self.viewer.bind_key(
+                key, _key_handler(getattr(self.roi_actions, method)), overwrite=True
+            )
         self.viewer.mouse_drag_callbacks.append(self._on_mouse_drag)
         top = main_window(self)
         if top is not None and self._close_guard is None:
             self._close_guard = CloseGuard(self, top)
             self._save_key = SaveKey(self, top, self.save)
-
-    def _key_handler(self, func):
-        def handler(viewer):
-            func(self)
-
-        handler.__doc__ = func.__doc__
-        return handler
 
     def unbind(self) -> None:
         """Restore the viewer's key bindings and mouse callbacks as they were."""
@@ -414,86 +410,32 @@ class CellectorWidget(CurationActions, QWidget):
         if self.layers is not None:
             self.layers.set_style(outline=on)
 
-    def _on_mouse_drag(self, viewer, event):
-        yield from _bindings.on_mouse_drag(self, viewer, event)
+    def _on_mouse_drag(self, _viewer: Any, event: Any):
+        if self.manager is not None:
+            yield from click_or_drag(event, self.roi_actions.click_at)
+
+    def _on_figure_button_clicked(self) -> None:
+        self.saving.save_figure()  # the click's value is no path
+
+    def _on_guided_button_clicked(self) -> None:
+        self.roi_actions.guided_next()
 
     # ------------------------------------------------------------------ saving and closing
 
     def save(self) -> Path | None:
-        """Save the whole state; errors are shown, never raised into Qt.
-
-        When the suite2p folder cannot be written, the first Save asks where to put the
-        state (the user-cache folder the features went to is offered first).
-        """
-        if self.state.store_note is not None and not self._choose_store():
-            return None
-        try:
-            folder = self.state.save_all()
-        except (OSError, ValueError) as exc:
-            self.show_message(f"save failed: {exc}")
-            QMessageBox.warning(self, "cellector: save failed", str(exc))
-            return None
-        self.show_message(f"saved to {folder}")
-        return folder
-
-    def save_figure(self, path: str | Path | None = None) -> list[Path]:
-        """Save the report figure (PNG and PDF, :func:`cellector.report.save_figure`); asks where when no path."""
-        from qtpy.QtWidgets import QFileDialog
-
-        from .report import save_figure
-
-        if path is None:
-            root = Path(self.state.root_dir or ".").absolute()
-            suggested = str(root.parent / f"{root.parent.name}_cellector.png")
-            path, _ = QFileDialog.getSaveFileName(
-                self, "Save the report figure (PNG and PDF)", suggested, "PNG (*.png)"
-            )
-            if not path:
-                self.show_message("figure not saved: no file chosen")
-                return []
-        try:
-            files = save_figure(self.manager, path)
-        except (OSError, ValueError) as exc:
-            self.show_message(f"figure not saved: {exc}")
-            QMessageBox.warning(self, "cellector: figure not saved", str(exc))
-            return []
-        self.show_message(f"figure saved: {', '.join(str(f) for f in files)}")
-        return files
-
-    def _choose_store(self) -> bool:
-        from qtpy.QtWidgets import QFileDialog
-
-        current = str(self.state.store_dir)
-        folder = QFileDialog.getExistingDirectory(
-            self, "The suite2p folder is read-only: save the curation in…", current
-        )
-        if not folder:
-            self.show_message("not saved: no folder chosen")
-            return False
-        self.state.move_store(folder)
-        return True
+        """Save the whole state (:meth:`SaveActions.save`); returns the folder, or None when not saved."""
+        return self.saving.save()
 
     def confirm_close(self) -> bool:
         """Return True when the window may close (asks to save unsaved changes)."""
-        if self.manager is None or not self.manager.dirty:
-            return True
-        answer = self._ask_unsaved()
-        if answer == "save":
-            return self.save() is not None
-        if answer == "discard":
-            self.manager.discard_journal()  # the edits were thrown away: do not offer them again
-            return True
-        return False
+        return self.saving.confirm_leave()
 
-    def _ask_unsaved(self) -> str:
-        box = QMessageBox(
-            QMessageBox.Icon.Question,
-            "cellector",
-            "Save changes before closing?",
-            QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel,
-            self,
-        )
-        answer = box.exec()
-        return {QMessageBox.StandardButton.Save: "save", QMessageBox.StandardButton.Discard: "discard"}.get(
-            QMessageBox.StandardButton(answer), "cancel"
-        )
+
+def _key_handler(method: Callable[[], None]) -> Callable[[Any], None]:
+    """Wrap an action for napari's ``bind_key`` (which passes the viewer); keeps its docstring for napari's list."""
+
+    def handler(_viewer: Any) -> None:
+        method()
+
+    handler.__doc__ = method.__doc__
+    return handler

@@ -39,7 +39,7 @@ def _open(root: Path, size: tuple[int, int]):
     m.flip(int(m.compute_idx_selected().argmin()))  # one manual override
     focus = int(m.review_queue()[0])
     m.set_focus(focus)
-    widget.center_on(focus)
+    widget.roi_actions.center_on(focus)
     _settle()
     viewer.reset_view()
     _settle()
@@ -60,7 +60,7 @@ def make_screenshots(out: Path) -> list[Path]:
         paths.append(out / name)
         if name == "window.png":
             widget.cards_box.grab().save(str(out / "cards.png"))
-            widget.center_on(widget.manager.focus)
+            widget.roi_actions.center_on(widget.manager.focus)
             camera(viewer).zoom = camera(viewer).zoom * 4
             _settle()
             viewer.screenshot(str(out / "outline.png"), canvas_only=True)

@@ -319,10 +319,10 @@ def test_review_moves_to_plane_and_centres(window):
     m = widget.manager
     second_plane = int(np.flatnonzero(m.roi_processor.session.roi_plane == 1)[0])
     m.set_focus(second_plane - 1)
-    widget.step_review(+1)
+    widget.roi_actions.step_review(+1)
     assert m.focus == second_plane
     assert viewer.dims.current_step[0] == 1
-    _z, y, x = widget._centroids[second_plane]
+    _z, y, x = widget.roi_actions.centroids[second_plane]
     assert tuple(camera(viewer).center[-2:]) == pytest.approx((y, x))
 
 
@@ -333,7 +333,7 @@ def test_near_cutoff_review(window):
     cut = float(np.nanmedian(v))
     m.update_criteria("corr_coef", [cut, None])
     widget.controls.near_box.value = True
-    cands = widget.review_candidates()
+    cands = widget.roi_actions.review_candidates()
     span = np.nanmax(v) - np.nanmin(v)
     assert cands.size > 0 and np.all(np.abs(v[cands] - cut) <= 0.05 * span)
 
@@ -406,9 +406,9 @@ def test_undo_buttons_status_and_saved_state_follow_each_step(window, qtbot, mou
 def test_close_asks_when_dirty(window, monkeypatch):
     _viewer, widget = window
     widget.manager.flip(0)
-    monkeypatch.setattr(widget, "_ask_unsaved", lambda: "cancel")
+    monkeypatch.setattr(widget.saving, "ask_unsaved", lambda question: "cancel")
     assert not widget.confirm_close()
-    monkeypatch.setattr(widget, "_ask_unsaved", lambda: "save")
+    monkeypatch.setattr(widget.saving, "ask_unsaved", lambda question: "save")
     assert widget.confirm_close() and not widget.manager.dirty
 
 
@@ -992,7 +992,7 @@ def test_a_folder_with_zero_rois_says_so(make_napari_viewer, synthetic, mouse_ev
     assert widget.manager.num_rois == 0 and "this folder has no ROIs" in widget.summary.text()
     assert widget.manager.review_queue().size == 0
     _click(viewer, mouse_event, (0, 10, 10))  # clicking the background of an empty session does nothing
-    widget.step_guided()
+    widget.roi_actions.guided_next()
     assert widget.status.text() == "this folder has no ROIs"
     widget.unbind()
 
