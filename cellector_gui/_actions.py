@@ -14,6 +14,7 @@ from qtpy.QtWidgets import QMessageBox, QWidget
 
 from cellector.manager import CellectorManager
 
+from ._cards import CardsPanel
 from ._controls import SHOW_MODES, DockControls
 from ._qt_access import camera
 from ._roi_layers import SessionLayers
@@ -30,8 +31,7 @@ class Dock(Protocol):
     layers: SessionLayers | None
     controls: DockControls
     show_mode: str
-    help_label: Any
-    cards_scroll: Any
+    cards_scroll: CardsPanel
 
     @property
     def state(self) -> CellectorManager: ...
@@ -245,7 +245,4 @@ class CurationActions:
 
     def toggle_help(self) -> None:
         """Show/hide the key help (above the cards)."""
-        help_label = self.dock.help_label
-        help_label.setVisible(not help_label.isVisible())
-        if help_label.isVisible():
-            self.dock.cards_scroll.verticalScrollBar().setValue(0)
+        self.dock.cards_scroll.toggle_help()

@@ -11,9 +11,13 @@ from __future__ import annotations
 from collections.abc import Callable, Generator
 from typing import Any
 
-from ._save_key import SAVE_KEY
+from qtpy.QtWidgets import QWidget
 
-__all__ = ["HELP", "KEYMAP", "click_or_drag"]
+from ._close_guard import CloseGuard
+from ._qt_access import main_window
+from ._save_key import SAVE_KEY, SaveKey
+
+__all__ = ["HELP", "KEYMAP", "ViewerBindings", "click_or_drag"]
 
 #: key -> (name of a :class:`~cellector_gui._actions.CurationActions` method, description);
 #: bound on the viewer to the dock's actions while a session is shown.
@@ -57,3 +61,55 @@ def click_or_drag(event: Any, on_click: Callable[[Any], None]) -> Generator[None
         yield
     if not moved:
         on_click(event.position)
+
+
+class ViewerBindings:
+    """The dock's keys, click and window filters on a viewer, and how to give the viewer back its own.
+
+    Parameters
+    ----------
+    dock : QWidget
+        The dock: its ``roi_actions`` (the key map's methods), ``manager``, ``save`` and
+        ``confirm_close`` are used.
+    """
+
+    def __init__(self, dock: Any) -> None:
+        self.dock = dock
+        self._previous: dict[str, Any] = {}  # key -> napari's binding before ours
+        self._filters: list[CloseGuard | SaveKey] = []
+
+    def bind(self) -> None:
+        """Bind the key map and the click on the viewer; claim Ctrl+S and the close question on its window."""
+        viewer, actions = self.dock.viewer, self.dock.roi_actions
+        for key, (method, _desc) in KEYMAP.items():
+            self._previous[key] = viewer.bind_key(key, _key_handler(getattr(actions, method)), overwrite=True)
+        viewer.mouse_drag_callbacks.append(self._on_mouse_drag)
+        top: QWidget | None = main_window(self.dock)
+        if top is not None and not self._filters:
+            self._filters = [CloseGuard(self.dock, top), SaveKey(self.dock, top, self.dock.save)]
+
+    def unbind(self) -> None:
+        """Restore the viewer's key bindings, mouse callbacks and window as they were."""
+        for window_filter in self._filters:
+            window_filter.remove()
+        self._filters = []
+        viewer = self.dock.viewer
+        for key, previous in self._previous.items():
+            viewer.bind_key(key, previous, overwrite=True)
+        self._previous.clear()
+        if self._on_mouse_drag in viewer.mouse_drag_callbacks:
+            viewer.mouse_drag_callbacks.remove(self._on_mouse_drag)
+
+    def _on_mouse_drag(self, _viewer: Any, event: Any) -> Generator[None, None, None]:
+        if self.dock.manager is not None:
+            yield from click_or_drag(event, self.dock.roi_actions.click_at)
+
+
+def _key_handler(method: Callable[[], None]) -> Callable[[Any], None]:
+    """Wrap an action for napari's ``bind_key`` (which passes the viewer); keeps its docstring for napari's list."""
+
+    def handler(_viewer: Any) -> None:
+        method()
+
+    handler.__doc__ = method.__doc__
+    return handler

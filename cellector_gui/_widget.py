@@ -12,11 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from qtpy.QtCore import QTimer
 from qtpy.QtWidgets import (
     QLabel,
     QProgressBar,
-    QScrollArea,
     QSizePolicy,
     QVBoxLayout,
     QWidget,
@@ -25,20 +23,18 @@ from qtpy.QtWidgets import (
 from cellector.manager import CellectorManager
 
 from ._actions import CurationActions
-from ._bindings import HELP, KEYMAP, click_or_drag
-from ._close_guard import CloseGuard
+from ._bindings import ViewerBindings
+from ._bounds import Bounds
+from ._cards import CardsPanel
 from ._colorbar import ColorBar
-from ._controls import NO_SUGGESTION, DockControls, ReferenceRow
+from ._controls import DockControls, ReferenceRow
 from ._focus import FocusPanel
-from ._histogram import FeatureCard
+from ._guidance_view import GuidanceView
 from ._layers import RoiOverlay
 from ._loader import SessionLoader
-from ._qt_access import main_window
 from ._roi_layers import SessionLayers, processor
-from ._save_key import SaveKey
 from ._saving import SaveActions
-from ._text import plural
-from ._wheel import WheelToScroll
+from ._text import summary_html
 
 __all__ = ["DOCK_WIDTH", "CellectorWidget"]
 
@@ -63,20 +59,16 @@ class CellectorWidget(QWidget):
         self.viewer = viewer
         self.manager: CellectorManager | None = None
         self.layers: SessionLayers | None = None
-        self.cards: dict[str, FeatureCard] = {}
         self.show_mode = "all"
-        self._unbound: dict[str, Any] = {}
         #: what the user does to ROIs and the view (the key map points at its methods)
         self.roi_actions = CurationActions(self, self)
         #: Save, Save figure, and the unsaved-changes question
         self.saving = SaveActions(self, self)
-        self._close_guard: CloseGuard | None = None
-        self._save_key: SaveKey | None = None
+        #: the key map, the click and the window filters while a session is shown
+        self.bindings = ViewerBindings(self)
         self.loader = SessionLoader(self)
-        self._suggest_timer = QTimer(self)
-        self._suggest_timer.setSingleShot(True)
-        self._suggest_timer.setInterval(150)
-        self._suggest_timer.timeout.connect(self.refresh_suggestion)
+        #: the suggested cutoffs: ghost lines on the cards and their promise in words
+        self.guidance = GuidanceView(self)
         self._build()
         if manager is not None:
             self.set_manager(manager)
@@ -104,17 +96,10 @@ class CellectorWidget(QWidget):
         self._connect_controls()
         self.colorbar = ColorBar(self)
         self.focus_panel = FocusPanel(self)
-        self.cards_box = QWidget(self)
-        self.cards_layout = QVBoxLayout(self.cards_box)
-        self.cards_scroll = QScrollArea(self)
-        self.cards_scroll.setWidgetResizable(True)
-        self.cards_scroll.setWidget(self.cards_box)
-        self.wheel = WheelToScroll(self.cards_scroll)
-        # the help sits above the cards, in the scroll area: showing it never makes the window taller
-        self.help_label = QLabel(HELP, self.cards_box)
-        self.help_label.setWordWrap(True)
-        self.help_label.setVisible(False)
-        self.cards_layout.addWidget(self.help_label)
+        self.cards_scroll = CardsPanel(self._on_card_bounds_edited, self)
+        self.cards = self.cards_scroll.cards  # name -> FeatureCard
+        self.cards_box, self.cards_layout = self.cards_scroll.box, self.cards_scroll.box_layout
+        self.help_label = self.cards_scroll.help_label
         for part in (self.banner, self.reference_row.native, self.summary, self.status, self.progress):
             layout.addWidget(part)
         layout.addWidget(self.controls.native)
@@ -154,18 +139,13 @@ class CellectorWidget(QWidget):
         self.layers.set_style(
             color_by=self.controls.color_combo.value, show=self.show_mode, outline=self.controls.outline_box.value
         )
-        self.cards_layout.addStretch(1)  # below the cards: they keep their height
-        for name in manager.features:
-            self._add_card(name)
-        manager.criteria_changed.connect(self._on_manager_criteria_changed)
-        manager.selection_changed.connect(self._on_manager_selection_changed)
-        manager.focus_changed.connect(self._on_manager_focus_changed)
-        manager.manual_changed.connect(self._on_manager_manual_changed)
-        manager.dirty_changed.connect(self._on_manager_dirty_changed)
-        manager.features_changed.connect(self._on_manager_features_changed)
-        self._bind()
+        self.cards_scroll.fill(manager.features, manager.criteria)
+        self.controls.set_features(list(self.cards))
+        for signal, slot in self._signal_slots(manager):
+            signal.connect(slot)
+        self.bindings.bind()
         self._set_enabled(True)
-        self.refresh_suggestion()
+        self.guidance.refresh()
         self.refresh()
         self._update_title()
         self._fill_reference_combo()
@@ -177,25 +157,10 @@ class CellectorWidget(QWidget):
         ready = f"ready: {manager.num_rois} ROIs, {len(manager.features)} features"
         self.show_message(" · ".join(notes) if notes else ready)
 
-    def _add_card(self, name: str) -> None:
-        """Add feature ``name``'s card below the others."""
-        m = self.state
-        card = FeatureCard(name, m.features[name], self.cards_box)
-        self.wheel.watch(card)
-        card.bounds_edited.connect(self._on_card_bounds_edited)
-        self.cards_layout.insertWidget(self.cards_layout.count() - 1, card)  # above the stretch
-        self.cards[name] = card
-        card.show_criterion(m.criteria[name])
-        self.controls.set_features(list(self.cards))
-
     def _on_manager_features_changed(self, name: str) -> None:
         """Give a feature added from a script or the console its card (a replaced one: a new card)."""
-        old = self.cards.pop(name, None)
-        if old is not None:
-            self.cards_layout.removeWidget(old)
-            old.setParent(None)
-            old.deleteLater()
-        self._add_card(name)
+        self.cards_scroll.add(name, self.state.features[name], self.state.criteria[name])
+        self.controls.set_features(list(self.cards))
         self.refresh()
 
     def _fill_reference_combo(self) -> None:
@@ -247,12 +212,7 @@ class CellectorWidget(QWidget):
         """Forget the session: bindings, cards, the layers this dock added."""
         self.unbind()
         self._set_enabled(False)
-        for card in self.cards.values():
-            card.setParent(None)
-            card.deleteLater()
-        self.cards.clear()
-        while self.cards_layout.count() > 1:  # the help stays at the top
-            self.cards_layout.takeAt(1)
+        self.cards_scroll.clear()
         self.controls.set_features([])
         if self.layers is not None:
             self.layers.close()
@@ -260,38 +220,23 @@ class CellectorWidget(QWidget):
         self.focus_panel.set_manager(None)
         self.manager = None
 
-    def _bind(self) -> None:
-        for key, (method, _desc) in KEYMAP.items():
-            self._unbound[key] = self.viewer.bind_key(
-                key, _key_handler(getattr(self.roi_actions, method)), overwrite=True
-            )
-        self.viewer.mouse_drag_callbacks.append(self._on_mouse_drag)
-        top = main_window(self)
-        if top is not None and self._close_guard is None:
-            self._close_guard = CloseGuard(self, top)
-            self._save_key = SaveKey(self, top, self.save)
+    def _signal_slots(self, m: CellectorManager) -> list[tuple[Any, Callable]]:
+        """Return the manager's signals and the dock's slots that follow them."""
+        return [
+            (m.criteria_changed, self._on_manager_criteria_changed),
+            (m.selection_changed, self._on_manager_selection_changed),
+            (m.focus_changed, self._on_manager_focus_changed),
+            (m.manual_changed, self._on_manager_manual_changed),
+            (m.dirty_changed, self._on_manager_dirty_changed),
+            (m.features_changed, self._on_manager_features_changed),
+        ]
 
     def unbind(self) -> None:
-        """Restore the viewer's key bindings and mouse callbacks as they were."""
-        for window_filter in (self._close_guard, self._save_key):
-            if window_filter is not None:
-                window_filter.remove()
-        self._close_guard = self._save_key = None
-        for key, previous in self._unbound.items():
-            self.viewer.bind_key(key, previous, overwrite=True)
-        self._unbound.clear()
-        if self._on_mouse_drag in self.viewer.mouse_drag_callbacks:
-            self.viewer.mouse_drag_callbacks.remove(self._on_mouse_drag)
+        """Restore the viewer's key bindings and mouse callbacks as they were; stop following the manager."""
+        self.bindings.unbind()
         if self.manager is not None:
-            for sig, slot in (
-                (self.manager.criteria_changed, self._on_manager_criteria_changed),
-                (self.manager.selection_changed, self._on_manager_selection_changed),
-                (self.manager.focus_changed, self._on_manager_focus_changed),
-                (self.manager.manual_changed, self._on_manager_manual_changed),
-                (self.manager.dirty_changed, self._on_manager_dirty_changed),
-                (self.manager.features_changed, self._on_manager_features_changed),
-            ):
-                sig.disconnect(slot)
+            for signal, slot in self._signal_slots(self.manager):
+                signal.disconnect(slot)
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt API
         self.unbind()
@@ -306,23 +251,11 @@ class CellectorWidget(QWidget):
         # before any cutoff the canvas draws every ROI undecided (gray): so do the histograms,
         # highlighting only the ROIs labelled red by hand
         shown = selected if m.has_cutoffs else np.asarray(m.manual_selection.all(axis=0))
-        for card in self.cards.values():
-            card.show_selection(shown)
+        self.cards_scroll.show_selection(shown)
         self._update_summary(selected)
 
     def _update_summary(self, selected: np.ndarray) -> None:
-        m = self.state
-        if m.num_rois == 0:
-            text = "<b>this folder has no ROIs</b>"
-        elif not m.has_cutoffs:
-            text = f"<b>no cutoffs set</b> ({m.num_rois} ROIs): drag a histogram's handles, or press g"
-        else:
-            text = f"<b>{int(selected.sum())} selected of {m.num_rois}</b>"
-            per = m.selected_per_plane(selected)
-            if len(per) > 1:
-                text += " &nbsp;·&nbsp; " + " · ".join(f"{p}: {s}/{n}" for p, s, n in per)
-        text += f" &nbsp;·&nbsp; {plural(int(m.manual_selection[1].sum()), 'manual override')}"
-        self.summary.setText(text)
+        self.summary.setText(summary_html(self.state, selected))
         self._update_undo_buttons()
 
     def _update_undo_buttons(self) -> None:
@@ -365,27 +298,17 @@ class CellectorWidget(QWidget):
         self.focus_panel.refresh_values()
 
     def _on_manager_focus_changed(self, idx: int) -> None:
-        for card in self.cards.values():
-            card.show_focus(idx)
+        self.cards_scroll.show_focus(idx)
 
     def _on_manager_manual_changed(self, _index: object) -> None:
-        # fitting takes up to ~0.3 s with hundreds of labels: once, after a burst of clicks
-        self._suggest_timer.start()
-
-    def refresh_suggestion(self) -> None:
-        """Show the cutoffs fitted to the manual labels as ghost lines, with their agreement."""
-        s = self.state.suggestion()
-        for name, card in self.cards.items():
-            card.show_suggestion(None if s is None else s.criteria.get(name))
-        self.controls.apply_button.enabled = s is not None
-        self.controls.suggestion_label.value = NO_SUGGESTION if s is None else f"suggested: {s.describe()}"
+        self.guidance.labels_changed()  # fitting takes a while with hundreds of labels: once per burst
 
     def _on_manager_dirty_changed(self, _dirty: bool) -> None:
         self._update_title()
 
     # ------------------------------------------------------------------ view -> manager
 
-    def _on_card_bounds_edited(self, name: str, bounds: tuple, final: bool) -> None:
+    def _on_card_bounds_edited(self, name: str, bounds: Bounds, final: bool) -> None:
         self.state.update_criteria(name, bounds, coalesce=True)
         if final:
             self.state.end_coalescing()
@@ -410,10 +333,6 @@ class CellectorWidget(QWidget):
         if self.layers is not None:
             self.layers.set_style(outline=on)
 
-    def _on_mouse_drag(self, _viewer: Any, event: Any):
-        if self.manager is not None:
-            yield from click_or_drag(event, self.roi_actions.click_at)
-
     def _on_figure_button_clicked(self) -> None:
         self.saving.save_figure()  # the click's value is no path
 
@@ -429,13 +348,3 @@ class CellectorWidget(QWidget):
     def confirm_close(self) -> bool:
         """Return True when the window may close (asks to save unsaved changes)."""
         return self.saving.confirm_leave()
-
-
-def _key_handler(method: Callable[[], None]) -> Callable[[Any], None]:
-    """Wrap an action for napari's ``bind_key`` (which passes the viewer); keeps its docstring for napari's list."""
-
-    def handler(_viewer: Any) -> None:
-        method()
-
-    handler.__doc__ = method.__doc__
-    return handler
