@@ -258,10 +258,12 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 
 def cmd_suggest(args: argparse.Namespace) -> int:
+    from .io.suite2p import find_planes
     from .manager import CellectorManager
 
     m = CellectorManager.from_folder(args.folder, **_load_kwargs(args))
     m.guide_with_functional = args.with_functional
+    carried = m.carry_labels_from(*(find_planes(f)[0] for f in args.carry_from))
     n = int(m.manual_selection[1].sum())
     s = m.suggestion()
     if s is None:
@@ -270,7 +272,7 @@ def cmd_suggest(args: argparse.Namespace) -> int:
             "(in the window: g steps through the most informative ROIs)"
         )
         return 0
-    print(f"suggested from {n} manual labels: {s.describe()}")
+    print(f"suggested from {n} manual labels{f' and {carried} carried over' if carried else ''}: {s.describe()}")
     for name, (lo, hi) in s.criteria.items():
         if (lo, hi) != (None, None):
             print(f"  {name}: [{_fmt(lo)}, {_fmt(hi)}]")
@@ -356,6 +358,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--with-functional",
         action="store_true",
         help="let features of the functional image (functional_dot_product) take part; by default red evidence decides",
+    )
+    p.add_argument(
+        "--carry-from",
+        nargs="+",
+        type=Path,
+        default=[],
+        metavar="FOLDER",
+        help="seed the fit with the manual labels saved in these earlier sessions of the study",
     )
     _add_input_options(p)
     p.set_defaults(func=cmd_suggest)

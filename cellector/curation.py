@@ -17,8 +17,9 @@ import numpy as np
 
 from .io import store
 from .io.journal import JOURNAL, Journal
+from .selection import SelectionState
 
-__all__ = ["CurationStore", "check_same_rois"]
+__all__ = ["CurationStore", "check_same_rois", "restore_state"]
 
 
 class CurationStore:
@@ -118,3 +119,34 @@ def check_same_rois(n: int, fingerprint: str | None, meta: dict | None, manual: 
             "the ROIs changed since the labels were saved (stat.npy edited, e.g. by the suite2p GUI, "
             f"or a different ROI subset); refusing to apply them. Saved: {(meta or {}).get('n_rois')} ROIs, now {n}"
         )
+
+
+def restore_state(selection: SelectionState, state: dict[str, Any]) -> list[str]:
+    """Make a loaded state the starting point of ``selection``; returns the notes for the user.
+
+    Criteria and labels are taken as saved. A selection that another program rewrote
+    (``idx_selected.npy`` changed outside cellector) is kept: the ROIs where it differs
+    from the cutoffs and labels become manual labels, so the selection equals the file.
+    """
+    notes = list(state["notes"])
+    if state["metadata"] is None and state["manual_selection"] is not None:
+        notes.append(
+            "labels saved by the published cellector: its ROI order may not follow "
+            "the plane numbers (plane10 before plane2)"
+        )
+    selection.restore(state["criteria"], state["manual_selection"])
+    on_disk = state["idx_selected"]
+    if "idx_selected.npy" in state.get("changed_outside", []) and on_disk is not None:
+        if on_disk.shape != (selection.num_rois,):
+            raise store.StoreError(
+                f"idx_selected.npy was rewritten outside cellector with {on_disk.size} values, "
+                f"but the folder has {selection.num_rois} ROIs"
+            )
+        adopted = selection.adopt_selection(on_disk)
+        if adopted:
+            rois = "1 ROI differs" if adopted == 1 else f"{adopted} ROIs differ"
+            notes.append(
+                f"idx_selected.npy was rewritten outside cellector: {rois} from the saved cutoffs and labels; "
+                "the cutoffs are kept and those ROIs become manual labels, so the selection equals the file"
+            )
+    return notes

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["DEMO_MARKER", "SyntheticSession", "check_demo_target", "make_suite2p_folder"]
+__all__ = ["DEMO_MARKER", "SyntheticSession", "Variation", "check_demo_target", "make_suite2p_folder"]
 
 _BLEED = 0.12  # fraction of the functional image that leaks into channel 2
 
@@ -95,7 +95,64 @@ def _smooth_background(rng: np.random.Generator, shape: tuple[int, int], level: 
     return level * (1.0 + 0.3 * np.sin(yy + rng.uniform(0, 6)) * np.cos(xx + rng.uniform(0, 6)))
 
 
-def _plane(rng: np.random.Generator, n_rois: int, shape: tuple[int, int], red_fraction: float):
+@dataclass(frozen=True)
+class Variation:
+    """What varies between synthetic sessions, as it varies between real ones.
+
+    The defaults write the demo's session (the same files, seed for seed, as before these
+    options existed); the benchmarks of guided review draw sessions over their ranges.
+
+    Attributes
+    ----------
+    red_fraction : float
+        Fraction of ROIs on a red cell (5-60 % in real studies).
+    bleed : float
+        Fraction of the functional image that leaks into channel 2 (0-0.5).
+    orphans : float
+        Red cells without an ROI, per ROI (0-0.3): suite2p did not detect them.
+    orphans_near : float
+        Fraction of those orphans that touch a non-red ROI (their light spills into it).
+    dim_fraction : float
+        Fraction of red cells that are dim (10-35 % of the usual brightness).
+    red_brightness : float
+        Median brightness of a red soma in channel 2 (the background is 60).
+    red_spread : float
+        Log-normal spread of the red somata's brightness.
+    redcell : str
+        How ``redcell.npy`` (suite2p's red probability) is made: ``"truth"`` (from the
+        ground truth with noise, the demo's) or ``"image"`` (from the ROI's channel-2
+        intensity against its surround, as suite2p does).
+    """
+
+    red_fraction: float = 0.4
+    bleed: float = _BLEED
+    orphans: float = 0.1
+    orphans_near: float = 0.0
+    dim_fraction: float = 0.0
+    red_brightness: float = 400.0
+    red_spread: float = 0.4
+    redcell: str = "truth"
+
+
+def _orphan_centres(rng, extra, v: Variation, cy, cx, radii, is_red, shape):
+    """Centres and radii of red cells without an ROI; some touch a non-red ROI."""
+    ly, lx = shape
+    n = cy.size
+    n_orphan = max(1, n // 10) if v.orphans == 0.1 else round(n * v.orphans)  # the demo's count, as it was
+    o_cy, o_cx = rng.integers(0, ly, n_orphan), rng.integers(0, lx, n_orphan)
+    o_r = rng.integers(3, 7, n_orphan)
+    hosts = np.flatnonzero(~is_red)
+    n_near = round(n_orphan * v.orphans_near) if hosts.size else 0
+    if n_near:
+        h = extra.choice(hosts, n_near)
+        angle = extra.uniform(0, 2 * np.pi, n_near)
+        dist = (radii[h] + o_r[:n_near]) * extra.uniform(0.8, 1.1, n_near)
+        o_cy[:n_near] = np.clip(np.round(cy[h] + dist * np.sin(angle)), 0, ly - 1).astype(o_cy.dtype)
+        o_cx[:n_near] = np.clip(np.round(cx[h] + dist * np.cos(angle)), 0, lx - 1).astype(o_cx.dtype)
+    return o_cy, o_cx, o_r
+
+
+def _plane(rng: np.random.Generator, n_rois: int, shape: tuple[int, int], v: Variation, extra: np.random.Generator):
     ly, lx = shape
     radii = rng.integers(3, 7, n_rois)
     cy = rng.integers(0, ly, n_rois)
@@ -109,17 +166,19 @@ def _plane(rng: np.random.Generator, n_rois: int, shape: tuple[int, int], red_fr
     dst = rng.integers(0, n_rois, n_over)
     cy[dst] = np.clip(cy[src] + rng.integers(-3, 4, n_over), 0, ly - 1)
     cx[dst] = np.clip(cx[src] + rng.integers(-3, 4, n_over), 0, lx - 1)
-    is_red = rng.random(n_rois) < red_fraction
+    is_red = rng.random(n_rois) < v.red_fraction
 
     green = _splat(shape, cy, cx, radii, rng.uniform(150, 300, n_rois))
     green += _smooth_background(rng, shape, 100.0)
-    n_orphan = max(1, n_rois // 10)  # red cells suite2p did not detect
-    o_cy, o_cx = rng.integers(0, ly, n_orphan), rng.integers(0, lx, n_orphan)
-    o_r = rng.integers(3, 7, n_orphan)
-    red_amp = np.where(is_red, rng.lognormal(np.log(400.0), 0.4, n_rois), 0.0)
+    o_cy, o_cx, o_r = _orphan_centres(rng, extra, v, cy, cx, radii, is_red, shape)
+    level = np.log(v.red_brightness)
+    red_amp = np.where(is_red, rng.lognormal(level, v.red_spread, n_rois), 0.0)
+    if v.dim_fraction > 0:
+        dim = is_red & (extra.random(n_rois) < v.dim_fraction)
+        red_amp[dim] *= extra.uniform(0.1, 0.35, int(dim.sum()))
     red = _splat(shape, cy, cx, radii, red_amp)
-    red += _splat(shape, o_cy, o_cx, o_r, rng.lognormal(np.log(400.0), 0.4, n_orphan))
-    red += _BLEED * green + _smooth_background(rng, shape, 60.0)
+    red += _splat(shape, o_cy, o_cx, o_r, rng.lognormal(level, v.red_spread, o_cy.size))
+    red += v.bleed * green + _smooth_background(rng, shape, 60.0)
     green += rng.normal(0, 5.0, shape)
     red += rng.normal(0, 5.0, shape)
     return cy, cx, radii, is_red, green.astype(np.float32), red.astype(np.float32)
@@ -157,6 +216,32 @@ def _labels(rng: np.random.Generator, is_red: np.ndarray) -> tuple[np.ndarray, n
     return iscell, redcell
 
 
+def _redcell_from_image(red: np.ndarray, y: np.ndarray, x: np.ndarray, ptr: np.ndarray) -> np.ndarray:
+    """suite2p-like red probability: the ROI's mean in channel 2 against a 3-pixel ring around it.
+
+    The log of the ratio, centred on its median and scaled by its spread, through a
+    logistic: an imperfect probability, as suite2p's own is.
+    """
+    from scipy import ndimage
+
+    ly, lx = red.shape
+    n = ptr.size - 1
+    inside = np.add.reduceat(red[y, x].astype(np.float64), ptr[:-1]) / np.maximum(np.diff(ptr), 1)
+    owner = np.zeros((ly, lx), bool)
+    owner[y, x] = True
+    roi = np.repeat(np.arange(n), np.diff(ptr))
+    ring = np.empty(n)
+    for i in range(n):
+        mask = np.zeros((ly, lx), bool)
+        mask[y[roi == i], x[roi == i]] = True
+        grown = ndimage.binary_dilation(mask, iterations=3) & ~owner
+        ring[i] = red[grown].mean() if grown.any() else red.mean()
+    ratio = np.log(np.maximum(inside, 1e-3) / np.maximum(ring, 1e-3))
+    spread = np.subtract(*np.percentile(ratio, [75, 25])) or 1.0
+    prob = 1.0 / (1.0 + np.exp(-(ratio - np.median(ratio) - 0.5 * spread) / (0.5 * spread)))
+    return np.column_stack([(prob > 0.5).astype(np.float32), prob.astype(np.float32)])
+
+
 #: The file that marks a folder as a synthetic session cellector wrote (and may overwrite).
 DEMO_MARKER = ".cellector-demo"
 
@@ -192,6 +277,7 @@ def make_suite2p_folder(
     seed: int = 0,
     red_fraction: float = 0.4,
     redcell: bool = True,
+    variation: Variation | None = None,
 ) -> SyntheticSession:
     """Write a synthetic two-channel suite2p output folder.
 
@@ -211,6 +297,9 @@ def make_suite2p_folder(
         Fraction of ROIs that sit on a red (channel 2) cell.
     redcell : bool
         Whether to write ``redcell.npy`` (suite2p's red probability).
+    variation : Variation, optional
+        What else varies (bleed-through, red cells without an ROI, dim red cells, how
+        ``redcell.npy`` is made); its ``red_fraction`` replaces the argument's.
 
     Returns
     -------
@@ -227,10 +316,12 @@ def make_suite2p_folder(
     truth_dir = Path(out) / "ground_truth"
     truth_dir.mkdir(parents=True, exist_ok=True)
     (Path(out) / DEMO_MARKER).write_text("a synthetic session written by cellector; safe to overwrite\n")
+    v = variation if variation is not None else Variation(red_fraction=red_fraction)
     rng = np.random.default_rng(seed)
+    extra = np.random.default_rng([seed, 1])  # draws for the variations only: the defaults draw as before
     truths = []
     for p in range(n_planes):
-        cy, cx, radii, is_red, green, red = _plane(rng, n_rois, (ly, lx), red_fraction)
+        cy, cx, radii, is_red, green, red = _plane(rng, n_rois, (ly, lx), v, extra)
         y, x, lam, ptr = _roi_pixels(rng, cy, cx, radii, ly, lx)
         plane_dir = root / f"plane{p}"
         plane_dir.mkdir(parents=True, exist_ok=True)
@@ -251,6 +342,8 @@ def make_suite2p_folder(
         np.save(plane_dir / "ops.npy", np.array(ops, dtype=object), allow_pickle=True)
         np.save(plane_dir / "stat.npy", _stat(y, x, lam, ptr, cy, cx, radii), allow_pickle=True)
         iscell, redprob = _labels(rng, is_red)
+        if v.redcell == "image":
+            redprob = _redcell_from_image(red, y, x, ptr)
         np.save(plane_dir / "iscell.npy", iscell)
         if redcell:
             np.save(plane_dir / "redcell.npy", redprob)

@@ -1,22 +1,36 @@
-"""Guided curation: which ROI to look at next, and cutoffs fitted to the curator's own labels.
+"""Guided curation: which ROI to label next, cutoffs fitted to the labels, and how far to trust them.
 
-The curator labels a few ROIs (manual labels, True = red). From those labels:
+The model (:mod:`cellector.guide_model`) gives every ROI a probability ``p`` of being
+red, fitted to the curator's labels with a prior learnt from the session's unlabelled
+ROIs. Here it becomes what the curator sees.
 
-- :func:`suggest` fits the monotone rule that reproduces them best: one cutoff on one
-  feature (``feature >= t`` or ``feature <= t``), or two cutoffs on two features when
-  that agrees with more labels in leave-one-out. Cutoffs sit half-way between the two
-  labelled values they separate. NaN fails a bound, as in the selection. How well the
-  rule generalises is its leave-one-out agreement: refitted without each label in turn,
-  how many of the left-out labels does it get right.
-- :func:`review_queue` orders the unlabelled ROIs, most informative first. Before both
-  kinds of label exist it bisects the range of the strongest feature (so the first few
-  looks spread over it and find both kinds); afterwards it favours ROIs closest to the
-  fitted cutoffs (in rank) and those on which the best rules of different features
-  disagree. Deterministic: ties go to the lower index.
+The suggestion
+--------------
+The fitted probabilities (labelled ROIs count as what they were labelled) are a soft
+ground truth. The suggested criteria are the single cutoff, on one feature and either
+side, whose selection (labels overriding, as in the window) has the highest expected F1
+under ``p``: the cards show one bound the user can see and drag. The same ``p`` gives the
+suggestion's own estimate: expected true and false positives and false negatives, hence
+precision, recall and F1, with an interval from the uncertainty of the fitted weights
+(draws from the Laplace approximation of the posterior) and of the counts.
+
+The review queue
+----------------
+Until both kinds of label exist, the extremes of the prior score come first (the
+brightest ROI is red and the dimmest is not, whether red cells are 5 % or 60 % of the
+ROIs). Then the ROIs whose decision is least certain come first (the fitted probability
+nearest the F1-optimal boundary, ``p = F1 / 2``), except that every
+:data:`AUDIT_EVERY`-th label goes to an audit far from the boundary: on alternate sides
+of the cutoff, the ROI that some feature most strongly contradicts (a red cell the model
+is blind to, or a false one), which catches an early mistake. A labelled ROI is never
+offered again.
 
 Red evidence decides: features of the functional (green) image, :data:`FUNCTIONAL`,
-take part in neither unless asked for (``functional=True``); a cutoff on the green
-channel says nothing about the second fluorophore.
+take part in neither unless asked for (``functional=True``). Labels of earlier sessions
+(:class:`CarriedLabels`, made with :func:`carry`) can seed the fit.
+
+:class:`Guide` keeps what it computed for one session's features, so the window can ask
+after every label; :func:`suggest` and :func:`review_queue` are the same for one call.
 """
 
 from __future__ import annotations
@@ -26,34 +40,56 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .registry import FUNCTIONAL_FEATURES
+from .guide_model import (
+    CARRIED_WEIGHT,
+    FUNCTIONAL,
+    LABEL_NOISE,
+    PRIOR_WEIGHTS,
+    STRONGEST,
+    CarriedLabels,
+    Fit,
+    carry,
+    fit,
+    guiding_features,
+    prepare,
+)
 
-__all__ = ["FUNCTIONAL", "STRONGEST", "Rule", "Suggestion", "guiding_features", "review_queue", "suggest"]
+__all__ = [
+    "AUDIT_EVERY",
+    "CARRIED_WEIGHT",
+    "FUNCTIONAL",
+    "LABEL_NOISE",
+    "PRIOR_WEIGHTS",
+    "STRONGEST",
+    "CarriedLabels",
+    "Guide",
+    "Rule",
+    "Suggestion",
+    "carry",
+    "guiding_features",
+    "review_queue",
+    "suggest",
+]
 
-#: Features computed on the functional (green) image, left out of guidance by default.
-FUNCTIONAL = FUNCTIONAL_FEATURES
+#: Every this many labels, the queue offers an audit instead of the most uncertain ROI.
+AUDIT_EVERY = 5
 
-#: Features in the order they separated red from non-red ROIs on the genuine test sets
-#: (AUC against ground truth; see docs/cutoffs.md). The first present one is bisected
-#: before any label exists.
-STRONGEST = ("local_contrast", "dot_product", "red_s2p", "phase_corr", "in_vs_out", "corr_coef")
+_DRAWS = 40  # posterior draws for the interval
 
 Bound = tuple[str, str, float]  # (feature, "min" | "max", cutoff)
 
-#: Up to this many labels the agreement is leave-one-out; beyond, 10-fold.
-LOO_LIMIT = 40
+
+# --------------------------------------------------------------------------- cutoffs and the estimate
 
 
 @dataclass(frozen=True)
 class Rule:
-    """A conjunction of bounds; ``score`` is how many of the labels it fits got right."""
+    """A conjunction of bounds (here one); NaN fails a bound."""
 
     bounds: tuple[Bound, ...]
-    score: int
-    margin: float
 
     def predict(self, features: Mapping[str, np.ndarray], index: np.ndarray | None = None) -> np.ndarray:
-        """Return the rule's decision for ROIs ``index`` (all when None); NaN fails a bound."""
+        """Return the rule's decision for ROIs ``index`` (all when None)."""
         n = len(next(iter(features.values())))
         out = np.ones(n if index is None else len(index), bool)
         for name, side, cut in self.bounds:
@@ -63,151 +99,287 @@ class Rule:
         return out
 
 
+def _best_cutoff(f: Fit, label: np.ndarray, active: np.ndarray) -> tuple[Rule, float]:
+    """Return the single cutoff with the highest expected F1 under ``f.p``, and that F1.
+
+    Every feature, both sides; labelled ROIs keep their label whatever the cutoff, as in
+    the selection.
+    """
+    free = ~active
+    p = f.p
+    red_labelled = float(np.sum(active & label))
+    total_red = red_labelled + float(p[free].sum())
+    best: tuple[float, Bound] | None = None
+    for name, ascending in f.prepared.orders.items():
+        v = f.prepared.features[name]
+        up = ascending[free[ascending]]
+        for side, order in (("min", up[::-1]), ("max", up)):
+            tp = red_labelled + np.concatenate([[0.0], np.cumsum(p[order])])
+            chosen = np.arange(order.size + 1)  # how many unlabelled ROIs the cutoff keeps
+            f1 = 2 * tp / (chosen + red_labelled + total_red)
+            if order.size > 1:
+                f1[1:-1][np.diff(v[order]) == 0] = -1  # a cutoff cannot fall between equal values
+            k = int(np.argmax(f1))
+            if best is None or f1[k] > best[0] + 1e-12:
+                best = (float(f1[k]), (name, side, _cut_value(v[order], k, side)))
+    assert best is not None
+    return Rule((best[1],)), best[0]
+
+
+def _cut_value(sorted_values: np.ndarray, k: int, side: str) -> float:
+    """Return the cutoff that keeps the first ``k`` values: half-way to the next one (beyond the ends by a margin)."""
+    if sorted_values.size == 0:
+        return 0.0
+    span = float(np.ptp(sorted_values)) or 1.0
+    if k == 0:
+        edge = sorted_values[0]
+        return float(edge + 0.01 * span) if side == "min" else float(edge - 0.01 * span)
+    if k == sorted_values.size:
+        edge = sorted_values[-1]
+        return float(edge - 0.01 * span) if side == "min" else float(edge + 0.01 * span)
+    return float((sorted_values[k - 1] + sorted_values[k]) / 2)
+
+
+def _scores(selected: np.ndarray, p: np.ndarray) -> tuple[float, float, float, float]:
+    """Return the expected (red count, precision, recall, F1) of ``selected`` under probabilities ``p``."""
+    tp = float(p[selected].sum())
+    fp = float((1 - p[selected]).sum())
+    fn = float(p[~selected].sum())
+    precision = tp / (tp + fp) if tp + fp > 0 else 1.0
+    recall = tp / (tp + fn) if tp + fn > 0 else 1.0
+    f1 = 2 * tp / (2 * tp + fp + fn) if tp + fp + fn > 0 else 1.0
+    return tp + fn, precision, recall, f1
+
+
+def _interval(f: Fit, selected: np.ndarray, active: np.ndarray) -> float:
+    """Half-width of the F1 estimate: posterior draws of the models' weights, and the counts' own randomness."""
+    rng = np.random.default_rng(0)  # the same suggestion always says the same
+    design = f.prepared.design(f.prepared.z[~active])
+    sel = selected[~active]
+    known_tp = float(np.sum(selected & active & f.p.astype(bool)))
+    known_fp = float(np.sum(selected & active & ~f.p.astype(bool)))
+    known_fn = float(np.sum(~selected & active & f.p.astype(bool)))
+    which = rng.choice(len(f.models), _DRAWS, p=f.share)
+    f1s = []
+    for k in np.unique(which):
+        model = f.models[k]
+        betas = rng.multivariate_normal(model.beta, model.covariance, int(np.sum(which == k)), method="cholesky")
+        p = 1.0 / (1.0 + np.exp(-np.clip(design[:, model.columns] @ betas.T, -40, 40)))  # (free ROIs, draws)
+        tp = known_tp + sel @ p
+        fp = known_fp + sel @ (1 - p)
+        fn = known_fn + (~sel) @ p
+        f1s.extend(2 * tp / np.maximum(2 * tp + fp + fn, 1e-12))
+    lo, hi = np.percentile(f1s, [20, 80])
+    tp = f.p[selected].sum()
+    counts = np.sqrt(np.sum(f.p * (1 - f.p))) / max(float(tp) + 1.0, 1.0)  # Poisson-binomial spread, relative
+    return float(np.hypot((hi - lo) / 2, counts))
+
+
 @dataclass(frozen=True)
 class Suggestion:
-    """Cutoffs fitted to the active manual labels.
+    """Cutoffs fitted to the manual labels, with their own estimate of how good they are.
 
     Attributes
     ----------
     criteria : dict
-        Every feature -> ``(min|None, max|None)``; the rule's bounds, None elsewhere.
+        Every feature -> ``(min|None, max|None)``; the rule's bound, None elsewhere.
     rule : Rule
-        The fitted bounds.
-    agreement : int
-        Leave-one-out: how many labels the rule, refitted without each one, gets right.
+        The suggested bound.
     n_labels : int
-        The active manual labels it was fitted to.
+        The active manual labels it was fitted to (carried labels not counted).
+    agreement : int
+        How many of those labels the suggested cutoff alone gets right.
+    estimated_red : float
+        Expected number of red ROIs in the session.
+    estimated_precision, estimated_recall, estimated_f1 : float
+        Expected precision, recall and F1 of the selection the suggestion gives (cutoff,
+        then manual labels), under the fitted model.
+    f1_margin : float
+        Half-width of the interval around ``estimated_f1`` (the true F1 fell inside it in
+        about four cases of five on the benchmark's sessions, docs/cutoffs.md).
+    carried : int
+        Labels carried over from earlier sessions that took part.
     """
 
     criteria: dict[str, tuple[float | None, float | None]]
     rule: Rule
-    agreement: int
     n_labels: int
+    agreement: int
+    estimated_red: float
+    estimated_precision: float
+    estimated_recall: float
+    estimated_f1: float
+    f1_margin: float
+    carried: int = 0
+
+    @property
+    def f1_interval(self) -> tuple[float, float]:
+        """The interval ``estimated_f1 ± f1_margin``, within [0, 1]."""
+        return max(0.0, self.estimated_f1 - self.f1_margin), min(1.0, self.estimated_f1 + self.f1_margin)
+
+    def cutoffs_text(self) -> str:
+        """Return the cutoff in words, e.g. ``"dot_product >= 87.3"``."""
+        return " and ".join(f"{n} {'>=' if s == 'min' else '<='} {c:.4g}" for n, s, c in self.rule.bounds)
 
     def describe(self) -> str:
-        """Return e.g. ``"dot_product >= 87.3: agrees with 11 of 12 of your labels"``."""
-        parts = [f"{n} {'>=' if s == 'min' else '<='} {c:.4g}" for n, s, c in self.rule.bounds]
-        return f"{' and '.join(parts)}: agrees with {self.agreement} of {self.n_labels} of your labels"
+        """Return the suggestion in a biologist's words.
+
+        For example ``"dot_product >= 87.3: about 180 red cells · estimated precision 0.95,
+        recall 0.90 (± 0.05), from 12 labels"``.
+        """
+        carried = f" and {self.carried} carried over" if self.carried else ""
+        return (
+            f"{self.cutoffs_text()}: about {round(self.estimated_red)} red cells · estimated precision "
+            f"{self.estimated_precision:.2f}, recall {self.estimated_recall:.2f} (± {self.f1_margin:.2f}), "
+            f"from {self.n_labels} label{'' if self.n_labels == 1 else 's'}{carried}"
+        )
 
 
-# --------------------------------------------------------------------------- fitting
+def _both_kinds(label: np.ndarray, active: np.ndarray, carried: CarriedLabels | None) -> bool:
+    """Whether the labels (this session's and any carried over) hold a red and a non-red one."""
+    red = np.any(active & label) or (carried is not None and bool(carried.labels.any()))
+    non = np.any(active & ~label) or (carried is not None and bool((~carried.labels).any()))
+    return bool(red and non)
 
 
-def _cuts(values: np.ndarray, spread: float) -> tuple[np.ndarray, np.ndarray]:
-    """Cutoffs half-way between consecutive labelled values (and beyond both ends), with the gaps' widths."""
-    uniq = np.unique(values[np.isfinite(values)])
-    if uniq.size == 0:
-        return np.zeros(0), np.zeros(0)
-    cuts = np.concatenate([[uniq[0] - 1.0], (uniq[:-1] + uniq[1:]) / 2, [uniq[-1] + 1.0]])
-    gaps = np.concatenate([[0.0], np.diff(uniq), [0.0]]) / spread
-    return cuts, gaps
+# --------------------------------------------------------------------------- review order
 
 
-def _decisions(values: np.ndarray, cuts: np.ndarray, side: str) -> np.ndarray:
-    """(cuts, labels) bool: each cutoff's decision on each labelled ROI (NaN fails)."""
-    with np.errstate(invalid="ignore"):
-        return values[None, :] >= cuts[:, None] if side == "min" else values[None, :] <= cuts[:, None]
-
-
-def _candidates(
-    values: np.ndarray, labels: np.ndarray, spread: float, name: str, keep: np.ndarray | None = None
-) -> list[Rule]:
-    """Return the best bound of each side on one feature (``keep``: ANDed with an earlier bound's decision).
-
-    Best: most labels right, then the widest gap between the labelled values it splits.
-    """
-    cuts, gaps = _cuts(values, spread)
-    out: list[Rule] = []
-    for side in ("min", "max"):
-        sel = _decisions(values, cuts, side)
-        if keep is not None:
-            sel &= keep[None, :]
-        score = (sel == labels[None, :]).sum(1)
-        if score.size:
-            k = int(np.lexsort((-gaps, -score))[0])
-            out.append(Rule(((name, side, float(cuts[k])),), int(score[k]), float(gaps[k])))
+def _extremes(score: np.ndarray, label: np.ndarray, active: np.ndarray) -> np.ndarray:
+    """Unlabelled ROIs by the prior score: the kind still missing first (both: top and bottom in turn)."""
+    pos = np.flatnonzero(~active)
+    order = pos[np.lexsort((pos, -score[pos]))]  # highest score first, ties to the lower index
+    if np.any(active & label):
+        return order[::-1]  # a red one is known: look for a non-red one at the bottom
+    if np.any(active & ~label):
+        return order
+    out = np.empty_like(order)
+    half = (order.size + 1) // 2
+    out[0::2] = order[:half]
+    out[1::2] = order[::-1][: order.size - half]
     return out
 
 
-def _spread(values: np.ndarray) -> float:
-    finite = values[np.isfinite(values)]
-    if finite.size < 2:
-        return 1.0
-    q1, q3 = np.percentile(finite, [25, 75])
-    return float(q3 - q1) or float(np.ptp(finite)) or 1.0
+def _audit(f: Fit, rule: Rule, pos: np.ndarray, rejected_side: bool) -> int:
+    """Return the unlabelled ROI whose strongest dissenting feature most contradicts the suggested cutoff.
 
-
-def _prior(rule: Rule) -> int:
-    """How strong the rule's weakest feature is known to be (0 = strongest; other features last)."""
-    return max(STRONGEST.index(n) if n in STRONGEST else len(STRONGEST) for n, _, _ in rule.bounds)
-
-
-def _key(rule: Rule) -> tuple:
-    # most labels right, then the fewest bounds, then the features known to be strongest
-    # (with few labels many rules fit them all), then the widest gap between the labels
-    return (rule.score, -len(rule.bounds), -_prior(rule), rule.margin)
-
-
-def _best(rules: Iterable[Rule]) -> Rule | None:
-    best = None
-    for r in rules:
-        if best is None or _key(r) > _key(best):
-            best = r
-    return best
-
-
-def _fit(
-    features: Mapping[str, np.ndarray], spreads: Mapping[str, float], idx: np.ndarray, labels: np.ndarray, two: bool
-) -> Rule | None:
-    """Return the best one-bound rule, or (``two``) the best of one or two bounds, on ROIs ``idx``."""
-    singles: list[Rule] = []
-    for name, v in features.items():
-        singles += _candidates(v[idx], labels, spreads[name], name)
-    best = _best(singles)
-    if not two or best is None or best.score == labels.size:
-        return best
-    firsts = sorted(singles, key=_key, reverse=True)[:8]
-    pairs = []
-    for first in firsts:
-        keep = first.predict(features, idx)
-        (name1, _, _) = first.bounds[0]
-        for name, v in features.items():
-            if name == name1:
-                continue
-            # a second bound applies only to the ROIs the first one keeps
-            for second in _candidates(v[idx], labels, spreads[name], name, keep):
-                pairs.append(Rule(first.bounds + second.bounds, second.score, min(first.margin, second.margin)))
-    return _best([best, *pairs])
-
-
-def _loo(
-    features: Mapping[str, np.ndarray], spreads: Mapping[str, float], idx: np.ndarray, labels: np.ndarray, two: bool
-) -> int:
-    """Count the labels a rule refitted without them gets right.
-
-    Leave-one-out up to :data:`LOO_LIMIT` labels; beyond, 10 interleaved folds (the
-    count means the same, and the cost stays bounded for a curator with many labels).
+    On the rejected side: the ROI that some feature (oriented by the fitted model) ranks
+    highest, i.e. a red cell the model may be blind to; on the selected side, the one some
+    feature ranks lowest. The side alternates; an empty side gives the other.
     """
-    order = np.arange(idx.size)
-    folds = [order[k::10] for k in range(10)] if idx.size > LOO_LIMIT else [order[k : k + 1] for k in order]
-    right = 0
-    for out in folds:
-        keep = np.ones(idx.size, bool)
-        keep[out] = False
-        if labels[keep].all() or not labels[keep].any():
-            continue  # without these labels one kind is missing: no rule to test
-        rule = _fit(features, spreads, idx[keep], labels[keep], two)
-        if rule is not None:
-            right += int((rule.predict(features, idx[out]) == labels[out]).sum())
-    return right
+    prepared = f.prepared
+    decided = rule.predict(prepared.features, pos)
+    side = ~decided if rejected_side else decided
+    if not side.any():
+        side = ~side
+    ranks = prepared.ranks[pos] * (f.say >= 0) + (1 - prepared.ranks[pos]) * (f.say < 0)  # high = says red
+    dissent = ranks.max(axis=1) if rejected_side else 1 - ranks.min(axis=1)
+    dissent = np.where(side, dissent, -np.inf)
+    return int(pos[np.lexsort((pos, -dissent))[0]])
 
 
-def guiding_features(
-    features: Mapping[str, np.ndarray], exclude: Iterable[str] = (), functional: bool = False
-) -> dict[str, np.ndarray]:
-    """Return the features guidance uses: not ``exclude``, and not :data:`FUNCTIONAL` unless ``functional``."""
-    leave = set(exclude) | (set() if functional else set(FUNCTIONAL))
-    return {k: np.asarray(v, np.float64) for k, v in features.items() if k not in leave}
+def _nearest_first(f: Fit, rule: Rule, f1: float, pos: np.ndarray) -> np.ndarray:
+    """Unlabelled ROIs by how uncertain their decision is, taking the two sides of the cutoff in turn.
+
+    Uncertainty is the distance of the fitted probability's logit from the F1-optimal
+    boundary ``p = F1 / 2``. The most uncertain ROI comes first; after it the two sides of
+    the cutoff take turns, so a curator stepping through the queue sees ROIs just above
+    and just below the cutoff, never a run of one kind only (a dim first red no longer
+    keeps the queue among the non-red ROIs just above it).
+    """
+    boundary = np.clip(f1 / 2, 1e-6, 1 - 1e-6)  # the F1-optimal threshold of a probability is F1 / 2
+    p = np.clip(f.p[pos], 1e-12, 1 - 1e-12)
+    uncertain = np.abs(np.log(p / (1 - p)) - np.log(boundary / (1 - boundary)))
+    kept = rule.predict(f.prepared.features, pos)
+    sides = [
+        pos[kept][np.lexsort((pos[kept], uncertain[kept]))],
+        pos[~kept][np.lexsort((pos[~kept], uncertain[~kept]))],
+    ]
+    kept_first = sides[0].size and (not sides[1].size or uncertain[kept].min() <= uncertain[~kept].min())
+    a, b = sides if kept_first else sides[::-1]
+    out = np.empty(pos.size, np.int64)
+    k = min(a.size, b.size)
+    out[0 : 2 * k : 2], out[1 : 2 * k : 2] = a[:k], b[:k]
+    out[2 * k :] = a[k:] if a.size > k else b[k:]
+    return out
+
+
+class Guide:
+    """Guidance for one session's features: the suggestion and the review queue, remembering its work.
+
+    The features are scaled and the prior learnt once; the last fit is kept for the labels
+    it was made on, so asking for the queue and the suggestion after the same label fits
+    once.
+
+    Parameters
+    ----------
+    features : mapping of str to (N,) arrays
+        The session's features.
+    exclude : iterable of str
+        Features not to use.
+    functional : bool
+        Let features of the functional image (:data:`FUNCTIONAL`) take part too.
+    """
+
+    def __init__(self, features: Mapping[str, np.ndarray], exclude: Iterable[str] = (), functional: bool = False):
+        self.prepared = prepare(features, exclude, functional)
+        self.names = list(features)
+        self._last: tuple[tuple, tuple[Fit, Rule, float]] | None = None
+
+    def _fitted(self, label: np.ndarray, active: np.ndarray, carried: CarriedLabels | None) -> tuple[Fit, Rule, float]:
+        key = (label.tobytes(), active.tobytes(), id(carried), 0 if carried is None else len(carried))
+        if self._last is None or self._last[0] != key:
+            assert self.prepared is not None
+            f = fit(self.prepared, label, active, carried)
+            rule, f1 = _best_cutoff(f, label, active)
+            self._last = (key, (f, rule, f1))
+        return self._last[1]
+
+    def suggest(self, label: np.ndarray, active: np.ndarray, carried: CarriedLabels | None = None) -> Suggestion | None:
+        """Return the cutoffs fitted to the labels, with their estimate (None until both kinds exist).
+
+        Labels carried over from earlier sessions count: a seeded session has a
+        suggestion before its first label.
+        """
+        label, active = np.asarray(label, bool), np.asarray(active, bool)
+        if self.prepared is None or not _both_kinds(label, active, carried):
+            return None
+        f, rule, _ = self._fitted(label, active, carried)
+        decided = rule.predict(self.prepared.features)
+        selected = np.where(active, label, decided)
+        red, precision, recall, f1 = _scores(selected, f.p)
+        criteria: dict[str, tuple[float | None, float | None]] = {k: (None, None) for k in self.names}
+        for name, side, cut in rule.bounds:
+            lo, hi = criteria[name]
+            criteria[name] = (cut, hi) if side == "min" else (lo, cut)
+        return Suggestion(
+            criteria,
+            rule,
+            int(active.sum()),
+            int(np.sum(decided[active] == label[active])),
+            red,
+            precision,
+            recall,
+            f1,
+            _interval(f, selected, active),
+            0 if carried is None else len(carried),
+        )
+
+    def review_queue(self, label: np.ndarray, active: np.ndarray, carried: CarriedLabels | None = None) -> np.ndarray:
+        """Return the unlabelled ROIs, most informative first (see the module docstring); ties to the lower index."""
+        label, active = np.asarray(label, bool), np.asarray(active, bool)
+        if self.prepared is None:
+            return np.flatnonzero(~active).astype(np.int64)
+        if not _both_kinds(label, active, carried):
+            return _extremes(self.prepared.score, label, active).astype(np.int64)
+        f, rule, f1 = self._fitted(label, active, carried)
+        pos = np.flatnonzero(~active)
+        n_labels = int(active.sum())
+        order = _nearest_first(f, rule, f1, pos)
+        if (n_labels + 1) % AUDIT_EVERY == 0 and order.size > 1:
+            audit = _audit(f, rule, pos, rejected_side=(n_labels // AUDIT_EVERY) % 2 == 0)
+            order = np.concatenate([[audit], order[order != audit]])
+        return order.astype(np.int64)
 
 
 def suggest(
@@ -216,59 +388,24 @@ def suggest(
     active: np.ndarray,
     exclude: Iterable[str] = (),
     functional: bool = False,
+    carried: CarriedLabels | None = None,
 ) -> Suggestion | None:
-    """Fit cutoffs to the active manual labels (None with fewer than one label of each kind).
+    """Fit cutoffs to the active manual labels (None until there is a label of each kind).
 
     Parameters
     ----------
     features : mapping of str to (N,) arrays
         The features.
     label, active : (N,) bool
-        The manual labels (True = selected) and whether each is active.
+        The manual labels (True = red) and whether each is active.
     exclude : iterable of str
         Features not to use.
     functional : bool
         Let features of the functional image (:data:`FUNCTIONAL`) take part too.
+    carried : CarriedLabels, optional
+        Labels of earlier sessions to seed the fit.
     """
-    use = guiding_features(features, exclude, functional)
-    idx = np.flatnonzero(active)
-    labels = np.asarray(label, bool)[idx]
-    if not use or not labels.any() or labels.all():
-        return None
-    spreads = {k: _spread(v) for k, v in use.items()}
-    one = _loo(use, spreads, idx, labels, False)
-    two = _loo(use, spreads, idx, labels, True)
-    rule = _fit(use, spreads, idx, labels, two > one)
-    if rule is None:
-        return None
-    criteria: dict[str, tuple[float | None, float | None]] = {k: (None, None) for k in features}
-    for name, side, cut in rule.bounds:
-        lo, hi = criteria[name]
-        criteria[name] = (cut, hi) if side == "min" else (lo, cut)
-    return Suggestion(criteria, rule, max(one, two), int(idx.size))
-
-
-# --------------------------------------------------------------------------- review order
-
-
-def _ranks(v: np.ndarray) -> np.ndarray:
-    """Ranks in [0, 1] (NaN last), for distances that compare across features."""
-    order = np.argsort(np.where(np.isfinite(v), v, np.inf), kind="stable")
-    r = np.empty(v.size)
-    r[order] = np.arange(v.size) / max(v.size - 1, 1)
-    return r
-
-
-def _bisect(v: np.ndarray, label: np.ndarray, active: np.ndarray) -> np.ndarray:
-    """Unlabelled ROIs ordered to bisect the gap between labelled non-red (low) and red (high)."""
-    free = ~active & np.isfinite(v)
-    lo = np.max(v[active & ~label], initial=-np.inf)
-    hi = np.min(v[active & label], initial=np.inf)
-    inside = free & (v > lo) & (v < hi)
-    pool = np.flatnonzero(inside if inside.any() else free)
-    r = _ranks(v)[pool]
-    mid = np.median(r) if pool.size else 0.0
-    return pool[np.lexsort((pool, np.abs(r - mid)))]
+    return Guide(features, exclude, functional).suggest(label, active, carried)
 
 
 def review_queue(
@@ -277,33 +414,7 @@ def review_queue(
     active: np.ndarray,
     exclude: Iterable[str] = (),
     functional: bool = False,
+    carried: CarriedLabels | None = None,
 ) -> np.ndarray:
-    """Return the unlabelled ROIs, most informative first (see the module docstring)."""
-    use = guiding_features(features, exclude, functional)
-    n = len(label)
-    label, active = np.asarray(label, bool), np.asarray(active, bool)
-    if not use:
-        return np.flatnonzero(~active)
-    if not (label[active].any() and not label[active].all()):
-        name = next((f for f in STRONGEST if f in use), next(iter(use)))
-        first = _bisect(use[name], label, active)
-        rest = np.setdiff1d(np.flatnonzero(~active), first)
-        return np.concatenate([first, rest]).astype(np.int64)
-    idx = np.flatnonzero(active)
-    spreads = {k: _spread(v) for k, v in use.items()}
-    rule = _fit(use, spreads, idx, label[idx], True)
-    assert rule is not None  # both kinds are labelled
-    dist = np.full(n, np.inf)
-    for name, _, cut in rule.bounds:
-        v = use[name]
-        cut_rank = (np.sum(v < cut) - 0.5) / max(n - 1, 1)  # where the cutoff falls among the ranks
-        dist = np.minimum(dist, np.abs(_ranks(v) - cut_rank))
-    decision = rule.predict(use)
-    disagree = np.zeros(n, bool)
-    for name, v in use.items():  # another feature's best rule decides differently
-        alt = _best(_candidates(v[idx], label[idx], spreads[name], name))
-        if alt is not None and alt.score >= rule.score - 1:
-            disagree |= alt.predict(use) != decision
-    score = dist - 0.5 * disagree
-    pool = np.flatnonzero(~active)
-    return pool[np.lexsort((pool, score[pool]))].astype(np.int64)
+    """Return the unlabelled ROIs, most informative first (:meth:`Guide.review_queue`)."""
+    return Guide(features, exclude, functional).review_queue(label, active, carried)

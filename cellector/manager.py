@@ -17,9 +17,8 @@ from typing import Any
 import numpy as np
 
 from . import guidance, review
-from .curation import CurationStore
+from .curation import CurationStore, restore_state
 from .features import run_with_progress
-from .io import store
 from .roi_processor import RoiProcessor
 from .saved_features import SavedFeatures
 from .selection import Bounds, SelectionState
@@ -31,16 +30,11 @@ __all__ = ["Bounds", "CellectorManager"]
 class CellectorManager(SelectionState):
     """Criteria, manual labels, the resulting selection, undo/redo, saving and guidance.
 
-    Two constructors, told apart by the first argument:
-
-    ``CellectorManager(roi_processor, criteria=None, manual_selection=None, load_saved=True,
-    saved_state=None, exclude_features=None)``
-        Over a :class:`RoiProcessor` (its ROIs and features).
-    ``CellectorManager(root_dir, exclude_features=None, num_rois=None)``
-        The published form: over what is saved in ``root_dir/cellector`` alone (every
-        ``*_feature.npy`` a feature, its ``*_featurecriteria.npy`` its criterion,
-        ``manual_selection.npy`` the labels). ``num_rois`` is needed when no feature is
-        saved.
+    Two constructors, told apart by the first argument: ``CellectorManager(roi_processor,
+    criteria=None, manual_selection=None, load_saved=True, saved_state=None,
+    exclude_features=None)`` over a :class:`RoiProcessor`, and the published
+    ``CellectorManager(root_dir, exclude_features=None, num_rois=None)`` over what is saved
+    in ``root_dir/cellector`` alone (``num_rois`` is needed when no feature is saved).
 
     Parameters
     ----------
@@ -58,9 +52,7 @@ class CellectorManager(SelectionState):
 
     Signals
     -------
-    As :class:`~cellector.selection.SelectionState`: ``criteria_changed``,
-    ``manual_changed``, ``selection_changed``, ``dirty_changed``, ``focus_changed``,
-    ``features_changed``.
+    As :class:`~cellector.selection.SelectionState`.
     """
 
     def __init__(self, roi_processor: Any, *args: Any, **kwargs: Any) -> None:
@@ -98,6 +90,9 @@ class CellectorManager(SelectionState):
         super().__init__(roi_processor, exclude_features)
         #: Let features of the functional image guide too (off: red evidence decides)
         self.guide_with_functional = False
+        #: Labels of earlier sessions that seed the suggestion (:meth:`carry_labels_from`)
+        self.carried_labels: guidance.CarriedLabels | None = None
+        self._guidance: tuple[tuple, guidance.Guide] | None = None
         #: Where the curation is saved (starts where the features are cached)
         self.curation = CurationStore(roi_processor.store, roi_processor.store_note, roi_processor.roi_fingerprint)
         self.notes: list[str] = [roi_processor.store_note] if roi_processor.store_note else []
@@ -202,29 +197,28 @@ class CellectorManager(SelectionState):
 
     # ------------------------------------------------------------------ guidance
 
-    def review_queue(self) -> np.ndarray:
-        """Return the ROIs without an active manual label, most informative to label first.
+    def _guide(self) -> guidance.Guide:
+        """Guidance over the current features (made again when they, the exclusions or the opt-in change)."""
+        key = (tuple(self.exclude_features), self.guide_with_functional, [(k, id(v)) for k, v in self.features.items()])
+        if self._guidance is None or self._guidance[0] != key:
+            guide = guidance.Guide(self.features, self.exclude_features, self.guide_with_functional)
+            self._guidance = (key, guide)
+        return self._guidance[1]
 
-        See :mod:`cellector.guidance`: before both kinds of label exist it bisects the
-        strongest feature's range; afterwards it favours ROIs near the fitted cutoffs and
-        those on which features disagree. Excluded features take no part.
-        """
-        return guidance.review_queue(
-            self.features, self._label, self._active, self.exclude_features, self.guide_with_functional
-        )
+    def review_queue(self) -> np.ndarray:
+        """Return the ROIs without an active manual label, most informative first (:mod:`cellector.guidance`)."""
+        return self._guide().review_queue(self._label, self._active, self.carried_labels)
 
     def suggestion(self) -> guidance.Suggestion | None:
-        """Return the cutoffs fitted to the active manual labels, with their agreement (None: too few labels)."""
-        return guidance.suggest(
-            self.features, self._label, self._active, self.exclude_features, self.guide_with_functional
-        )
+        """Return the cutoffs fitted to the manual labels, with their estimated precision, recall and F1.
+
+        None until there is a label of each kind (labels carried over from other sessions
+        count: a seeded session has a suggestion before its first label).
+        """
+        return self._guide().suggest(self._label, self._active, self.carried_labels)
 
     def suggest_criteria(self) -> dict[str, Bounds]:
-        """Return ``{feature: (min|None, max|None)}`` for every feature, fitted to the manual labels.
-
-        ``{}`` until there is at least one active label of each kind. :meth:`suggestion`
-        also tells how well the rule agrees with the labels (leave-one-out).
-        """
+        """Return ``{feature: (min|None, max|None)}`` fitted to the manual labels (``{}``: too few labels)."""
         s = self.suggestion()
         return {} if s is None else s.criteria
 
@@ -234,6 +228,23 @@ class CellectorManager(SelectionState):
         if s is not None:
             self.set_all_criteria(s.criteria)
         return s
+
+    def carry_labels_from(self, *sources: Any) -> int:
+        """Seed guidance with the manual labels of other sessions of the study; returns how many.
+
+        ``sources`` are managers, or folders whose ``cellector/`` holds a saved curation.
+        Each session's features are put on its own scale first, so brightness that differs
+        between sessions does not matter. No source clears the carried labels.
+        """
+        carried = None
+        for src in sources:
+            other = src if isinstance(src, CellectorManager) else CellectorManager(Path(src))
+            more = guidance.carry(
+                other.features, other.manual_label, other.manual_label_active, other.exclude_features, True
+            )
+            carried = more if carried is None else carried.merge(more)
+        self.carried_labels = carried
+        return 0 if carried is None else len(carried)
 
     # ------------------------------------------------------------------ saving and loading
 
@@ -291,26 +302,7 @@ class CellectorManager(SelectionState):
         return folder
 
     def _load_saved(self, state: dict | None = None) -> None:
-        if state is None:
-            state = self.curation.load(self.num_rois)
-        self.notes += state["notes"]
-        if state["metadata"] is None and state["manual_selection"] is not None:
-            self.notes.append(
-                "labels saved by the published cellector: its ROI order may not follow "
-                "the plane numbers (plane10 before plane2)"
-            )
-        self.restore(state["criteria"], state["manual_selection"])
-        on_disk = state["idx_selected"]
-        if "idx_selected.npy" in state.get("changed_outside", []) and on_disk is not None:
-            # keep a selection another program wrote: the ROIs where it differs become manual labels
-            if on_disk.shape != (self.num_rois,):
-                raise store.StoreError(
-                    f"idx_selected.npy was rewritten outside cellector with {on_disk.size} values, "
-                    f"but the folder has {self.num_rois} ROIs"
-                )
-            adopted = self.adopt_selection(on_disk)
-            if adopted:
-                self.notes.append(_adoption_note(adopted))
+        self.notes += restore_state(self, state if state is not None else self.curation.load(self.num_rois))
 
     # ------------------------------------------------------------------ journal (crash recovery)
 
@@ -344,12 +336,3 @@ class CellectorManager(SelectionState):
     def discard_journal(self) -> None:
         """Forget journalled edits of a crashed session."""
         self.curation.clear_journal()
-
-
-def _adoption_note(n: int) -> str:
-    """Describe what happens to a selection rewritten outside cellector that differs on ``n`` ROIs."""
-    rois = "1 ROI differs" if n == 1 else f"{n} ROIs differ"
-    return (
-        f"idx_selected.npy was rewritten outside cellector: {rois} from the saved cutoffs and labels; "
-        "the cutoffs are kept and those ROIs become manual labels, so the selection equals the file"
-    )

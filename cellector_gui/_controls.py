@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from magicgui.widgets import CheckBox, ComboBox, Container, Label, PushButton
 from qtpy.QtCore import Qt
-from qtpy.QtWidgets import QComboBox
+from qtpy.QtWidgets import QComboBox, QSizePolicy
 
 from ._rows import row
 
@@ -64,6 +64,8 @@ class DockControls(Container):
         # three lines, always (a suggestion on two features and its estimate): nothing is cut or moves
         self.suggestion_label.native.setFixedHeight(3 * lines + 4)
         self.suggestion_label.native.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        # the dock's whole width: the words of the estimate must never be cut
+        self.suggestion_label.native.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         super().__init__(
             widgets=[
                 row(

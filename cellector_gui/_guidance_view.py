@@ -14,7 +14,7 @@ from qtpy.QtWidgets import QWidget
 
 from ._controls import NO_SUGGESTION
 
-__all__ = ["GuidanceView"]
+__all__ = ["GuidanceView", "in_words"]
 
 #: Wait this long after the last label before fitting again (a burst of clicks fits once).
 SETTLE_MS = 150
@@ -47,4 +47,14 @@ class GuidanceView:
             card.show_suggestion(None if s is None else s.criteria.get(name))
         controls = self.dock.controls
         controls.apply_button.enabled = s is not None
-        controls.suggestion_label.value = NO_SUGGESTION if s is None else f"suggested: {s.describe()}"
+        controls.suggestion_label.value = NO_SUGGESTION if s is None else in_words(s)
+
+
+def in_words(s: Any) -> str:
+    """Return a suggestion as the dock says it: the cutoff, then what it promises, in a biologist's words."""
+    carried = f" and {s.carried} carried over" if s.carried else ""
+    return (
+        f"suggested: <b>{s.cutoffs_text()}</b> · about {round(s.estimated_red)} red cells<br>estimated precision "
+        f"{s.estimated_precision:.2f}, recall {s.estimated_recall:.2f} (± {s.f1_margin:.2f}), "
+        f"from {s.n_labels} label{'' if s.n_labels == 1 else 's'}{carried}"
+    )

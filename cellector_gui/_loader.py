@@ -66,7 +66,11 @@ class SessionLoader:
         def work():
             from cellector.manager import CellectorManager
 
-            return (yield from CellectorManager.iter_open(path, **options))
+            manager = yield from CellectorManager.iter_open(path, **options)
+            # guided review's first suggestion needs scikit-learn (~1 s to import): here, not on a label
+            import sklearn.mixture  # noqa: F401
+
+            return manager
 
         w = self.widget
         if hasattr(path, "reference"):  # a session read already: its images show while the features load

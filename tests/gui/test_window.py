@@ -820,7 +820,10 @@ def test_guided_review_ghost_lines_and_apply(window, synthetic, qtbot):
     assert m.manual_selection[1].sum() == 6 and m.manual_selection[0].any() and not m.manual_selection[0].all()
     qtbot.waitUntil(lambda: widget.controls.apply_button.enabled, timeout=5000)  # the fit runs once after the burst
     s = m.suggestion()
-    assert widget.controls.suggestion_label.value == f"suggested: {s.describe()}"
+    text = widget.controls.suggestion_label.value  # the cutoff, then what it promises, in words
+    assert text.startswith(f"suggested: <b>{s.cutoffs_text()}</b> · about {round(s.estimated_red)} red cells<br>")
+    assert f"estimated precision {s.estimated_precision:.2f}, recall {s.estimated_recall:.2f}" in text
+    assert f"(± {s.f1_margin:.2f}), from 6 labels" in text
     for name, side, cut in s.rule.bounds:
         line = widget.cards[name].ghost_min if side == "min" else widget.cards[name].ghost_max
         assert line.get_visible() and line.get_xdata()[0] == pytest.approx(cut)
