@@ -103,7 +103,11 @@ def _apply(job: SessionJob, progress: Callable[[int, int], None] | None) -> tupl
     from .propagate import apply_criteria
 
     m = CellectorManager.from_folder(job.folder, progress=progress, **job.load)
-    return True, apply_criteria(m, job.options["criteria"]), False
+    return (
+        True,
+        apply_criteria(m, job.options["criteria"], job.options.get("origin", "applied from another session")),
+        False,
+    )
 
 
 def _export(job: SessionJob, progress: Callable[[int, int], None] | None) -> tuple[bool, str, bool]:

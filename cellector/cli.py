@@ -112,7 +112,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
     criteria = load_state(where)["criteria"]
     if not criteria:
         raise ValueError(f"{where} holds no saved criteria to apply")
-    return _run_batch(args, "apply", {"criteria": criteria})
+    return _run_batch(args, "apply", {"criteria": criteria, "origin": f"from {root}"})
 
 
 def cmd_export(args: argparse.Namespace) -> int:

@@ -10,7 +10,7 @@ kept is a :class:`~cellector.curation.CurationStore`; the pure helpers are
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Generator, Iterable
+from collections.abc import Callable, Generator, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ import numpy as np
 from . import guidance, review
 from .curation import CurationStore, restore_state
 from .features import run_with_progress
+from .guided import SessionGuidance
 from .roi_processor import RoiProcessor
 from .saved_features import SavedFeatures
 from .selection import Bounds, SelectionState
@@ -88,11 +89,10 @@ class CellectorManager(SelectionState):
         exclude_features: Iterable[str] | None = None,
     ) -> None:
         super().__init__(roi_processor, exclude_features)
-        #: Let features of the functional image guide too (off: red evidence decides)
-        self.guide_with_functional = False
-        #: Labels of earlier sessions that seed the suggestion (:meth:`carry_labels_from`)
-        self.carried_labels: guidance.CarriedLabels | None = None
-        self._guidance: tuple[tuple, guidance.Guide] | None = None
+        #: Guided review: the guide over the features, labels carried over, the functional opt-in
+        self.guidance = SessionGuidance(self)
+        #: Where the criteria came from ("suggested from 12 labels", "from day1/suite2p", "set here"; None: none)
+        self.criteria_origin: str | None = None
         #: Where the curation is saved (starts where the features are cached)
         self.curation = CurationStore(roi_processor.store, roi_processor.store_note, roi_processor.roi_fingerprint)
         self.notes: list[str] = [roi_processor.store_note] if roi_processor.store_note else []
@@ -197,17 +197,18 @@ class CellectorManager(SelectionState):
 
     # ------------------------------------------------------------------ guidance
 
-    def _guide(self) -> guidance.Guide:
-        """Guidance over the current features (made again when they, the exclusions or the opt-in change)."""
-        key = (tuple(self.exclude_features), self.guide_with_functional, [(k, id(v)) for k, v in self.features.items()])
-        if self._guidance is None or self._guidance[0] != key:
-            guide = guidance.Guide(self.features, self.exclude_features, self.guide_with_functional)
-            self._guidance = (key, guide)
-        return self._guidance[1]
+    @property
+    def guide_with_functional(self) -> bool:
+        """Whether features of the functional image guide too (off: red evidence decides)."""
+        return self.guidance.with_functional
+
+    @guide_with_functional.setter
+    def guide_with_functional(self, value: bool) -> None:
+        self.guidance.with_functional = bool(value)
 
     def review_queue(self) -> np.ndarray:
         """Return the ROIs without an active manual label, most informative first (:mod:`cellector.guidance`)."""
-        return self._guide().review_queue(self._label, self._active, self.carried_labels)
+        return self.guidance.review_queue()
 
     def suggestion(self) -> guidance.Suggestion | None:
         """Return the cutoffs fitted to the manual labels, with their estimated precision, recall and F1.
@@ -215,7 +216,7 @@ class CellectorManager(SelectionState):
         None until there is a label of each kind (labels carried over from other sessions
         count: a seeded session has a suggestion before its first label).
         """
-        return self._guide().suggest(self._label, self._active, self.carried_labels)
+        return self.guidance.suggestion()
 
     def suggest_criteria(self) -> dict[str, Bounds]:
         """Return ``{feature: (min|None, max|None)}`` fitted to the manual labels (``{}``: too few labels)."""
@@ -226,8 +227,21 @@ class CellectorManager(SelectionState):
         """Set every criterion to the suggestion, as one undoable step; returns it (None: nothing to apply)."""
         s = self.suggestion()
         if s is not None:
-            self.set_all_criteria(s.criteria)
+            self.apply_criteria(s.criteria, f"suggested from {s.n_labels} labels")
         return s
+
+    def apply_criteria(self, criteria: Mapping[str, Iterable], origin: str) -> None:
+        """Set several criteria as one undoable step and say where they came from (``criteria_origin``)."""
+        self.set_all_criteria({k: v for k, v in criteria.items() if k in self.features})
+        self.criteria_origin = origin
+
+    def update_criteria(self, feature: str, criterion: Iterable, coalesce: bool = False) -> None:
+        """Set one criterion (see :meth:`SelectionState.update_criteria`); cutoffs from elsewhere become adjusted."""
+        super().update_criteria(feature, criterion, coalesce)
+        origin = self.criteria_origin
+        self.criteria_origin = (
+            "set here" if origin is None else origin if origin.endswith("adjusted") else f"{origin}, adjusted"
+        )
 
     def carry_labels_from(self, *sources: Any) -> int:
         """Seed guidance with the manual labels of other sessions of the study; returns how many.
@@ -236,15 +250,8 @@ class CellectorManager(SelectionState):
         Each session's features are put on its own scale first, so brightness that differs
         between sessions does not matter. No source clears the carried labels.
         """
-        carried = None
-        for src in sources:
-            other = src if isinstance(src, CellectorManager) else CellectorManager(Path(src))
-            more = guidance.carry(
-                other.features, other.manual_label, other.manual_label_active, other.exclude_features, True
-            )
-            carried = more if carried is None else carried.merge(more)
-        self.carried_labels = carried
-        return 0 if carried is None else len(carried)
+        others = [src if isinstance(src, CellectorManager) else CellectorManager(Path(src)) for src in sources]
+        return self.guidance.carry_from(others)
 
     # ------------------------------------------------------------------ saving and loading
 
@@ -269,6 +276,7 @@ class CellectorManager(SelectionState):
             **self.roi_processor.metadata(),
             "labels_roi_fingerprint": self.roi_processor.roi_fingerprint,
             "n_selected": int(self.compute_idx_selected().sum()),
+            "criteria_origin": self.criteria_origin,
         }
 
     def save_features(self) -> None:
@@ -302,7 +310,9 @@ class CellectorManager(SelectionState):
         return folder
 
     def _load_saved(self, state: dict | None = None) -> None:
-        self.notes += restore_state(self, state if state is not None else self.curation.load(self.num_rois))
+        state = state if state is not None else self.curation.load(self.num_rois)
+        self.notes += restore_state(self, state)
+        self.criteria_origin = (state["metadata"] or {}).get("criteria_origin")
 
     # ------------------------------------------------------------------ journal (crash recovery)
 
@@ -336,3 +346,10 @@ class CellectorManager(SelectionState):
     def discard_journal(self) -> None:
         """Forget journalled edits of a crashed session."""
         self.curation.clear_journal()
+
+
+def _adjusted(origin: str | None) -> str:
+    """Say that cutoffs from ``origin`` were changed by hand here."""
+    if origin is None:
+        return "set here"
+    return origin if origin.endswith(("adjusted", "set here")) else f"{origin}, adjusted"

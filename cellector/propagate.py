@@ -27,13 +27,14 @@ class PropagationResult:
     message: str
 
 
-def apply_criteria(manager: CellectorManager, criteria: Mapping[str, Bounds]) -> str:
+def apply_criteria(manager: CellectorManager, criteria: Mapping[str, Bounds], origin: str) -> str:
     """Set ``criteria`` on ``manager`` (one undo step), save its whole state; return what happened in one line.
 
     Criteria of features the session does not have are skipped and named in the line;
-    the session's own manual labels are kept.
+    the session's own manual labels are kept. ``origin`` ("from day1/suite2p") is saved
+    as where the criteria came from.
     """
-    manager.set_all_criteria({name: bounds for name, bounds in criteria.items() if name in manager.features})
+    manager.apply_criteria(criteria, origin)
     folder = manager.save_all()
     msg = f"{int(manager.compute_idx_selected().sum())} of {manager.num_rois} selected; saved to {folder}"
     missing = sorted(set(criteria) - set(manager.features))
@@ -61,7 +62,7 @@ def propagate_criteria(source: str | Path, *targets: str | Path, **load_kwargs: 
     for target in targets:
         try:
             m = CellectorManager.from_folder(target, **load_kwargs)
-            results.append(PropagationResult(Path(target), True, apply_criteria(m, criteria)))
+            results.append(PropagationResult(Path(target), True, apply_criteria(m, criteria, f"from {source}")))
         except (ValueError, OSError) as exc:
             results.append(PropagationResult(Path(target), False, str(exc)))
     return results

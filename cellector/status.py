@@ -73,8 +73,9 @@ def session_status(folder: str | Path, root: str | Path | None = None) -> dict[s
     """Return one session's row of the study table.
 
     Keys: ``path`` (relative to ``root``), ``planes``, ``rois``, ``selected`` (None until
-    saved), ``state`` (:data:`STATES`), ``saved_at`` (ISO time of the selection, or None)
-    and ``error`` (None, or one line).
+    saved), ``state`` (:data:`STATES`), ``saved_at`` (ISO time of the selection, or None),
+    ``criteria_origin`` (where the saved cutoffs came from, or None) and ``error`` (None,
+    or one line).
     """
     folder = Path(folder)
     shown = str(folder.relative_to(root)) if root is not None and folder != Path(root) else str(folder)
@@ -85,6 +86,7 @@ def session_status(folder: str | Path, root: str | Path | None = None) -> dict[s
         "selected": None,
         "state": "broken",
         "saved_at": None,
+        "criteria_origin": None,
         "error": None,
     }
     try:
@@ -100,6 +102,7 @@ def session_status(folder: str | Path, root: str | Path | None = None) -> dict[s
     sel = st["idx_selected"]
     row["selected"] = None if sel is None else int(sel.sum())
     row["state"] = _state(st, pending)
+    row["criteria_origin"] = meta.get("criteria_origin")
     f = store / "idx_selected.npy"
     if sel is not None and f.is_file():
         row["saved_at"] = datetime.fromtimestamp(f.stat().st_mtime).astimezone().isoformat(timespec="seconds")

@@ -183,6 +183,7 @@ _META_TYPES: dict[str, tuple[type, ...]] = {
     "planes": (list,),
     "reference_key": (str,),
     "functional_key": (str, type(None)),
+    "criteria_origin": (str, type(None)),
     SAVING_FLAG: (bool,),
 }
 

@@ -99,6 +99,7 @@ def test_apply_propagates_and_reports_each_target(tmp_path, real_copy, capsys):
         expected = (t.features["dot_product"] >= 100) & (t.features["corr_coef"] <= 0.95)
         np.testing.assert_array_equal(st["idx_selected"], expected)
         assert f"{int(expected.sum())} of {t.num_rois} selected" in out
+        assert st["metadata"]["criteria_origin"] == f"from {src}" and t.criteria_origin == f"from {src}"
     rc, out, _ = _run(capsys, "apply", "--criteria-from", src, good)
     assert rc == 0 and out.startswith(f"ok   {good}: ") and len(out.splitlines()) == 1
 

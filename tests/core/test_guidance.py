@@ -258,9 +258,13 @@ def test_manager_suggestion_is_one_undo_step(synthetic):
     before = m.criteria
     s = m.apply_suggested_criteria()
     assert m.criteria == suggested and s.n_labels == 6  # every feature's criterion: the others' are cleared
+    assert m.criteria_origin == "suggested from 6 labels"
     assert m.undo() and m.criteria == before  # one step back to the criteria before
     assert m.redo() and m.criteria == suggested
     assert not np.isin(m.review_queue(), np.concatenate([red, not_red])).any()
+    name, side, cut = s.rule.bounds[0]
+    m.update_criteria(name, (cut + 1e-3, None) if side == "min" else (None, cut + 1e-3))  # a drag of the slider
+    assert m.criteria_origin == "suggested from 6 labels, adjusted"
 
 
 def test_the_manager_keeps_its_guide_until_the_features_change(synthetic):
@@ -269,10 +273,10 @@ def test_the_manager_keeps_its_guide_until_the_features_change(synthetic):
     m.update_manual_labels(np.flatnonzero(truth)[:3], True)
     m.update_manual_labels(np.flatnonzero(~truth)[:3], False)
     first = m.suggestion()
-    guide = m._guide()
-    assert m._guide() is guide and m.suggestion() == first  # nothing changed: the same guide, the same answer
+    guide = m.guidance.guide()
+    assert m.guidance.guide() is guide and m.suggestion() == first  # nothing changed: the same guide, the same answer
     m.add_feature("mine", np.arange(m.num_rois, dtype=float))
-    assert m._guide() is not guide and "mine" in m._guide().prepared.names
+    assert m.guidance.guide() is not guide and "mine" in m.guidance.guide().prepared.names
 
 
 def test_carry_labels_from_an_earlier_session(synthetic, tmp_path, capsys):

@@ -58,6 +58,7 @@ def test_status_json_rows(tmp_path, capsys):
         "selected": int(day10.sum()),
         "state": "saved",
         "saved_at": None,
+        "criteria_origin": "set here",  # a cutoff set with update_criteria, as the window's slider does
         "error": None,
     }
     assert by["m1/day10/suite2p"]["saved_at"].startswith("20")
@@ -70,6 +71,7 @@ def test_status_json_rows(tmp_path, capsys):
         "selected": None,
         "state": "features computed",
         "saved_at": None,
+        "criteria_origin": None,
         "error": None,
     }
     assert by["m2/day2/suite2p"]["state"] == "not started"

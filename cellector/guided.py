@@ -1,0 +1,63 @@
+"""Guidance for one curation: the guide over its features, the labels carried over, the opt-in.
+
+:class:`SessionGuidance` is composed into :class:`~cellector.manager.CellectorManager`
+(its ``review_queue``, ``suggestion`` and ``carry_labels_from`` hand over to it). It keeps
+the :class:`~cellector.guidance.Guide` of the current features and makes it again when
+they, the excluded features or the opt-in for the functional image change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+
+from . import guidance
+from .selection import SelectionState
+
+__all__ = ["SessionGuidance"]
+
+
+class SessionGuidance:
+    """What guided review knows of one curation besides its labels.
+
+    Parameters
+    ----------
+    state : SelectionState
+        The curation: its features, labels and excluded features.
+    """
+
+    def __init__(self, state: SelectionState) -> None:
+        self.state = state
+        #: Let features of the functional image guide too (off: red evidence decides)
+        self.with_functional = False
+        #: Labels of earlier sessions that seed the fit (:meth:`carry_from`)
+        self.carried: guidance.CarriedLabels | None = None
+        self._guide: tuple[tuple, guidance.Guide] | None = None
+
+    def guide(self) -> guidance.Guide:
+        """Return the guide of the current features (made again when they or the options change)."""
+        s = self.state
+        key = (tuple(s.exclude_features), self.with_functional, [(k, id(v)) for k, v in s.features.items()])
+        if self._guide is None or self._guide[0] != key:
+            self._guide = (key, guidance.Guide(s.features, s.exclude_features, self.with_functional))
+        return self._guide[1]
+
+    def review_queue(self) -> np.ndarray:
+        """Return the unlabelled ROIs, most informative first."""
+        return self.guide().review_queue(self.state.manual_label, self.state.manual_label_active, self.carried)
+
+    def suggestion(self) -> guidance.Suggestion | None:
+        """Return the cutoffs fitted to the labels (and the carried ones), with their estimate."""
+        return self.guide().suggest(self.state.manual_label, self.state.manual_label_active, self.carried)
+
+    def carry_from(self, others: Iterable[SelectionState]) -> int:
+        """Seed the fit with the manual labels of ``others`` (replacing any carried before); returns how many."""
+        carried = None
+        for other in others:
+            more = guidance.carry(
+                other.features, other.manual_label, other.manual_label_active, other.exclude_features, True
+            )
+            carried = more if carried is None else carried.merge(more)
+        self.carried = carried
+        return 0 if carried is None else len(carried)
