@@ -121,6 +121,7 @@ def iter_features(
     functional_reference: np.ndarray | None = None,
     names: Iterable[str] | None = None,
     chunk_size: int = 64,
+    threads: int | None = None,
     **parameters: Any,
 ) -> Generator[Progress, None, dict[str, np.ndarray]]:
     """Compute features, yielding ``(rois_done, n_rois)`` as chunks finish (``n_rois`` once all is done).
@@ -137,6 +138,9 @@ def iter_features(
         Features to compute (default: all that apply, in the spec's order).
     chunk_size : int
         ROIs per chunk; memory grows with it, not with N.
+    threads : int, optional
+        Threads for the chunks (default: ``CELLECTOR_THREADS``, else the CPUs this process
+        may use); a window computing the next sessions in the background uses one.
     **parameters
         Processing parameters (see ``DEFAULT_PARAMETERS``).
 
@@ -155,7 +159,7 @@ def iter_features(
     if unknown:
         raise ValueError(f"cannot compute feature(s) {unknown}")
     chunked = [s.name for s in REGISTRY if s.stage == "chunk" and s.name in wanted]
-    threads = max(1, min(_threads(), -(-rois.n_rois // chunk_size)))
+    threads = max(1, min(threads or _threads(), -(-rois.n_rois // chunk_size)))
     pool = ThreadPoolExecutor(threads, thread_name_prefix="cellector-features")
     band = _BandPass()
     try:

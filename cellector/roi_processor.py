@@ -204,16 +204,18 @@ class RoiProcessor(RoiViews):
         self,
         chunk_size: int = 64,
         saved_state: dict | None = None,
+        threads: int | None = None,
     ) -> Generator[tuple[int, int], None, None]:
         """Load matching saved features, compute the rest, yielding ``(done, total)``.
 
         ``saved_state`` is :func:`cellector.io.store.load_state`'s result when the caller
-        has already read it (it is then not read again).
+        has already read it (it is then not read again); ``threads`` as for
+        :func:`cellector.features.iter_features`.
         """
         todo = self.load_saved_features(saved_state) if self.use_saved else self.missing_features()
         if todo:
             result = yield from iter_features(
-                self.rois, self.reference, self.functional_reference, todo, chunk_size=chunk_size, **self.parameters
+                self.rois, self.reference, self.functional_reference, todo, chunk_size, threads, **self.parameters
             )
             self._features.update(result)
             if self.save_features_on_compute and self.store is not None:

@@ -32,6 +32,8 @@ class Dock(Protocol):
     controls: DockControls
     show_mode: str
     cards_scroll: CardsPanel
+    guidance: Any
+    study: Any
 
     @property
     def state(self) -> CellectorManager: ...
@@ -167,12 +169,16 @@ class CurationActions:
         self.dock.show_message(f"{lead}guided: {self.manager.describe_roi(idx)} (e red, d not red, g skip)")
 
     def apply_suggestion(self) -> None:
-        """Set the cutoffs fitted to the manual labels (one undo step)."""
-        s = self.manager.apply_suggested_criteria()
-        if s is None:
-            self.dock.show_message("no suggestion yet: label at least one red and one non-red ROI")
-        else:
-            self.dock.show_message(f"applied {s.describe()} (undo with Ctrl+Z)")
+        """Set the cutoffs the dotted lines show: fitted to the labels, or an earlier session's (one undo step)."""
+        self.dock.show_message(self.dock.guidance.apply())
+
+    def next_session(self) -> None:
+        """Open the next session of the study in this window."""
+        self.dock.study.next_session()
+
+    def previous_session(self) -> None:
+        """Open the previous session of the study in this window."""
+        self.dock.study.previous_session()
 
     def next_roi(self) -> None:
         """Focus the next review candidate and centre on it."""

@@ -38,6 +38,8 @@ KEYMAP: dict[str, tuple[str, str]] = {
     "a": ("toggle_near_cutoff", "review only ROIs near a cutoff"),
     "Control-Z": ("undo", "undo"),
     "Control-Shift-Z": ("redo", "redo"),
+    "Shift-N": ("next_session", "the next session of the study (same window)"),
+    "Shift-B": ("previous_session", "the previous session of the study"),
     "h": ("toggle_help", "show/hide this help"),
 }
 
@@ -81,8 +83,10 @@ class ViewerBindings:
     def bind(self) -> None:
         """Bind the key map and the click on the viewer; claim Ctrl+S and the close question on its window."""
         viewer, actions = self.dock.viewer, self.dock.roi_actions
+        if self._previous:
+            return  # bound already (a study's next session keeps the keys)
         for key, (method, _desc) in KEYMAP.items():
-            self._previous[key] = viewer.bind_key(key, _key_handler(getattr(actions, method)), overwrite=True)
+            self._previous[key] = viewer.bind_key(key, self._key_handler(getattr(actions, method)), overwrite=True)
         viewer.mouse_drag_callbacks.append(self._on_mouse_drag)
         top: QWidget | None = main_window(self.dock)
         if top is not None and not self._filters:
@@ -104,12 +108,16 @@ class ViewerBindings:
         if self.dock.manager is not None:
             yield from click_or_drag(event, self.dock.roi_actions.click_at)
 
+    def _key_handler(self, method: Callable[[], None]) -> Callable[[Any], None]:
+        """Wrap an action for napari's ``bind_key`` (which passes the viewer); keeps its docstring for napari's list.
 
-def _key_handler(method: Callable[[], None]) -> Callable[[Any], None]:
-    """Wrap an action for napari's ``bind_key`` (which passes the viewer); keeps its docstring for napari's list."""
+        While no session is shown (a study's next one loading) a key does nothing.
+        """
+        dock = self.dock
 
-    def handler(_viewer: Any) -> None:
-        method()
+        def handler(_viewer: Any) -> None:
+            if dock.manager is not None:
+                method()
 
-    handler.__doc__ = method.__doc__
-    return handler
+        handler.__doc__ = method.__doc__
+        return handler

@@ -6,6 +6,8 @@ control's ``changed``/``clicked`` event to the manager's commands.
 
 from __future__ import annotations
 
+from typing import Any
+
 from magicgui.widgets import CheckBox, ComboBox, Container, Label, PushButton
 from qtpy.QtCore import Qt
 from qtpy.QtWidgets import QComboBox, QSizePolicy
@@ -26,6 +28,15 @@ class ReferenceRow(Container):
         )
         super().__init__(widgets=[Label(value="reference image:"), self.combo], layout="horizontal", labels=False)
         self.margins = (0, 0, 0, 0)
+
+    def fill(self, session: Any) -> None:
+        """Offer the session's image keys (without emitting a change); one key only: nothing to choose."""
+        keys = list(session.images) if session is not None else []
+        with self.combo.changed.blocked():
+            self.combo.choices = keys
+            if session is not None:
+                self.combo.value = session.reference_key
+        self.combo.enabled = len(keys) > 1
 
 
 class DockControls(Container):

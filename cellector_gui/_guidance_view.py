@@ -2,7 +2,9 @@
 
 It follows the manual labels: fitting runs once after a burst of labels (not on every
 click), then the cards show the suggested cutoffs as dotted lines and the dock says in
-words what applying them would give.
+words what applying them would give. In a study, a session without cutoffs or labels is
+first offered the cutoffs of an earlier session (:meth:`GuidanceView.offer`), drawn and
+applied the same way.
 """
 
 from __future__ import annotations
@@ -35,19 +37,63 @@ class GuidanceView:
         self.timer.setSingleShot(True)
         self.timer.setInterval(SETTLE_MS)
         self.timer.timeout.connect(self.refresh)
+        #: cutoffs of an earlier session offered to this one, and that session's name
+        self.offered: tuple[dict, str] | None = None
 
     def labels_changed(self) -> None:
         """Fit again once the labels settle."""
         self.timer.start()
 
+    def offer(self, criteria: dict | None, source: str | None) -> None:
+        """Offer an earlier session's cutoffs while this session has no cutoff and no label (None: no offer)."""
+        self.offered = None if criteria is None or source is None else (dict(criteria), source)
+        self.refresh()
+
+    def _showing_offer(self) -> bool:
+        m = self.dock.state
+        return self.offered is not None and not m.has_cutoffs and not m.manual_label_active.any()
+
     def refresh(self) -> None:
-        """Show the cutoffs fitted to the manual labels as ghost lines, and say what they promise."""
+        """Show the offered cutoffs or the cutoffs fitted to the labels as ghost lines, and say what they promise."""
+        if self._showing_offer():
+            assert self.offered is not None
+            criteria, source = self.offered
+            text = f"cutoffs of {source}: <b>{_bounds_text(criteria)}</b><br>p (Apply) uses them here"
+            self._show(criteria, text)
+            return
         s = self.dock.state.suggestion()
+        self._show(None if s is None else s.criteria, NO_SUGGESTION if s is None else in_words(s))
+
+    def _show(self, criteria: dict | None, text: str) -> None:
         for name, card in self.dock.cards.items():
-            card.show_suggestion(None if s is None else s.criteria.get(name))
+            card.show_suggestion(None if criteria is None else criteria.get(name))
         controls = self.dock.controls
-        controls.apply_button.enabled = s is not None
-        controls.suggestion_label.value = NO_SUGGESTION if s is None else in_words(s)
+        controls.apply_button.enabled = criteria is not None
+        controls.suggestion_label.value = text
+
+    def apply(self) -> str:
+        """Apply what is shown (the offered cutoffs, or the suggestion) as one undoable step; returns what happened."""
+        m = self.dock.state
+        if self._showing_offer():
+            assert self.offered is not None
+            criteria, source = self.offered
+            m.apply_criteria(criteria, f"from {source}")
+            self.refresh()
+            return f"applied the cutoffs of {source} (undo with Ctrl+Z)"
+        s = m.apply_suggested_criteria()
+        if s is None:
+            return "no suggestion yet: label at least one red and one non-red ROI"
+        return f"applied {s.cutoffs_text()} (undo with Ctrl+Z)"
+
+
+def _bounds_text(criteria: dict) -> str:
+    parts = []
+    for name, (lo, hi) in criteria.items():
+        if lo is not None:
+            parts.append(f"{name} >= {lo:.4g}")
+        if hi is not None:
+            parts.append(f"{name} <= {hi:.4g}")
+    return " and ".join(parts)
 
 
 def in_words(s: Any) -> str:

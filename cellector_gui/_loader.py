@@ -9,9 +9,10 @@ modules import each other in one direction only.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
-__all__ = ["SessionLoader"]
+__all__ = ["SessionLoader", "read_session", "while_alive"]
 
 
 class SessionLoader:
@@ -24,27 +25,53 @@ class SessionLoader:
         self.worker: Any = None
 
     def open(
-        self, path: Any, options: dict, recover: bool | None = None, note: str | None = None, block: bool = False
+        self,
+        path: Any,
+        options: dict,
+        recover: bool | None = None,
+        note: str | None = None,
+        block: bool = False,
+        then: Callable[[Any], None] | None = None,
     ) -> None:
         """Open ``path`` (a folder or a :class:`cellector.io.suite2p.Session` already read) with ``options``.
 
         ``options`` are :meth:`CellectorManager.from_folder`'s keywords; ``recover``
-        replays a crashed session's journal (None asks); ``note`` shows in the banner.
+        replays a crashed session's journal (None asks); ``note`` shows in the banner;
+        ``then(manager)`` runs once the session is shown.
         """
         self.source = (path, options)
         if block:
             from cellector.manager import CellectorManager
 
-            self._attach(CellectorManager.from_folder(path, **options), recover, note)
+            self._attach(CellectorManager.from_folder(path, **options), recover, note, then)
         else:
-            self._start_worker(path, options, recover, note)
+            self._start_worker(path, options, recover, note, then)
 
-    def _attach(self, manager: Any, recover: bool | None, note: str | None) -> None:
-        from ._text import plural
+    def reopen(self, **changes: Any) -> None:
+        """Open the same folder again with other options (e.g. ``reference_key``), in a worker.
 
+        Unsaved changes are asked about first; the layers are reused.
+        """
+        w = self.widget
+        if self.source is None or not w.confirm_close():
+            return
+        path, options = self.source
+        w.leave_session()
+        w.set_banner(None)
+        self.open(getattr(path, "root", path), {**options, **changes}, recover=False)
+
+    def _attach(self, manager: Any, recover: bool | None, note: str | None, then: Callable | None = None) -> None:
         w = self.widget
         w.set_manager(manager)
         w.set_banner(note)
+        self._offer_journal(manager, recover)
+        if then is not None:
+            then(manager)
+
+    def _offer_journal(self, manager: Any, recover: bool | None) -> None:
+        from ._text import plural
+
+        w = self.widget
         n = manager.pending_journal()
         if not n:
             return
@@ -59,7 +86,9 @@ class SessionLoader:
         else:
             manager.discard_journal()
 
-    def _start_worker(self, path: Any, options: dict, recover: bool | None, note: str | None) -> None:
+    def _start_worker(
+        self, path: Any, options: dict, recover: bool | None, note: str | None, then: Callable | None
+    ) -> None:
         from napari.qt.threading import thread_worker
 
         @thread_worker(progress=True)
@@ -73,21 +102,21 @@ class SessionLoader:
             return manager
 
         w = self.widget
-        if hasattr(path, "reference"):  # a session read already: its images show while the features load
+        if hasattr(path, "reference") and w.layers is None:  # a first session read already: shown while loading
             from ._roi_layers import add_evidence
 
             add_evidence(w.viewer, path)
         w.progress.setVisible(True)
         w.show_message("reading the folder and computing features…")
         worker = work()
-        worker.yielded.connect(_while_alive(lambda dt: self._show_progress(*dt)))
+        worker.yielded.connect(while_alive(lambda dt: self._show_progress(*dt)))
 
         def returned(manager: Any) -> None:
             w.progress.setVisible(False)
-            self._attach(manager, recover, note)
+            self._attach(manager, recover, note, then)
 
-        worker.returned.connect(_while_alive(returned))
-        worker.errored.connect(_while_alive(self._report))
+        worker.returned.connect(while_alive(returned))
+        worker.errored.connect(while_alive(self._report))
         w.destroyed.connect(lambda *_: worker.quit())  # window closed while loading: stop
         self.worker = worker
         worker.start()
@@ -108,7 +137,7 @@ class SessionLoader:
         QMessageBox.critical(w, "cellector", str(exc))
 
 
-def _while_alive(slot: Callable) -> Callable:
+def while_alive(slot: Callable) -> Callable:
     """Wrap a worker callback so that it does nothing once the window it would update was closed."""
 
     def call(*args: Any) -> None:
@@ -119,3 +148,16 @@ def _while_alive(slot: Callable) -> Callable:
                 raise
 
     return call
+
+
+def read_session(path: str | Path, reference_key: str, functional_key: str | None, iscell_only: bool):
+    """Read a suite2p folder for the window, as a :class:`cellector.io.suite2p.Session`.
+
+    A folder without ``reference_key`` (a single-channel recording) opens on the first
+    fallback image instead (``session.reference_key``), and ``session.reference_note``
+    says so; a malformed folder raises :class:`cellector.io.suite2p.Suite2pError` with
+    one line.
+    """
+    from cellector.io.suite2p import load_suite2p
+
+    return load_suite2p(path, reference_key, functional_key, iscell_only, fallback_reference=True)

@@ -1,4 +1,4 @@
-"""``cellector-gui FOLDER | --demo``: the curation window."""
+"""``cellector-gui FOLDER... | --demo``: the curation window, on one session or on a whole study."""
 
 from __future__ import annotations
 
@@ -12,13 +12,15 @@ from typing import Any
 
 from cellector import __version__
 
+from ._loader import read_session
+
 __all__ = ["ICON", "build_window", "main"]
 
 ICON = Path(__file__).parent / "icons" / "cellector.png"
 
 
 def build_window(
-    path: str | Path,
+    path: str | Path | Sequence[str | Path],
     show: bool = False,
     reference_key: str = "meanImg_chan2",
     functional_key: str | None = "meanImg",
@@ -29,13 +31,15 @@ def build_window(
     store_dir: str | Path | None = None,
     note: str | None = None,
 ):
-    """Open the curation window on a suite2p folder.
+    """Open the curation window on a suite2p folder, or on every session of a study.
 
     Parameters
     ----------
-    path : str, Path or Session
-        suite2p folder, or a :class:`cellector.io.suite2p.Session` already read
-        (``cellector-gui`` reads it once to check it, then hands it over).
+    path : str, Path, Session or sequence of them
+        A suite2p folder, or a :class:`cellector.io.suite2p.Session` already read
+        (``cellector-gui`` reads it once to check it, then hands it over); or a folder
+        holding suite2p sessions at any depth, or several folders: the window then opens
+        with a sessions panel on the first session not yet saved.
     show : bool
         Show the window (tests pass False).
     reference_key, functional_key, iscell_only
@@ -48,7 +52,8 @@ def build_window(
     recover : bool or None
         Replay journalled edits of a crashed session: None asks the user.
     store_dir : str or Path, optional
-        Keep the state there instead of ``<folder>/cellector`` (``--store DIR``).
+        Keep the state there instead of ``<folder>/cellector`` (``--store DIR``; in a
+        study each session gets its own folder inside it).
     note : str, optional
         Shown above the cards until the window is closed (e.g. why another reference
         image than asked for is shown).
@@ -60,14 +65,24 @@ def build_window(
     """
     import napari
 
+    from ._loader import read_session
     from ._widget import CellectorWidget
 
-    if isinstance(path, (str, Path)):  # read it once, as the command does (a single-channel folder falls back)
-        session = read_session(path, reference_key, functional_key, iscell_only)
-        reference_key, note = session.reference_key, note or session.reference_note
+    options = {
+        "reference_key": reference_key,
+        "functional_key": functional_key,
+        "iscell_only": iscell_only,
+        "store_dir": store_dir,
+    }
+    study = _study_of(path)
+    if study is not None and len(study) == 1:  # one session: read it once, as the command does
+        session = read_session(study.sessions[0], reference_key, functional_key, iscell_only)
+        options["reference_key"], note = session.reference_key, note or session.reference_note
         path = session
+        study = None
+    title = study.root if study is not None else getattr(path, "root", path)
     if viewer is None:
-        viewer = napari.Viewer(title=f"cellector — {getattr(path, 'root', path)}", show=show)
+        viewer = napari.Viewer(title=f"cellector — {title}", show=show)
     widget = CellectorWidget(viewer)
     viewer.window.add_dock_widget(widget, name="cellector", area="right")
     _set_icon(widget)
@@ -75,27 +90,21 @@ def build_window(
         from ._qt_access import fit_to_screen
 
         fit_to_screen(widget)
-    options = {
-        "reference_key": reference_key,
-        "functional_key": functional_key,
-        "iscell_only": iscell_only,
-        "store_dir": store_dir,
-    }
-    widget.open(path, options, recover=recover, note=note, block=block)
+    if study is not None:
+        widget.study.start(study, options, block=block, recover=recover)
+    else:
+        widget.open(path, options, recover=recover, note=note, block=block)
     return viewer, widget
 
 
-def read_session(path: str | Path, reference_key: str, functional_key: str | None, iscell_only: bool):
-    """Read a suite2p folder for the window, as a :class:`cellector.io.suite2p.Session`.
+def _study_of(path: Any) -> Any:
+    """Return the :class:`cellector.study.Study` of the sessions ``path`` stands for (None: a Session read already)."""
+    from cellector.io.suite2p import Session
+    from cellector.study import Study
 
-    A folder without ``reference_key`` (a single-channel recording) opens on the first
-    fallback image instead (``session.reference_key``), and ``session.reference_note``
-    says so; a malformed folder raises :class:`cellector.io.suite2p.Suite2pError` with
-    one line.
-    """
-    from cellector.io.suite2p import load_suite2p
-
-    return load_suite2p(path, reference_key, functional_key, iscell_only, fallback_reference=True)
+    if isinstance(path, Session):
+        return None
+    return Study([path] if isinstance(path, (str, Path)) else list(path))
 
 
 def _set_icon(widget) -> None:
@@ -113,7 +122,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="cellector-gui", description="Curate red (channel-2) ROIs of a suite2p folder in napari."
     )
-    p.add_argument("folder", nargs="?", type=Path, help="suite2p folder (holding plane0, plane1, ...)")
+    p.add_argument(
+        "folders",
+        nargs="*",
+        type=Path,
+        metavar="FOLDER",
+        help="a suite2p folder (holding plane0, plane1, ...), or a study: a folder holding suite2p sessions at any "
+        "depth, or several folders (one window, a sessions panel)",
+    )
     p.add_argument("--demo", action="store_true", help="open a synthetic demo session (written to a temporary folder)")
     p.add_argument("--reference", default="meanImg_chan2", metavar="KEY", help="reference image key")
     p.add_argument("--functional", default="meanImg", metavar="KEY", help="functional image key")
@@ -138,8 +154,8 @@ def _no_display() -> bool:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the window; returns the exit code (2 for bad input, with a one-line message)."""
     args = build_parser().parse_args(argv)
-    if args.demo == (args.folder is not None):
-        print("cellector-gui: error: give a suite2p FOLDER or --demo", file=sys.stderr)
+    if args.demo == bool(args.folders):
+        print("cellector-gui: error: give a suite2p FOLDER (or several, or a study folder) or --demo", file=sys.stderr)
         return 2
     if _no_display():
         print(
@@ -148,19 +164,22 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
-    folder = args.folder
     note = None
     reference = args.reference
     if args.demo:
         from cellector.datasets import make_suite2p_folder
 
-        folder = make_suite2p_folder(Path(tempfile.mkdtemp(prefix="cellector-demo-")), n_planes=2, n_rois=300).root
+        folder: Any = make_suite2p_folder(Path(tempfile.mkdtemp(prefix="cellector-demo-")), n_planes=2, n_rois=300).root
         print(f"demo session written to {folder}")
     else:
-        # Check the folder before opening a window, so bad input is one line on stderr.
-        try:  # read once; a single-channel folder opens on another image and explains
-            folder = read_session(folder, args.reference, args.functional, args.iscell_only)
-            reference, note = folder.reference_key, folder.reference_note
+        # Check the folders before opening a window, so bad input is one line on stderr.
+        try:
+            study = _study_of(args.folders)
+            if len(study) == 1:  # one session: read it once; a single-channel one opens on another image
+                folder = read_session(study.sessions[0], args.reference, args.functional, args.iscell_only)
+                reference, note = folder.reference_key, folder.reference_note
+            else:
+                folder = args.folders
         except (ValueError, OSError) as exc:
             print(f"cellector-gui: error: {exc}", file=sys.stderr)
             return 2

@@ -15,13 +15,13 @@ from typing import Any
 from qtpy.QtCore import QTimer
 from qtpy.QtWidgets import QVBoxLayout, QWidget
 
-from ._meta import NOTE_KEY, REFERENCE_KEY, ROOT_KEY
+from ._meta import NOTE_KEY, REFERENCE_KEY, ROOT_KEY, STUDY_KEY
 
 __all__ = ["CellectorDock", "get_reader", "sample_session"]
 
 
 def get_reader(path: Any) -> Callable | None:
-    """Return a reader for suite2p folders, None for anything else (never raises)."""
+    """Return a reader for a suite2p folder or a folder of sessions (a study), None for anything else (never raises)."""
     if isinstance(path, (list, tuple)):
         if len(path) != 1:
             return None
@@ -30,9 +30,29 @@ def get_reader(path: Any) -> Callable | None:
         from cellector.io.suite2p import find_planes
 
         _root, _ = find_planes(path)
+        return _read
+    except (ValueError, OSError, TypeError):
+        pass
+    try:
+        from cellector.status import find_sessions
+
+        return _read_study if find_sessions(path) else None
     except (ValueError, OSError, TypeError):
         return None
-    return _read
+
+
+def _read_study(path: Any) -> list[tuple]:
+    """Show the first session of a study not yet saved; the dock then opens the study with its sessions panel."""
+    from cellector.study import Study
+
+    if isinstance(path, (list, tuple)):
+        path = path[0]
+    study = Study([path])
+    layers = _read(study.sessions[study.first_to_open()])
+    return [
+        (image, {**kwargs, "metadata": {**kwargs["metadata"], STUDY_KEY: str(path)}}, kind)
+        for image, kwargs, kind in layers
+    ]
 
 
 def _read(path: Any) -> list[tuple]:
@@ -90,7 +110,11 @@ class CellectorDock(QWidget):
             return
         # the same worker-thread loading (progress bar, error dialog, journal offer) as cellector-gui
         options = {"reference_key": meta.get(REFERENCE_KEY, "meanImg_chan2")}
-        self.inner.open(meta[ROOT_KEY], options, note=meta.get(NOTE_KEY))
+        study = _study_of(meta.get(STUDY_KEY))
+        if study is not None:
+            self.inner.study.start(study, {})
+        else:
+            self.inner.open(meta[ROOT_KEY], options, note=meta.get(NOTE_KEY))
         # A folder opened for curation gets cellector-gui's layout: the window fills the
         # screen and the canvas takes most of it (napari's Window menu brings its docks back).
         QTimer.singleShot(0, self._fill_screen)
@@ -101,3 +125,13 @@ class CellectorDock(QWidget):
         top = main_window(self)
         if top is not None and top.isVisible():  # not for a hidden viewer (scripts, tests)
             fit_to_screen(self)
+
+
+def _study_of(folder: str | None) -> Any:
+    """Return the study of ``folder`` when it holds more than one session (None otherwise)."""
+    if folder is None:
+        return None
+    from cellector.study import Study
+
+    study = Study([folder])
+    return study if len(study) > 1 else None

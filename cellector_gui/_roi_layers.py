@@ -84,6 +84,28 @@ def feature_limits(values: np.ndarray) -> tuple[float, float]:
     return (lo, hi) if hi > lo else (lo, lo + 1.0)
 
 
+def _evidence_images(rp: RoiProcessor) -> list[tuple[str, np.ndarray | None, dict[str, Any]]]:
+    """Return the reference (red) and functional (green) stacks of a session, with their layer style."""
+    return [
+        ("reference", rp.reference, {"colormap": "red", "blending": "additive"}),
+        ("functional", rp.functional_reference, {"colormap": "green", "visible": False, "blending": "additive"}),
+    ]
+
+
+def _extra_images(session: Any) -> dict[str, np.ndarray]:
+    """Return the folder's other image keys (hidden layers a curator may switch on)."""
+    if session is None:
+        return {}
+    return {k: v for k, v in session.images.items() if k not in (session.reference_key, session.functional_key)}
+
+
+def _lam_image(rp: RoiProcessor) -> np.ndarray:
+    """Return the ROIs' lam weights as an image (the largest where ROIs overlap)."""
+    lam = np.zeros(rp.rois.shape, np.float32)
+    np.maximum.at(lam, (rp.rois.zpix, rp.rois.ypix, rp.rois.xpix), rp.rois.lam)
+    return lam
+
+
 class RoiImage(Image):
     """The ROI overlay layer: its status line names the ROI under the cursor.
 
@@ -131,6 +153,8 @@ class SessionLayers:
         self._pending = False
         self.added: list[Any] = []
         self.evidence: list[Any] = [None, None]  # our reference and functional layers, the crops' contrast
+        self._contrast_callback: Callable[[], None] | None = None
+        self.extra: dict[str, Any] = {}  # the folder's other image keys, hidden
         self._add_images()
         rp = processor(manager)
         self.overlay = RoiOverlay(rp.rois)
@@ -145,8 +169,7 @@ class SessionLayers:
         viewer.add_layer(self.layer)
         self.layer.editable = False
         self.added.append(self.layer)
-        manager.selection_changed.connect(self._on_manager_selection_changed)
-        manager.focus_changed.connect(self._on_manager_focus_changed)
+        self._follow(manager, True)
         viewer.dims.events.current_step.connect(self._on_dims_current_step)
         self.recolor()
         self.layer.refresh()  # with its thumbnail
@@ -155,13 +178,11 @@ class SessionLayers:
         rp = processor(self.manager)
         session = rp.session
         self._adopt_or_add_evidence()
-        if session is not None:
-            for key, img in session.images.items():
-                if key not in (session.reference_key, session.functional_key):
-                    self._add(img, key, visible=False)
-        lam = np.zeros(rp.rois.shape, np.float32)
-        np.maximum.at(lam, (rp.rois.zpix, rp.rois.ypix, rp.rois.xpix), rp.rois.lam)
-        self.lam_layer = self._add(lam, "ROI weights (lam)", colormap="magma", visible=False, blending="additive")
+        for key, img in _extra_images(session).items():
+            self.extra[key] = self._add(img, key, visible=False)
+        self.lam_layer = self._add(
+            _lam_image(rp), "ROI weights (lam)", colormap="magma", visible=False, blending="additive"
+        )
 
     def _adopt_or_add_evidence(self) -> None:
         """Adopt the reference/functional layers already shown for this folder, else add them.
@@ -172,17 +193,13 @@ class SessionLayers:
         rp = processor(self.manager)
         root = str(rp.session.root) if rp.session is not None else str(rp.root_dir)
         found = _found(self.viewer, root)
-        evidence: list[tuple[str, np.ndarray | None, dict[str, Any]]] = [
-            ("reference", rp.reference, {"colormap": "red"}),
-            ("functional", rp.functional_reference, {"colormap": "green", "visible": False}),
-        ]
-        for k, (role, image, style) in enumerate(evidence):
+        for k, (role, image, style) in enumerate(_evidence_images(rp)):
             if role in found:
                 self.evidence[k] = found[role]
                 self.added.append(found[role])
             elif image is not None:
                 meta = {ROOT_KEY: root, ROLE_KEY: role}
-                self.evidence[k] = self._add(image, role, blending="additive", metadata=meta, **style)
+                self.evidence[k] = self._add(image, role, metadata=meta, **style)
 
     def _add(self, image: np.ndarray, name: str, **kwargs: Any) -> Any:
         """Add an image with robust contrast limits (:func:`robust_limits`)."""
@@ -206,19 +223,82 @@ class SessionLayers:
 
     def on_contrast(self, callback: Any) -> None:
         """Call ``callback()`` whenever the reference's or the functional layer's contrast changes."""
+        self._contrast_callback = callback
         for layer in self.evidence:
             if layer is not None:
-                layer.events.contrast_limits.connect(lambda _event=None: callback())
+                layer.events.contrast_limits.connect(self._on_evidence_contrast_limits)
+
+    def _on_evidence_contrast_limits(self, _event: Any = None) -> None:
+        if self._contrast_callback is not None:
+            self._contrast_callback()
 
     def close(self) -> None:
         """Stop following the manager and remove the layers it added or adopted (nobody else's)."""
-        self.manager.selection_changed.disconnect(self._on_manager_selection_changed)
-        self.manager.focus_changed.disconnect(self._on_manager_focus_changed)
+        self._follow(self.manager, False)
         self.viewer.dims.events.current_step.disconnect(self._on_dims_current_step)
         for layer in self.added:
             if layer in self.viewer.layers:
                 self.viewer.layers.remove(layer)
         self.added.clear()
+
+    def retarget(self, manager: CellectorManager) -> None:
+        """Show another session of the study in the same layers (a new layer only for an image key not shown yet).
+
+        The images are written into the layers' arrays when the frame is the same (no new
+        layer, no napari re-layout), else replaced; the ROI overlay is built for the new ROIs.
+        """
+        self._follow(self.manager, False)
+        self.manager = manager
+        rp = processor(manager)
+        root = str(rp.session.root) if rp.session is not None else str(rp.root_dir)
+        for k, (role, image, style) in enumerate(_evidence_images(rp)):
+            self.evidence[k] = self._replace(self.evidence[k], image, role, {ROOT_KEY: root, ROLE_KEY: role}, style)
+            if self.evidence[k] is not None and self._contrast_callback is not None:
+                self.evidence[k].events.contrast_limits.connect(self._on_evidence_contrast_limits)
+        images = _extra_images(rp.session)
+        for key in list(self.extra):
+            if key not in images:
+                self._replace(self.extra.pop(key), None, key, {}, {})
+        for key, img in images.items():
+            self.extra[key] = self._replace(self.extra.get(key), img, key, {}, {"visible": False})
+        lam_style = {"colormap": "magma", "visible": False, "blending": "additive"}
+        self.lam_layer = self._replace(self.lam_layer, _lam_image(rp), "ROI weights (lam)", {}, lam_style)
+        self.overlay = RoiOverlay(rp.rois)
+        if self.layer.data.shape == self.overlay.rgba.shape:
+            self.overlay.rgba = self.layer.data  # render into the layer's own buffer
+        else:
+            self.layer.data = self.overlay.rgba
+            self.viewer.reset_view()  # another frame: show all of it
+        self._follow(manager, True)
+        self.recolor()
+        self.layer.refresh()
+
+    def _replace(self, layer: Any, image: np.ndarray | None, name: str, meta: dict, style: dict) -> Any:
+        """Put ``image`` into ``layer`` (in place when the shapes agree); add or remove the layer as needed."""
+        if image is None:
+            if layer is not None and layer in self.viewer.layers:
+                self.viewer.layers.remove(layer)
+                self.added.remove(layer)
+            return None
+        if layer is None:
+            return self._add(image, name, metadata=meta, **style)
+        if layer.data.shape == image.shape and layer.data.dtype == image.dtype and layer.data.flags.writeable:
+            layer.data[...] = image
+        else:
+            layer.data = image
+        layer.metadata.update(meta)
+        layer.contrast_limits_range = robust_limits(image)
+        layer.contrast_limits = robust_limits(image)
+        layer.refresh()
+        return layer
+
+    def _follow(self, manager: CellectorManager, on: bool) -> None:
+        """Connect to (or disconnect from) the signals of ``manager`` that recolour the ROIs."""
+        for signal, slot in (
+            (manager.selection_changed, self._on_manager_selection_changed),
+            (manager.focus_changed, self._on_manager_focus_changed),
+        ):
+            signal.connect(slot) if on else signal.disconnect(slot)
 
     # ------------------------------------------------------------------ colouring
 

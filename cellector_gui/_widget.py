@@ -34,6 +34,7 @@ from ._layers import RoiOverlay
 from ._loader import SessionLoader
 from ._roi_layers import SessionLayers, processor
 from ._saving import SaveActions
+from ._study import StudyController
 from ._text import summary_html
 
 __all__ = ["DOCK_WIDTH", "CellectorWidget"]
@@ -67,6 +68,8 @@ class CellectorWidget(QWidget):
         #: the key map, the click and the window filters while a session is shown
         self.bindings = ViewerBindings(self)
         self.loader = SessionLoader(self)
+        #: many sessions in one window (nothing until build_window is given a study)
+        self.study = StudyController(self)
         #: the suggested cutoffs: ghost lines on the cards and their promise in words
         self.guidance = GuidanceView(self)
         self._build()
@@ -77,19 +80,9 @@ class CellectorWidget(QWidget):
 
     def _build(self) -> None:
         layout = QVBoxLayout(self)
-        self.banner = QLabel("", self)
-        self.banner.setWordWrap(True)
-        self.banner.setStyleSheet("QLabel { background: #5c4400; color: white; padding: 4px; border-radius: 3px; }")
-        self.banner.setVisible(False)
+        self.banner, self.summary, self.status = _labels(self)
         self.reference_row = ReferenceRow()
         self.reference_row.combo.changed.connect(self._on_reference_combo_changed)
-        self.summary = QLabel("no session loaded", self)
-        self.summary.setWordWrap(True)
-        self.summary.setMinimumHeight(2 * self.fontMetrics().lineSpacing() + 4)  # two lines, always
-        self.status = QLabel("", self)
-        # one line whatever the text: the dock below never moves as messages change
-        self.status.setWordWrap(False)
-        self.status.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         self.progress = QProgressBar(self)
         self.progress.setVisible(False)
         self.controls = DockControls()
@@ -131,11 +124,17 @@ class CellectorWidget(QWidget):
     # ------------------------------------------------------------------ attaching a session
 
     def set_manager(self, manager: CellectorManager) -> None:
-        """Show ``manager``'s session: layers, cards, bindings, and follow its signals."""
+        """Show ``manager``'s session: layers (those of a session shown already are reused), cards, bindings."""
+        if self.manager is not None:
+            self.leave_session()
         self.manager = manager
         rp = processor(manager)
         self.roi_actions.start_session(rp.rois.centroids("median"))  # guided review starts afresh
-        self.layers = SessionLayers(self.viewer, manager)
+        if self.layers is None:
+            self.layers = SessionLayers(self.viewer, manager)
+            self.layers.on_contrast(self._on_contrast_changed)
+        else:
+            self.layers.retarget(manager)
         self.layers.set_style(
             color_by=self.controls.color_combo.value, show=self.show_mode, outline=self.controls.outline_box.value
         )
@@ -145,33 +144,33 @@ class CellectorWidget(QWidget):
             signal.connect(slot)
         self.bindings.bind()
         self._set_enabled(True)
-        self.guidance.refresh()
+        self.guidance.offer(None, None)  # an offer belongs to one session
         self.refresh()
         self._update_title()
-        self._fill_reference_combo()
+        self.reference_row.fill(rp.session)
         self.focus_panel.set_manager(manager)
-        self.layers.on_contrast(self._on_contrast_changed)
         self._on_contrast_changed()
         session_messages = rp.session.messages if rp.session is not None else []
         notes = manager.notes + session_messages
         ready = f"ready: {manager.num_rois} ROIs, {len(manager.features)} features"
         self.show_message(" · ".join(notes) if notes else ready)
 
+    def leave_session(self) -> None:
+        """Stop showing the session (its cards, its signals) but keep the layers and keys for the next one."""
+        if self.manager is not None:
+            for signal, slot in self._signal_slots(self.manager):
+                signal.disconnect(slot)
+        self._set_enabled(False)
+        self.cards_scroll.clear()
+        self.controls.set_features([])
+        self.focus_panel.set_manager(None)
+        self.manager = None
+
     def _on_manager_features_changed(self, name: str) -> None:
         """Give a feature added from a script or the console its card (a replaced one: a new card)."""
         self.cards_scroll.add(name, self.state.features[name], self.state.criteria[name])
         self.controls.set_features(list(self.cards))
         self.refresh()
-
-    def _fill_reference_combo(self) -> None:
-        session = self.state.roi_processor.session
-        keys = list(session.images) if session is not None else []
-        combo = self.reference_row.combo
-        with combo.changed.blocked():
-            combo.choices = keys
-            if session is not None:
-                combo.value = session.reference_key
-        combo.enabled = len(keys) > 1
 
     def set_banner(self, text: str | None) -> None:
         """Show ``text`` above the cards until replaced (None hides the banner)."""
@@ -181,7 +180,7 @@ class CellectorWidget(QWidget):
     def _on_reference_combo_changed(self, key: str | None) -> None:
         session = self.manager.roi_processor.session if self.manager is not None else None
         if key and session is not None and key != session.reference_key:
-            self.reopen(reference_key=key)
+            self.loader.reopen(reference_key=key)
 
     @property
     def state(self) -> CellectorManager:
@@ -199,26 +198,13 @@ class CellectorWidget(QWidget):
         """Open a suite2p folder (or a Session read already) in this dock; see :class:`SessionLoader`."""
         self.loader.open(path, options or {}, **how)
 
-    def reopen(self, **changes: Any) -> None:
-        """Open the same folder again with other options (e.g. ``reference_key``), in a worker."""
-        if self.source is None or not self.confirm_close():
-            return
-        path, options = self.source
-        self.detach()
-        self.set_banner(None)
-        self.open(getattr(path, "root", path), {**options, **changes}, recover=False)
-
     def detach(self) -> None:
         """Forget the session: bindings, cards, the layers this dock added."""
         self.unbind()
-        self._set_enabled(False)
-        self.cards_scroll.clear()
-        self.controls.set_features([])
+        self.leave_session()
         if self.layers is not None:
             self.layers.close()
             self.layers = None
-        self.focus_panel.set_manager(None)
-        self.manager = None
 
     def _signal_slots(self, m: CellectorManager) -> list[tuple[Any, Callable]]:
         """Return the manager's signals and the dock's slots that follow them."""
@@ -232,13 +218,11 @@ class CellectorWidget(QWidget):
         ]
 
     def unbind(self) -> None:
-        """Restore the viewer's key bindings and mouse callbacks as they were; stop following the manager."""
+        """Restore the viewer's key bindings and mouse callbacks as they were."""
         self.bindings.unbind()
-        if self.manager is not None:
-            for signal, slot in self._signal_slots(self.manager):
-                signal.disconnect(slot)
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt API
+        self.study.close()
         self.unbind()
         super().closeEvent(event)
 
@@ -292,6 +276,8 @@ class CellectorWidget(QWidget):
     def _on_manager_criteria_changed(self, name: str) -> None:
         if name in self.cards:
             self.cards[name].show_criterion(self.state.criteria[name])
+        if self.guidance.offered is not None:
+            self.guidance.refresh()  # an offered set of cutoffs is withdrawn once the session has its own
 
     def _on_manager_selection_changed(self) -> None:
         self.refresh()
@@ -305,6 +291,7 @@ class CellectorWidget(QWidget):
 
     def _on_manager_dirty_changed(self, _dirty: bool) -> None:
         self._update_title()
+        self.study.refresh_current()
 
     # ------------------------------------------------------------------ view -> manager
 
@@ -343,8 +330,45 @@ class CellectorWidget(QWidget):
 
     def save(self) -> Path | None:
         """Save the whole state (:meth:`SaveActions.save`); returns the folder, or None when not saved."""
-        return self.saving.save()
+        folder = self.saving.save()
+        self.study.refresh_current()
+        return folder
+
+    # ------------------------------------------------------------------ a study (StudyController)
+
+    @property
+    def sessions(self) -> list[Path]:
+        """The study's sessions, in panel order (empty when one session is open)."""
+        return self.study.sessions
+
+    def next_session(self) -> bool:
+        """Open the next session of the study in this window (asks about unsaved changes first)."""
+        return self.study.next_session()
+
+    def previous_session(self) -> bool:
+        """Open the previous session of the study in this window."""
+        return self.study.previous_session()
+
+    def open_session(self, index: int) -> bool:
+        """Open session ``index`` of the study in this window; False when it was not opened."""
+        return self.study.open_session(index)
 
     def confirm_close(self) -> bool:
         """Return True when the window may close (asks to save unsaved changes)."""
         return self.saving.confirm_leave()
+
+
+def _labels(dock: QWidget) -> tuple[QLabel, QLabel, QLabel]:
+    """Return the dock's banner (hidden until a note), its two-line summary and its one-line status."""
+    banner = QLabel("", dock)
+    banner.setWordWrap(True)
+    banner.setStyleSheet("QLabel { background: #5c4400; color: white; padding: 4px; border-radius: 3px; }")
+    banner.setVisible(False)
+    summary = QLabel("no session loaded", dock)
+    summary.setWordWrap(True)
+    summary.setMinimumHeight(2 * dock.fontMetrics().lineSpacing() + 4)  # two lines, always
+    status = QLabel("", dock)
+    # one line whatever the text: the dock below never moves as messages change
+    status.setWordWrap(False)
+    status.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+    return banner, summary, status

@@ -51,7 +51,7 @@ def _run_gui_command(argv, make_napari_viewer):
 
     args = build_parser().parse_args(argv)
     viewer, widget = build_window(
-        args.folder,
+        args.folders,
         viewer=make_napari_viewer(),
         reference_key=args.reference,
         functional_key=args.functional,
