@@ -11,6 +11,8 @@ window stays responsive), cancelled when the window closes.
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +42,7 @@ class StudyController:
         self.block = False
         self.worker: Any = None
         self.progress: dict[int, float] = {}
+        self.stop = threading.Event()  # set: the background work ends at its next chunk
 
     @property
     def sessions(self) -> list[Path]:
@@ -147,7 +150,7 @@ class StudyController:
         carried = manager.carry_labels_from(*earlier) if earlier else 0
         offer = study.criteria_before(i) if not manager.has_cutoffs else None
         self.dock.guidance.offer(*(offer if offer is not None else (None, None)))
-        self.panel.set_current(i, study.rows[i])
+        self.refresh_current()  # its features are computed (and saved) now
         if carried:
             self.dock.show_message(
                 f"{self.dock.status.text()} · guided review uses {carried} labels of earlier sessions"
@@ -177,10 +180,15 @@ class StudyController:
         from napari.qt.threading import thread_worker
 
         folders = [study.sessions[i] for i in todo]
-        worker = thread_worker(_compute_features, progress=False)(folders, todo, [self._options(f) for f in folders])
+        self.stop = threading.Event()
+        steps = _compute_features(folders, todo, [self._options(f) for f in folders], self.stop)
+        worker = thread_worker(_run, progress=False)(steps)
         worker.yielded.connect(while_alive(self._on_worker_yielded))  # the window may close while it runs
         worker.finished.connect(while_alive(self._on_worker_finished))
-        self.dock.destroyed.connect(worker.quit)  # the window closed without closing the dock first: stop
+        # napari quits every worker when its window closes, leaving the generator suspended with the
+        # features' threads waiting: closing it ends them (after the worker let go of it)
+        worker.finished.connect(steps.close)
+        self.dock.destroyed.connect(self.stop.set)  # the window closed without closing the dock first: stop
         self.worker = worker
         worker.start()
 
@@ -203,7 +211,7 @@ class StudyController:
     def close(self) -> None:
         """Stop the background worker (and wait for it) and remove the panel."""
         if self.worker is not None:
-            self.worker.quit()
+            self.stop.set()  # the features stop between chunks and their threads end
             self.worker.await_workers(msecs=30_000)
             self.worker = None
         if self.panel is not None:
@@ -214,19 +222,30 @@ class StudyController:
             self.panel = None
 
 
-def _compute_features(folders: list[Path], indices: list[int], options: list[dict]):
+def _run(steps):
+    """Run a generator in a worker (so that its owner can close it once the worker is done)."""
+    return (yield from steps)
+
+
+def _compute_features(folders: list[Path], indices: list[int], options: list[dict], stop: threading.Event):
     """Compute and save each session's features, yielding ``(index, fraction)``; ``(index, None)`` when done.
 
     One thread for the features: the window stays responsive. A broken folder is
-    skipped (its row says why); the worker stops between chunks when asked to quit.
+    skipped (its row says why). Once ``stop`` is set it returns at the next chunk, and
+    closing the features' generator ends their threads (a worker's quit would only
+    leave the generator suspended).
     """
     from cellector.create import create_from_suite2p
 
     for folder, index, load in zip(folders, indices, options, strict=True):
-        try:
-            rp = create_from_suite2p(folder, autocompute=False, **load)
-            for done, total in rp.iter_compute(threads=1):
-                yield index, done / max(total, 1)
+        try:  # a single-channel session falls back to another image, as when it is opened
+            session = read_session(folder, load["reference_key"], load["functional_key"], load["iscell_only"])
+            rp = create_from_suite2p(session, autocompute=False, store_dir=load["store_dir"])
+            with contextlib.closing(rp.iter_compute(threads=1)) as steps:
+                for done, total in steps:
+                    if stop.is_set():
+                        return
+                    yield index, done / max(total, 1)
         except (ValueError, OSError):
             pass  # the row, read again, shows the one-line error
         yield index, None
