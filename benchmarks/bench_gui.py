@@ -16,7 +16,11 @@ reports:
   "+hist" adds the deferred redraw of the six histograms (Qt event loop run to idle);
 - click: a mouse press and release delivered through napari's mouse callbacks on an
   ROI (flip of its decision) until the canvas has repainted;
-- save: the Save action (every feature, criterion, label and the selection, atomically).
+- save: the Save action (every feature, criterion, label and the selection, atomically);
+- switch (the largest size): a study of two such sessions, features saved; from
+  ``next_session()`` (or previous) to the other session shown and painted, there and
+  back three times. Its floor: napari reading the other session (``load_suite2p``) and
+  putting its reference and labels into the same two layers.
 
 napari's own floor is measured in the same run, in a fresh process of its own: a bare
 viewer showing the same reference stack and a labels layer of the same shape (one label
@@ -162,6 +166,107 @@ viewer.close()
 """
 
 
+_SWITCH = r"""
+import json, sys, time
+import numpy as np
+from qtpy.QtWidgets import QApplication
+from cellector_gui import build_window
+from cellector_gui._qt_access import canvas_widget
+
+viewer, widget = build_window(sys.argv[1], show=True, block=True, recover=False)
+canvas = canvas_widget(widget)
+app = QApplication.instance()
+
+def shown():
+    canvas.repaint()
+    for _ in range(3):
+        app.processEvents()
+
+shown()
+switch = []
+for k in range(6):  # there and back, three times
+    t = time.perf_counter()
+    assert widget.next_session() if k % 2 == 0 else widget.previous_session()
+    shown()
+    switch.append(time.perf_counter() - t)
+    assert widget.manager is not None and widget.study.current == (k + 1) % 2
+print(json.dumps({"n": widget.manager.num_rois, "switch": [float(np.median(switch)), float(np.max(switch))]}))
+widget.manager.mark_saved()
+widget.study.close()
+viewer.close()
+"""
+
+_SWITCH_FLOOR = r"""
+import json, sys, time
+from pathlib import Path
+import numpy as np
+import napari
+from qtpy.QtWidgets import QApplication, QLabel, QWidget
+from cellector.io.suite2p import load_suite2p
+from cellector_gui._qt_access import fit_to_screen
+from cellector_gui._widget import DOCK_WIDTH
+
+def labels_of(session):
+    r = session.rois
+    out = np.zeros(r.shape, np.uint32)
+    out[r.zpix, r.ypix, r.xpix] = np.repeat(np.arange(1, r.n_rois + 1), np.diff(r.ptr))
+    return out
+
+root = Path(sys.argv[1])
+folders = [root / "a" / "suite2p", root / "b" / "suite2p"]
+first = load_suite2p(folders[0])
+viewer = napari.Viewer(show=True)
+image = viewer.add_image(first.reference, name="reference", colormap="red", blending="additive")
+layer = viewer.add_labels(labels_of(first), name="labels")
+dock = QLabel("floor")
+dock.setFixedWidth(DOCK_WIDTH)
+viewer.window.add_dock_widget(dock, area="right")
+fit_to_screen(dock)
+app = QApplication.instance()
+canvas = next(w for w in dock.window().findChildren(QWidget) if type(w).__name__ == "CanvasBackendDesktop")
+canvas.repaint()
+switch = []
+for k in range(6):
+    t = time.perf_counter()
+    session = load_suite2p(folders[(k + 1) % 2])  # read the other session
+    image.data = session.reference  # and show it in the same layers
+    layer.data = labels_of(session)
+    canvas.repaint()
+    for _ in range(3):
+        app.processEvents()
+    switch.append(time.perf_counter() - t)
+print(json.dumps({"switch": [float(np.median(switch)), float(np.max(switch))]}))
+viewer.close()
+"""
+
+
+def prepare_study(data: Path, n: int) -> Path:
+    """A study of two sessions of ``n`` ROIs each (1024² planes), their features cached; its folder."""
+    from cellector.datasets import make_suite2p_folder
+    from cellector.manager import CellectorManager
+
+    root = data / f"study{n}"
+    for name, seed in (("a", 1), ("b", 2)):
+        if not (root / name / "suite2p").is_dir():
+            planes = max(1, n // PER_PLANE)
+            make_suite2p_folder(root / name, n_planes=planes, n_rois=n // planes, shape=FRAME, seed=seed)
+        CellectorManager.from_folder(root / name / "suite2p", load_saved=False).save_all()
+    return root
+
+
+def switch(data: Path, n: int) -> None:
+    """Print the time from next/previous session to the other session shown, beside napari's floor."""
+    root = prepare_study(data, n)
+    f = run_child(_SWITCH, root)
+    floor = run_child(_SWITCH_FLOOR, root)
+    print(
+        f"switch between two sessions of {f['n']} ROIs (features saved): {f['switch'][0]:.2f} s median, "
+        f"{f['switch'][1]:.2f} s worst (goal 3 s) | napari reading the other session into the same layers: "
+        f"{floor['switch'][0]:.2f} s | ratio {f['switch'][0] / floor['switch'][0]:.2f}x",
+        flush=True,
+    )
+
+
 def prepare(data: Path, n: int) -> Path:
     """Synthetic folder for ``n`` ROIs with its features cached and no criteria or labels saved."""
     from cellector.manager import CellectorManager
@@ -194,6 +299,7 @@ def main(argv: list[str] | None = None) -> None:
             flush=True,
         )
     print("goals: open <= 1.25 x napari's open; slider and click <= 1.5 x napari's repaint")
+    switch(data, max(sizes))
 
 
 if __name__ == "__main__":

@@ -69,13 +69,14 @@ def _state(st: dict[str, Any], pending: int) -> str:
     return "features computed" if st["features"] else "not started"
 
 
-def session_status(folder: str | Path, root: str | Path | None = None) -> dict[str, Any]:
+def session_status(folder: str | Path, root: str | Path | None = None, rois: int | None = None) -> dict[str, Any]:
     """Return one session's row of the study table.
 
     Keys: ``path`` (relative to ``root``), ``planes``, ``rois``, ``selected`` (None until
     saved), ``state`` (:data:`STATES`), ``saved_at`` (ISO time of the selection, or None),
     ``criteria_origin`` (where the saved cutoffs came from, or None) and ``error`` (None,
-    or one line).
+    or one line). ``rois``, when the caller knows it, spares reading every ``stat.npy``
+    (the slow part: a pickle of one dict per ROI).
     """
     folder = Path(folder)
     shown = str(folder.relative_to(root)) if root is not None and folder != Path(root) else str(folder)
@@ -91,7 +92,7 @@ def session_status(folder: str | Path, root: str | Path | None = None) -> dict[s
     }
     try:
         suite2p, planes = find_planes(folder)
-        row["planes"], row["rois"] = len(planes), _rois(planes)
+        row["planes"], row["rois"] = len(planes), _rois(planes) if rois is None else rois
         store = suite2p / STORE_DIR
         st = load_state(suite2p)
         meta = st["metadata"] or {}

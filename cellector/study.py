@@ -58,8 +58,12 @@ class Study:
         return len(self.sessions)
 
     def refresh(self, index: int) -> dict[str, Any]:
-        """Read session ``index``'s row again (after a save, or its features were computed); returns it."""
-        self.rows[index] = session_status(self.sessions[index], self.root)
+        """Read session ``index``'s row again (after a save, or its features were computed); returns it.
+
+        The ROI count of a readable session is known already: only its store is read.
+        """
+        known = self.rows[index]["rois"] if self.rows[index]["state"] != "broken" else None
+        self.rows[index] = session_status(self.sessions[index], self.root, rois=known)
         return self.rows[index]
 
     def first_to_open(self) -> int:

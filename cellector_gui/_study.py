@@ -157,11 +157,11 @@ class StudyController:
             )
         self._compute_next()
 
-    def refresh_current(self) -> None:
-        """Read the current session's row again (after a save; while unsaved it shows as changed)."""
+    def refresh_current(self, read: bool = True) -> None:
+        """Show the current session's row again: read from its store (``read``), and changed while unsaved."""
         if self.study is None or self.panel is None or self.current < 0:
             return
-        row = self.study.refresh(self.current)
+        row = self.study.refresh(self.current) if read else self.study.rows[self.current]
         if self.dock.manager is not None and self.dock.manager.dirty:
             row = {**row, "state": "changed since saved"}
         self.panel.show_row(self.current, row)

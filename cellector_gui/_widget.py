@@ -291,7 +291,7 @@ class CellectorWidget(QWidget):
 
     def _on_manager_dirty_changed(self, _dirty: bool) -> None:
         self._update_title()
-        self.study.refresh_current()
+        self.study.refresh_current(read=False)  # "changed" in the sessions panel, without reading the folder
 
     # ------------------------------------------------------------------ view -> manager
 
