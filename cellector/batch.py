@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import importlib
 import io
 import os
+import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -24,7 +26,7 @@ import numpy as np
 
 from ._memory import reusable_heap
 
-__all__ = ["COMMANDS", "SessionJob", "SessionResult", "one_line", "run_job", "run_jobs", "session_store"]
+__all__ = ["COMMANDS", "Outcome", "SessionJob", "SessionResult", "one_line", "run_job", "run_jobs", "session_store"]
 
 COMMANDS = ("compute", "apply", "export")
 
@@ -36,7 +38,8 @@ class SessionJob:
     Attributes
     ----------
     command : str
-        ``"compute"``, ``"apply"`` or ``"export"``.
+        ``"compute"``, ``"apply"`` or ``"export"``, or another package's runner as
+        ``"package.module:function"`` (see :func:`run_job`).
     folder : str
         The suite2p folder.
     load : dict
@@ -53,12 +56,21 @@ class SessionJob:
 
 @dataclass(frozen=True)
 class SessionResult:
-    """What one job did: ``ok``, a one-line ``message``, and whether it was ``skipped`` (up to date)."""
+    """What one job did: ``ok``, a one-line ``message``, whether it was ``skipped`` (up to date), and ``data``.
+
+    ``data`` is whatever the runner hands back besides the line (plain, picklable values:
+    the report's index row, say).
+    """
 
     folder: str
     ok: bool
     message: str
     skipped: bool = False
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+#: What a runner returns: ok, the one-line message, skipped (up to date), data.
+Outcome = tuple[bool, str, bool, dict[str, Any]]
 
 
 def session_store(base: str | Path, root: str | Path) -> Path:
@@ -78,39 +90,55 @@ def one_line(exc: BaseException) -> str:
 
 
 def run_job(job: SessionJob, progress: Callable[[int, int], None] | None = None) -> SessionResult:
-    """Run one job; bad input (unreadable folder, corrupt files, ...) becomes a failed result."""
+    """Run one job; bad input (unreadable folder, corrupt files, ...) becomes a failed result.
+
+    ``job.command`` is one of :data:`COMMANDS`, or ``"package.module:function"``: a runner
+    of another package (the window's report, say), imported where the job runs, called as
+    ``function(job, progress)`` and returning an :data:`Outcome`. The core never imports
+    that package itself.
+    """
     try:
-        ok, message, skipped = _RUNNERS[job.command](job, progress)
+        ok, message, skipped, data = _runner(job.command)(job, progress)
     except (ValueError, OSError) as exc:
         return SessionResult(job.folder, False, one_line(exc))
-    return SessionResult(job.folder, ok, message, skipped)
+    return SessionResult(job.folder, ok, message, skipped, data)
 
 
-def _compute(job: SessionJob, progress: Callable[[int, int], None] | None) -> tuple[bool, str, bool]:
+_PLUGGED = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
+
+
+def _runner(command: str) -> Callable[[SessionJob, Any], Outcome]:
+    """Return the runner of a command: ours by name, or another package's by ``module:function``."""
+    if command in _RUNNERS:
+        return _RUNNERS[command]
+    if _PLUGGED.match(command) is None:
+        raise ValueError(f"unknown command {command!r}: one of {', '.join(COMMANDS)}, or module:function")
+    module, _, name = command.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def _compute(job: SessionJob, progress: Callable[[int, int], None] | None) -> Outcome:
     from .create import create_from_suite2p
     from .features import run_with_progress
 
     rp = create_from_suite2p(job.folder, autocompute=False, **job.load)
     note = f" ({rp.store_note})" if rp.store_note else ""
     if not rp.load_saved_features():
-        return True, f"{rp.num_rois} ROIs, features up to date in {rp.store}{note}", True
+        return True, f"{rp.num_rois} ROIs, features up to date in {rp.store}{note}", True, {}
     run_with_progress(rp.iter_compute(), progress)
-    return True, f"{rp.num_rois} ROIs, features: {', '.join(rp.features)}; saved to {rp.store}{note}", False
+    return True, f"{rp.num_rois} ROIs, features: {', '.join(rp.features)}; saved to {rp.store}{note}", False, {}
 
 
-def _apply(job: SessionJob, progress: Callable[[int, int], None] | None) -> tuple[bool, str, bool]:
+def _apply(job: SessionJob, progress: Callable[[int, int], None] | None) -> Outcome:
     from .manager import CellectorManager
     from .propagate import apply_criteria
 
     m = CellectorManager.from_folder(job.folder, progress=progress, **job.load)
-    return (
-        True,
-        apply_criteria(m, job.options["criteria"], job.options.get("origin", "applied from another session")),
-        False,
-    )
+    origin = job.options.get("origin", "from another session")
+    return True, apply_criteria(m, job.options["criteria"], origin), False, {}
 
 
-def _export(job: SessionJob, progress: Callable[[int, int], None] | None) -> tuple[bool, str, bool]:
+def _export(job: SessionJob, progress: Callable[[int, int], None] | None) -> Outcome:
     from .io.outputs import check_output_path
     from .io.store import atomic_save_npy, atomic_write_text
     from .manager import CellectorManager
@@ -126,7 +154,7 @@ def _export(job: SessionJob, progress: Callable[[int, int], None] | None) -> tup
     table.update({"manual_label": ms[0], "manual_active": ms[1], "selected": m.compute_idx_selected()})
     fmt = job.options.get("format", "csv")
     if fmt in ("nwb", "redcell"):
-        return True, _export_shared(m, fmt, out_given, job.options), False
+        return True, _export_shared(m, fmt, out_given, job.options), False, {}
     out = out_given if out_given is not None else m.store_dir / f"rois.{fmt}"
     if fmt == "csv":
         atomic_write_text(out, _csv(table))
@@ -141,7 +169,7 @@ def _export(job: SessionJob, progress: Callable[[int, int], None] | None) -> tup
         if active
         else "no cutoffs set: every ROI meets the criteria, only manual labels deselect"
     )
-    return True, f"wrote {out} ({m.num_rois} ROIs, {int(table['selected'].sum())} selected; {how})", False
+    return True, f"wrote {out} ({m.num_rois} ROIs, {int(table['selected'].sum())} selected; {how})", False, {}
 
 
 def _export_shared(m, fmt: str, out: Path | None, options: dict) -> str:
@@ -170,7 +198,7 @@ def _csv(table: dict[str, np.ndarray]) -> str:
     return buf.getvalue()
 
 
-_RUNNERS: dict[str, Callable[[SessionJob, Any], tuple[bool, str, bool]]] = {
+_RUNNERS: dict[str, Callable[[SessionJob, Any], Outcome]] = {
     "compute": _compute,
     "apply": _apply,
     "export": _export,

@@ -15,6 +15,7 @@ from qtpy.QtCore import QTimer
 from qtpy.QtWidgets import QWidget
 
 from ._controls import NO_SUGGESTION
+from ._sessions import shown_name
 
 __all__ = ["GuidanceView", "in_words"]
 
@@ -58,7 +59,7 @@ class GuidanceView:
         if self._showing_offer():
             assert self.offered is not None
             criteria, source = self.offered
-            text = f"cutoffs of {source}: <b>{_bounds_text(criteria)}</b><br>p (Apply) uses them here"
+            text = f"cutoffs of {shown_name(source)} (p applies them here):<br><b>{_bounds_text(criteria)}</b>"
             self._show(criteria, text)
             return
         s = self.dock.state.suggestion()

@@ -21,8 +21,11 @@ import html
 import re
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+
+from cellector.batch import Outcome, SessionJob
 
 __all__ = ["DECISION_COLORS", "figure_of", "main", "save_figure", "write_reports"]
 
@@ -277,36 +280,64 @@ def write_reports(managers: list, output_dir: str | Path) -> Path:
     return write_index(output_dir, rows)
 
 
+def report_job(job: SessionJob, progress: Any = None) -> Outcome:
+    """One session's figure as a :mod:`cellector.batch` job (``cellector_gui.report:report_job``).
+
+    ``job.options`` holds ``output`` (the report folder) and ``name`` (the figure's file
+    name). Runs wherever the job runs: here, in a worker process, on a dask worker.
+    Returns the line to print and, as data, the session's row of ``index.html``.
+    """
+    from cellector.manager import CellectorManager
+
+    m = CellectorManager.from_folder(job.folder, progress=progress, **job.load)
+    name = job.options["name"]
+    files = save_figure(m, Path(job.options["output"]) / name)
+    n = int(m.compute_idx_selected().sum())
+    row = index_row(name, job.folder, n, m.num_rois, m.criteria, last_saved(m.store_dir))
+    return True, f"wrote {', '.join(map(str, files))} ({n} of {m.num_rois} selected)", False, {"row": row}
+
+
 def main(argv: list[str] | None = None) -> int:
-    """``cellector-report FOLDER... -o DIR``: a figure per session and ``index.html``; exit 2 if any failed."""
+    """``cellector-report FOLDER... -o DIR [--workers N | --scheduler ADDRESS]``: a figure per session, index.html.
+
+    Exit 2 when any session failed (each named on stderr, in one line; its row in the
+    index says why); the others are reported.
+    """
     import argparse
     import sys
 
-    from cellector.batch import one_line
-    from cellector.manager import CellectorManager
+    from cellector.batch import run_jobs
 
     p = argparse.ArgumentParser(prog="cellector-report", description="A figure per session and an index.html.")
     p.add_argument("folders", nargs="+", type=Path, metavar="FOLDER")
     p.add_argument("-o", "--output", type=Path, required=True, metavar="DIR", help="folder for the report")
+    p.add_argument("--workers", type=int, default=1, metavar="N", help="sessions in parallel processes (default 1)")
+    p.add_argument(
+        "--scheduler", metavar="ADDRESS", help="draw the sessions on this dask.distributed scheduler (tcp://host:8786)"
+    )
     args = p.parse_args(argv)
     names = names_for(args.folders)
     try:
         report_files(args.output, names)  # every output path checked before any session is read
+        jobs = [
+            SessionJob(_RUNNER, str(f), {}, {"output": str(args.output), "name": n})
+            for f, n in zip(args.folders, names, strict=True)
+        ]
+        results = run_jobs(jobs, args.workers, args.scheduler)
     except ValueError as exc:
         print(f"cellector-report: error: {exc}", file=sys.stderr)
         return 2
-    rows, failed = [], 0
-    for folder, name in zip(args.folders, names, strict=True):
-        try:
-            m = CellectorManager.from_folder(folder)
-            files = save_figure(m, args.output / name)
-        except (ValueError, OSError) as exc:
-            print(f"cellector-report: error: {folder}: {one_line(exc)}", file=sys.stderr)
-            rows.append(index_row(name, folder, None, None, {}, "", error=one_line(exc)))
-            failed += 1
-            continue
-        n = int(m.compute_idx_selected().sum())
-        print(f"ok   {folder}: wrote {', '.join(map(str, files))} ({n} of {m.num_rois} selected)")
-        rows.append(index_row(name, folder, n, m.num_rois, m.criteria, last_saved(m.store_dir)))
+    rows = []
+    for r, name in zip(results, names, strict=True):
+        if r.ok:
+            print(f"ok   {r.folder}: {r.message}")
+            rows.append(r.data["row"])
+        else:
+            print(f"cellector-report: error: {r.folder}: {r.message}", file=sys.stderr)
+            rows.append(index_row(name, r.folder, None, None, {}, "", error=r.message))
     print(f"wrote {write_index(args.output, rows)}")
-    return 2 if failed else 0
+    return 2 if any(not r.ok for r in results) else 0
+
+
+#: The report's job, as :mod:`cellector.batch` runs another package's runner.
+_RUNNER = "cellector_gui.report:report_job"

@@ -5,7 +5,9 @@
 Writes ``window.png`` (the whole window at 1920 x 1080), ``window-1366x768.png`` (a
 laptop screen), ``cards.png`` (the feature cards) and ``outline.png`` (the canvas,
 zoomed on the focused ROI), all with the demo's worked-example criteria, one manual
-override and a focused ROI.
+override and a focused ROI; and ``study.png`` / ``study-1366x768.png``: a study of three
+synthetic sessions, the first saved with those criteria, the second open with them
+offered as dotted lines.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from pathlib import Path
 
 DOCS_IMAGES = Path(__file__).resolve().parents[1] / "docs" / "images"
 SIZES = {"window.png": (1920, 1080), "window-1366x768.png": (1366, 768)}
+STUDY_SIZES = {"study.png": (1920, 1080), "study-1366x768.png": (1366, 768)}
 
 
 def _settle() -> None:
@@ -66,6 +69,42 @@ def make_screenshots(out: Path) -> list[Path]:
             viewer.screenshot(str(out / "outline.png"), canvas_only=True)
             paths += [out / "cards.png", out / "outline.png"]
         widget.manager.mark_saved()
+        widget.unbind()
+        viewer.close()
+    return paths + study_screenshots(out)
+
+
+def make_study(root: Path) -> Path:
+    """Write a study of three synthetic sessions; the first curated with the demo's criteria and saved."""
+    from cellector.cli import DEMO_CRITERIA
+    from cellector.datasets import make_suite2p_folder
+    from cellector.manager import CellectorManager
+
+    for k, (name, rois) in enumerate((("mouse1/day1", 300), ("mouse1/day2", 250), ("mouse2/day1", 400))):
+        make_suite2p_folder(root / name, n_planes=2, n_rois=rois, seed=10 + k)
+    first = CellectorManager.from_folder(root / "mouse1/day1/suite2p")
+    first.set_all_criteria(DEMO_CRITERIA)
+    first.save_all()
+    return root
+
+
+def study_screenshots(out: Path) -> list[Path]:
+    """Open the study window at each size and save the images; returns their paths."""
+    from cellector_gui import build_window
+    from cellector_gui._qt_access import fit_to_screen
+
+    root = make_study(Path(tempfile.mkdtemp(prefix="cellector-study-")) / "study")
+    paths = []
+    for name, size in STUDY_SIZES.items():
+        viewer, widget = build_window(root, show=True, recover=False)
+        fit_to_screen(widget, size)
+        _settle()
+        viewer.reset_view()
+        _settle()
+        viewer.screenshot(str(out / name), canvas_only=False)
+        paths.append(out / name)
+        widget.manager.mark_saved()
+        widget.study.close()
         widget.unbind()
         viewer.close()
     return paths

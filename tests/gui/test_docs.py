@@ -17,6 +17,7 @@ PAGES = [
     "window.md",
     "features.md",
     "cutoffs.md",
+    "study.md",
     "files.md",
     "scripting.md",
     "compatibility.md",

@@ -81,3 +81,39 @@ def test_report_into_a_recording_is_refused(real_copy, capsys):
     rc, _stdout, err = _report(capsys, root, "-o", root / "plane0" / "report")
     assert rc == 2 and err.count("\n") == 1 and "refusing to write" in err
     assert _tree(root) == before
+
+
+def _rows(index: str) -> list[str]:
+    return [line for line in index.splitlines() if line.startswith("<tr><td>")]
+
+
+def test_report_in_worker_processes_and_on_a_dask_cluster_is_the_same(real_copy, tmp_path, capsys):
+    """``--workers 2`` and ``--scheduler`` draw the same figures and index rows as one after the other."""
+    from dask.distributed import LocalCluster
+
+    one, two = real_copy("suite2p-0.14-1plane"), real_copy("suite2p-1.1-2planes")
+    _curated(one), _curated(two)
+    serial, parallel, cluster = tmp_path / "serial", tmp_path / "parallel", tmp_path / "cluster"
+    assert _report(capsys, one, two, "-o", serial)[0] == 0
+    rc, out, err = _report(capsys, one, two, "-o", parallel, "--workers", "2")
+    assert rc == 0 and err == "" and out.count("ok   ") == 2
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as c:
+        rc, out, _err = _report(capsys, one, two, "-o", cluster, "--scheduler", c.scheduler_address)
+    assert rc == 0 and out.count("ok   ") == 2
+    reference = _rows((serial / "index.html").read_text())
+    assert len(reference) == 2
+    for folder in (parallel, cluster):
+        assert _rows((folder / "index.html").read_text()) == reference  # the same rows, in the same order
+        for png in serial.glob("*.png"):
+            import matplotlib.image as mpimg
+
+            np.testing.assert_array_equal(mpimg.imread(folder / png.name), mpimg.imread(png))  # pixel for pixel
+
+
+def test_a_runner_of_another_package_is_named_by_module_path(tmp_path):
+    from cellector.batch import SessionJob, run_job
+
+    bad = run_job(SessionJob("os.system; rm", str(tmp_path)))
+    assert not bad.ok and "unknown command" in bad.message  # only module:function names are imported
+    missing = run_job(SessionJob("cellector_gui.report:report_job", str(tmp_path), {}, {"output": "x", "name": "x"}))
+    assert not missing.ok and "suite2p" in missing.message  # the runner ran, and said why in one line

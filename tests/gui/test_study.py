@@ -158,7 +158,9 @@ def test_an_earlier_sessions_cutoffs_are_offered_and_applied_with_one_click(
     assert card.ghost_min.get_visible() and card.ghost_min.get_xdata()[0] == pytest.approx(
         min(max(100.0, card.lo), card.hi)
     )
-    assert "cutoffs of mouse1/day1/suite2p" in widget.controls.suggestion_label.value
+    assert "cutoffs of mouse1/day1 (p applies them here)" in widget.controls.suggestion_label.value
+    label = widget.controls.suggestion_label.native
+    assert label.heightForWidth(label.width()) <= label.height()  # the offer is never cut
     qtbot.mouseClick(widget.controls.apply_button.native, Qt.MouseButton.LeftButton)
     assert m.criteria["dot_product"] == (100.0, None) and m.criteria_origin == "from mouse1/day1/suite2p"
     assert not card.ghost_min.get_visible() or "cutoffs of" not in widget.controls.suggestion_label.value
