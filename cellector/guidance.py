@@ -35,6 +35,7 @@ after every label; :func:`suggest` and :func:`review_queue` are the same for one
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -48,6 +49,7 @@ from .guide_model import (
     STRONGEST,
     CarriedLabels,
     Fit,
+    Prepared,
     carry,
     fit,
     guiding_features,
@@ -322,9 +324,14 @@ class Guide:
     """
 
     def __init__(self, features: Mapping[str, np.ndarray], exclude: Iterable[str] = (), functional: bool = False):
-        self.prepared = prepare(features, exclude, functional)
+        self._inputs = (features, tuple(exclude), functional)
         self.names = list(features)
         self._last: tuple[tuple, tuple[Fit, Rule, float]] | None = None
+
+    @functools.cached_property
+    def prepared(self) -> Prepared | None:
+        """The scaled features and the prior (made on first use: a session without labels needs none)."""
+        return prepare(*self._inputs)
 
     def _fitted(self, label: np.ndarray, active: np.ndarray, carried: CarriedLabels | None) -> tuple[Fit, Rule, float]:
         key = (label.tobytes(), active.tobytes(), id(carried), 0 if carried is None else len(carried))
@@ -342,7 +349,7 @@ class Guide:
         suggestion before its first label.
         """
         label, active = np.asarray(label, bool), np.asarray(active, bool)
-        if self.prepared is None or not _both_kinds(label, active, carried):
+        if not _both_kinds(label, active, carried) or self.prepared is None:
             return None
         f, rule, _ = self._fitted(label, active, carried)
         decided = rule.predict(self.prepared.features)

@@ -108,7 +108,13 @@ class StudyController:
         """Return the reading options of one session (its own folder inside a shared ``--store``)."""
         from cellector.batch import session_store
 
-        options = {"reference_key": "meanImg_chan2", "functional_key": "meanImg", "iscell_only": False, **self.options}
+        defaults = {
+            "reference_key": "meanImg_chan2",
+            "functional_key": "meanImg",
+            "iscell_only": False,
+            "store_dir": None,
+        }
+        options = {**defaults, **self.options}
         if options.get("store_dir") is not None:
             options["store_dir"] = session_store(options["store_dir"], folder)
         return options

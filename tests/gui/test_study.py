@@ -240,3 +240,22 @@ def test_closing_the_window_stops_the_background_work(study_root, make_napari_vi
     qtbot.waitUntil(lambda: not features(), timeout=10_000)  # the features' threads end too
     assert threading.active_count() <= before + 1  # at most napari's idle worker thread
     assert not (study_root / "big2/suite2p/cellector/dot_product_feature.npy").exists()  # it stopped early
+
+
+def test_napari_opens_a_study_folder_with_its_sessions_panel(study_root, make_napari_viewer, qtbot):
+    """``napari study --plugin cellector``: the first session not saved, the sessions panel, switching."""
+    from .test_plugin import _dock
+
+    _saved(study_root, "mouse1/day1", cutoff=100.0)
+    viewer = make_napari_viewer()
+    layers = viewer.open(str(study_root), plugin="cellector")
+    assert layers[0].name == "reference"
+    dock = _dock(viewer, qtbot).inner
+    assert len(dock.sessions) == 3 and dock.study.current == 1  # day1 is saved: day2 opened
+    assert dock.manager.root_dir == study_root / "mouse1/day2/suite2p"
+    qtbot.waitUntil(lambda: dock.next_session() or dock.study.current == 2, timeout=30_000)
+    qtbot.waitUntil(lambda: dock.manager is not None and dock.manager.num_rois == 23, timeout=30_000)
+    assert [layer.name for layer in viewer.layers].count("reference") == 1  # one reference layer, reused
+    dock.manager.mark_saved()
+    dock.study.close()
+    dock.unbind()
