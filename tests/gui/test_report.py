@@ -107,7 +107,10 @@ def test_report_in_worker_processes_and_on_a_dask_cluster_is_the_same(real_copy,
         for png in serial.glob("*.png"):
             import matplotlib.image as mpimg
 
-            np.testing.assert_array_equal(mpimg.imread(folder / png.name), mpimg.imread(png))  # pixel for pixel
+            other, first = mpimg.imread(folder / png.name), mpimg.imread(png)
+            assert other.shape == first.shape
+            # pixel for pixel, but for the minute the figure says it was drawn in (a clock may tick between runs)
+            assert np.mean(np.any(other != first, axis=-1)) < 2e-4
 
 
 def test_a_runner_of_another_package_is_named_by_module_path(tmp_path):
