@@ -109,8 +109,10 @@ def test_report_in_worker_processes_and_on_a_dask_cluster_is_the_same(real_copy,
 
             other, first = mpimg.imread(folder / png.name), mpimg.imread(png)
             assert other.shape == first.shape
-            # pixel for pixel, but for the minute the figure says it was drawn in (a clock may tick between runs)
-            assert np.mean(np.any(other != first, axis=-1)) < 2e-4
+            # pixel for pixel, but for the minute the figure says it was drawn in (a clock may tick between
+            # runs): any difference lies within one line of text
+            rows = np.flatnonzero(np.any(other != first, axis=(1, 2)))
+            assert rows.size == 0 or rows.max() - rows.min() < 20
 
 
 def test_a_runner_of_another_package_is_named_by_module_path(tmp_path):
