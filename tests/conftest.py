@@ -1,9 +1,11 @@
 """Shared fixtures: copies of the real suite2p folders and synthetic sessions."""
 
+import hashlib
 import shutil
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -58,3 +60,26 @@ def _private_user_cache(tmp_path_factory):
         del os.environ["XDG_CACHE_HOME"]
     else:
         os.environ["XDG_CACHE_HOME"] = old
+
+
+def tree_hashes(path: Path) -> dict[str, str]:
+    """SHA-1 of every file below ``path`` (to check that nothing in a recording was touched)."""
+    return {
+        str(p.relative_to(path)): hashlib.sha1(p.read_bytes()).hexdigest()
+        for p in sorted(path.rglob("*"))
+        if p.is_file()
+    }
+
+
+def curated(root: Path):
+    """A curated state on a genuine folder: cutoffs on two features and two manual labels, saved."""
+    from cellector.manager import CellectorManager
+
+    m = CellectorManager.from_folder(root)
+    m.update_criteria("dot_product", [float(np.nanmedian(m.features["dot_product"])), None])
+    m.update_criteria("corr_coef", [0.2, None])
+    off = int(np.flatnonzero(m.compute_idx_selected())[0])
+    on = int(np.flatnonzero(~m.compute_idx_selected())[0])
+    m.update_manual_labels([off, on], [False, True])
+    m.save_all()
+    return m

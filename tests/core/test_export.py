@@ -9,6 +9,8 @@ import pytest
 from cellector.cli import main
 from cellector.manager import CellectorManager
 
+from ..conftest import curated, tree_hashes
+
 META = """\
 NWBFile:
   session_description: Two-photon imaging of visual cortex with tdTomato-labelled interneurons.
@@ -32,26 +34,6 @@ Ophys:
 """
 
 
-def _tree(path: Path) -> dict[str, str]:
-    return {
-        str(p.relative_to(path)): hashlib.sha1(p.read_bytes()).hexdigest()
-        for p in sorted(path.rglob("*"))
-        if p.is_file()
-    }
-
-
-def _curated(root: Path) -> CellectorManager:
-    """A curated state on a genuine folder: cutoffs on two features and two manual labels, saved."""
-    m = CellectorManager.from_folder(root)
-    m.update_criteria("dot_product", [float(np.nanmedian(m.features["dot_product"])), None])
-    m.update_criteria("corr_coef", [0.2, None])
-    off = int(np.flatnonzero(m.compute_idx_selected())[0])
-    on = int(np.flatnonzero(~m.compute_idx_selected())[0])
-    m.update_manual_labels([off, on], [False, True])
-    m.save_all()
-    return m
-
-
 def _run(capsys, *args):
     rc = main([str(a) for a in args])
     out = capsys.readouterr()
@@ -64,11 +46,11 @@ def _run(capsys, *args):
 @pytest.mark.parametrize("name", ["suite2p-0.14-1plane", "suite2p-1.1-2planes"])
 def test_redcell_file_beside_suite2ps_own(real_copy, capsys, name):
     root = real_copy(name)
-    m = _curated(root)
-    before = _tree(root)
+    m = curated(root)
+    before = tree_hashes(root)
     rc, _out, err = _run(capsys, "export", root, "--format", "redcell")
     assert rc == 0, err
-    after = _tree(root)
+    after = tree_hashes(root)
     new = {k for k in after if k not in before}
     assert new == {f"{p}/redcell_cellector.npy" for p in m.roi_processor.session.planes}
     assert {k: v for k, v in after.items() if k in before} == before  # suite2p's redcell.npy and all else untouched
@@ -125,14 +107,14 @@ def test_nwb_reads_back_to_the_same_decision_and_passes_nwbinspector(real_copy, 
     from pynwb import NWBHDF5IO
 
     root = real_copy(name)
-    m = _curated(root)
+    m = curated(root)
     meta = tmp_path / "meta.yaml"
     meta.write_text(META)
     out = tmp_path / "out" / "session.nwb"
-    before = _tree(root)
+    before = tree_hashes(root)
     rc, stdout, err = _run(capsys, "export", root, "--format", "nwb", "--metadata", meta, "-o", out)
     assert rc == 0, err
-    assert "DANDI will ask" not in stdout and _tree(root) == before
+    assert "DANDI will ask" not in stdout and tree_hashes(root) == before
     s = m.roi_processor.session
     selected = np.load(root / "cellector" / "idx_selected.npy")
     with NWBHDF5IO(str(out), "r") as io:
@@ -163,7 +145,7 @@ def test_nwb_reads_back_to_the_same_decision_and_passes_nwbinspector(real_copy, 
 
 def test_nwb_without_metadata_says_what_dandi_will_ask(real_copy, tmp_path, capsys):
     root = real_copy("suite2p-0.14-1plane")
-    _curated(root)
+    curated(root)
     rc, out, err = _run(capsys, "export", root, "--format", "nwb", "-o", tmp_path / "a.nwb")
     assert rc == 0, err
     assert out.count("\n") == 1 and "DANDI will ask for metadata: NWBFile.session_start_time" in out
@@ -215,7 +197,7 @@ def test_nwb_into_an_existing_file_adds_columns_to_a_new_copy(real_copy, tmp_pat
     from pynwb import NWBHDF5IO
 
     root = real_copy("suite2p-1.1-2planes")
-    m = _curated(root)
+    m = curated(root)
     src = tmp_path / "neuroconv.nwb"
     _neuroconv_like(src, root)
     digest = hashlib.sha1(src.read_bytes()).hexdigest()
@@ -235,7 +217,7 @@ def test_nwb_into_an_existing_file_adds_columns_to_a_new_copy(real_copy, tmp_pat
 @pytest.mark.parametrize(("drop", "swap", "says"), [(3, False, "holds"), (None, True, "other pixels")])
 def test_nwb_into_a_file_of_other_rois_is_refused(real_copy, tmp_path, capsys, drop, swap, says):
     root = real_copy("suite2p-0.14-1plane")
-    _curated(root)
+    curated(root)
     src = tmp_path / "other.nwb"
     _neuroconv_like(src, root, drop=drop, swap=swap)
     out = tmp_path / "labelled.nwb"
@@ -258,17 +240,17 @@ def test_bad_metadata_is_one_line(real_copy, tmp_path, capsys, yaml, says):
     root = real_copy("suite2p-0.14-1plane")
     meta = tmp_path / "meta.yaml"
     meta.write_text(yaml)
-    before = _tree(root.parent)
+    before = tree_hashes(root.parent)
     rc, _stdout, err = _run(capsys, "export", root, "--format", "nwb", "--metadata", meta, "-o", tmp_path / "x.nwb")
     assert rc == 2 and err.count("\n") == 1 and says in err and "Traceback" not in err, err
-    assert not (tmp_path / "x.nwb").exists() and _tree(root.parent) == before
+    assert not (tmp_path / "x.nwb").exists() and tree_hashes(root.parent) == before
 
 
 @pytest.mark.parametrize("target", ["plane0/session.nwb", "cellector/session.nwb", "plane0/stat.npy"])
 def test_nwb_output_inside_the_recording_is_refused(real_copy, capsys, target):
     root = real_copy("suite2p-0.14-1plane")
-    _curated(root)
-    before = _tree(root)
+    curated(root)
+    before = tree_hashes(root)
     rc, _stdout, err = _run(capsys, "export", root, "--format", "nwb", "-o", root / target)
     assert rc == 2 and err.count("\n") == 1 and "refusing to write" in err
-    assert _tree(root) == before
+    assert tree_hashes(root) == before

@@ -1,31 +1,10 @@
 """``cellector-report``: a figure per session and an index.html, from curated genuine folders."""
 
-import hashlib
-from pathlib import Path
-
 import numpy as np
 
-from cellector.manager import CellectorManager
 from cellector_gui.report import main
 
-
-def _tree(path: Path) -> dict[str, str]:
-    return {
-        str(p.relative_to(path)): hashlib.sha1(p.read_bytes()).hexdigest()
-        for p in sorted(path.rglob("*"))
-        if p.is_file()
-    }
-
-
-def _curated(root: Path) -> CellectorManager:
-    m = CellectorManager.from_folder(root)
-    m.update_criteria("dot_product", [float(np.nanmedian(m.features["dot_product"])), None])
-    m.update_criteria("corr_coef", [0.2, None])
-    off = int(np.flatnonzero(m.compute_idx_selected())[0])
-    on = int(np.flatnonzero(~m.compute_idx_selected())[0])
-    m.update_manual_labels([off, on], [False, True])
-    m.save_all()
-    return m
+from ..conftest import curated, tree_hashes
 
 
 def _report(capsys, *args):
@@ -41,7 +20,7 @@ def test_report_figures_and_index(real_copy, tmp_path, capsys):
     from cellector_gui.report import DECISION_COLORS, _outlines
 
     one, two = real_copy("suite2p-0.14-1plane"), real_copy("suite2p-1.1-2planes")
-    m1, m2 = _curated(one), _curated(two)
+    m1, m2 = curated(one), curated(two)
     broken = tmp_path / "broken" / "suite2p" / "plane0"
     broken.mkdir(parents=True)
     (broken / "stat.npy").write_bytes(b"not a numpy file")
@@ -77,10 +56,10 @@ def test_report_figures_and_index(real_copy, tmp_path, capsys):
 
 def test_report_into_a_recording_is_refused(real_copy, capsys):
     root = real_copy("suite2p-0.14-1plane")
-    before = _tree(root)
+    before = tree_hashes(root)
     rc, _stdout, err = _report(capsys, root, "-o", root / "plane0" / "report")
     assert rc == 2 and err.count("\n") == 1 and "refusing to write" in err
-    assert _tree(root) == before
+    assert tree_hashes(root) == before
 
 
 def _rows(index: str) -> list[str]:
@@ -92,7 +71,7 @@ def test_report_in_worker_processes_and_on_a_dask_cluster_is_the_same(real_copy,
     from dask.distributed import LocalCluster
 
     one, two = real_copy("suite2p-0.14-1plane"), real_copy("suite2p-1.1-2planes")
-    _curated(one), _curated(two)
+    curated(one), curated(two)
     serial, parallel, cluster = tmp_path / "serial", tmp_path / "parallel", tmp_path / "cluster"
     assert _report(capsys, one, two, "-o", serial)[0] == 0
     rc, out, err = _report(capsys, one, two, "-o", parallel, "--workers", "2")
