@@ -40,6 +40,7 @@ class GuidanceView:
         self.timer.timeout.connect(self.refresh)
         #: cutoffs of an earlier session offered to this one, and that session's name
         self.offered: tuple[dict, str] | None = None
+        self._offer_shown = False
 
     def labels_changed(self) -> None:
         """Fit again once the labels settle."""
@@ -54,9 +55,18 @@ class GuidanceView:
         m = self.dock.state
         return self.offered is not None and not m.has_cutoffs and not m.manual_label_active.any()
 
+    def criteria_changed(self) -> None:
+        """Withdraw the offer once the session has cutoffs (and bring it back when undone).
+
+        Only a change of what is shown redraws: a slider drag never fits the labels again.
+        """
+        if self.offered is not None and self._showing_offer() != self._offer_shown:
+            self.refresh()
+
     def refresh(self) -> None:
         """Show the offered cutoffs or the cutoffs fitted to the labels as ghost lines, and say what they promise."""
-        if self._showing_offer():
+        self._offer_shown = self._showing_offer()
+        if self._offer_shown:
             assert self.offered is not None
             criteria, source = self.offered
             text = f"cutoffs of {shown_name(source)} (p applies them here):<br><b>{_bounds_text(criteria)}</b>"

@@ -276,8 +276,7 @@ class CellectorWidget(QWidget):
     def _on_manager_criteria_changed(self, name: str) -> None:
         if name in self.cards:
             self.cards[name].show_criterion(self.state.criteria[name])
-        if self.guidance.offered is not None:
-            self.guidance.refresh()  # an offered set of cutoffs is withdrawn once the session has its own
+        self.guidance.criteria_changed()  # an offered set of cutoffs is withdrawn once the session has its own
 
     def _on_manager_selection_changed(self) -> None:
         self.refresh()

@@ -168,6 +168,12 @@ def test_an_earlier_sessions_cutoffs_are_offered_and_applied_with_one_click(
     assert not m.has_cutoffs  # one undo step
     press(widget, "p")  # the key does the same
     assert m.criteria["dot_product"] == (100.0, None)
+    fits = []
+    m.guidance.suggestion = lambda: fits.append(1)  # a drag must not fit the labels at every step
+    for cut in (101.0, 102.0, 103.0):
+        m.update_criteria("dot_product", (cut, None), coalesce=True)
+    assert fits == [] and m.criteria_origin == "from mouse1/day1/suite2p, adjusted"
+    del m.guidance.suggestion
     widget.save()
     assert "cutoffs from mouse1/day1/suite2p" in widget.study.panel.table.item(1, 0).toolTip()
 
