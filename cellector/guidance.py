@@ -12,7 +12,10 @@ side, whose selection (labels overriding, as in the window) has the highest expe
 under ``p``: the cards show one bound the user can see and drag. The same ``p`` gives the
 suggestion's own estimate: expected true and false positives and false negatives, hence
 precision, recall and F1, with an interval from the uncertainty of the fitted weights
-(draws from the Laplace approximation of the posterior) and of the counts.
+(draws from the Laplace approximation of the posterior) and of the counts
+(:mod:`cellector.guide_cutoffs`). Labels that the fit finds likely to be slips (a chance
+of at least :data:`DOUBT`) are named for a second look, since a label overrides every
+cutoff.
 
 The review queue
 ----------------
@@ -41,6 +44,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .guide_cutoffs import Rule, best_cutoff, expected_scores, f1_margin
 from .guide_model import (
     CARRIED_WEIGHT,
     FUNCTIONAL,
@@ -53,12 +57,14 @@ from .guide_model import (
     carry,
     fit,
     guiding_features,
+    label_doubt,
     prepare,
 )
 
 __all__ = [
     "AUDIT_EVERY",
     "CARRIED_WEIGHT",
+    "DOUBT",
     "FUNCTIONAL",
     "LABEL_NOISE",
     "PRIOR_WEIGHTS",
@@ -76,105 +82,8 @@ __all__ = [
 #: Every this many labels, the queue offers an audit instead of the most uncertain ROI.
 AUDIT_EVERY = 5
 
-_DRAWS = 40  # posterior draws for the interval
-
-Bound = tuple[str, str, float]  # (feature, "min" | "max", cutoff)
-
-
-# --------------------------------------------------------------------------- cutoffs and the estimate
-
-
-@dataclass(frozen=True)
-class Rule:
-    """A conjunction of bounds (here one); NaN fails a bound."""
-
-    bounds: tuple[Bound, ...]
-
-    def predict(self, features: Mapping[str, np.ndarray], index: np.ndarray | None = None) -> np.ndarray:
-        """Return the rule's decision for ROIs ``index`` (all when None)."""
-        n = len(next(iter(features.values())))
-        out = np.ones(n if index is None else len(index), bool)
-        for name, side, cut in self.bounds:
-            v = features[name] if index is None else features[name][index]
-            with np.errstate(invalid="ignore"):
-                out &= (v >= cut) if side == "min" else (v <= cut)
-        return out
-
-
-def _best_cutoff(f: Fit, label: np.ndarray, active: np.ndarray) -> tuple[Rule, float]:
-    """Return the single cutoff with the highest expected F1 under ``f.p``, and that F1.
-
-    Every feature, both sides; labelled ROIs keep their label whatever the cutoff, as in
-    the selection.
-    """
-    free = ~active
-    p = f.p
-    red_labelled = float(np.sum(active & label))
-    total_red = red_labelled + float(p[free].sum())
-    best: tuple[float, Bound] | None = None
-    for name, ascending in f.prepared.orders.items():
-        v = f.prepared.features[name]
-        up = ascending[free[ascending]]
-        for side, order in (("min", up[::-1]), ("max", up)):
-            tp = red_labelled + np.concatenate([[0.0], np.cumsum(p[order])])
-            chosen = np.arange(order.size + 1)  # how many unlabelled ROIs the cutoff keeps
-            f1 = 2 * tp / (chosen + red_labelled + total_red)
-            if order.size > 1:
-                f1[1:-1][np.diff(v[order]) == 0] = -1  # a cutoff cannot fall between equal values
-            k = int(np.argmax(f1))
-            if best is None or f1[k] > best[0] + 1e-12:
-                best = (float(f1[k]), (name, side, _cut_value(v[order], k, side)))
-    assert best is not None
-    return Rule((best[1],)), best[0]
-
-
-def _cut_value(sorted_values: np.ndarray, k: int, side: str) -> float:
-    """Return the cutoff that keeps the first ``k`` values: half-way to the next one (beyond the ends by a margin)."""
-    if sorted_values.size == 0:
-        return 0.0
-    span = float(np.ptp(sorted_values)) or 1.0
-    if k == 0:
-        edge = sorted_values[0]
-        return float(edge + 0.01 * span) if side == "min" else float(edge - 0.01 * span)
-    if k == sorted_values.size:
-        edge = sorted_values[-1]
-        return float(edge - 0.01 * span) if side == "min" else float(edge + 0.01 * span)
-    return float((sorted_values[k - 1] + sorted_values[k]) / 2)
-
-
-def _scores(selected: np.ndarray, p: np.ndarray) -> tuple[float, float, float, float]:
-    """Return the expected (red count, precision, recall, F1) of ``selected`` under probabilities ``p``."""
-    tp = float(p[selected].sum())
-    fp = float((1 - p[selected]).sum())
-    fn = float(p[~selected].sum())
-    precision = tp / (tp + fp) if tp + fp > 0 else 1.0
-    recall = tp / (tp + fn) if tp + fn > 0 else 1.0
-    f1 = 2 * tp / (2 * tp + fp + fn) if tp + fp + fn > 0 else 1.0
-    return tp + fn, precision, recall, f1
-
-
-def _interval(f: Fit, selected: np.ndarray, active: np.ndarray) -> float:
-    """Half-width of the F1 estimate: posterior draws of the models' weights, and the counts' own randomness."""
-    rng = np.random.default_rng(0)  # the same suggestion always says the same
-    design = f.prepared.design(f.prepared.z[~active])
-    sel = selected[~active]
-    known_tp = float(np.sum(selected & active & f.p.astype(bool)))
-    known_fp = float(np.sum(selected & active & ~f.p.astype(bool)))
-    known_fn = float(np.sum(~selected & active & f.p.astype(bool)))
-    which = rng.choice(len(f.models), _DRAWS, p=f.share)
-    f1s = []
-    for k in np.unique(which):
-        model = f.models[k]
-        betas = rng.multivariate_normal(model.beta, model.covariance, int(np.sum(which == k)), method="cholesky")
-        p = 1.0 / (1.0 + np.exp(-np.clip(design[:, model.columns] @ betas.T, -40, 40)))  # (free ROIs, draws)
-        tp = known_tp + sel @ p
-        fp = known_fp + sel @ (1 - p)
-        fn = known_fn + (~sel) @ p
-        f1s.extend(2 * tp / np.maximum(2 * tp + fp + fn, 1e-12))
-    lo, hi = np.percentile(f1s, [20, 80])
-    tp = f.p[selected].sum()
-    counts = np.sqrt(np.sum(f.p * (1 - f.p))) / max(float(tp) + 1.0, 1.0)  # Poisson-binomial spread, relative
-    return float(np.hypot((hi - lo) / 2, counts))
+#: A label is offered for a second look when the fit puts at least this chance on it being a slip.
+DOUBT = 0.3
 
 
 @dataclass(frozen=True)
@@ -201,6 +110,9 @@ class Suggestion:
         about four cases of five on the benchmark's sessions, docs/cutoffs.md).
     carried : int
         Labels carried over from earlier sessions that took part.
+    doubtful : tuple of int
+        Labelled ROIs that the fit says may be slips (a chance of at least :data:`DOUBT`),
+        most doubtful first: worth a second look, since a label overrides every cutoff.
     """
 
     criteria: dict[str, tuple[float | None, float | None]]
@@ -213,6 +125,7 @@ class Suggestion:
     estimated_f1: float
     f1_margin: float
     carried: int = 0
+    doubtful: tuple[int, ...] = ()
 
     @property
     def f1_interval(self) -> tuple[float, float]:
@@ -233,7 +146,16 @@ class Suggestion:
         return (
             f"{self.cutoffs_text()}: about {round(self.estimated_red)} red cells · estimated precision "
             f"{self.estimated_precision:.2f}, recall {self.estimated_recall:.2f} (± {self.f1_margin:.2f}), "
-            f"from {self.n_labels} label{'' if self.n_labels == 1 else 's'}{carried}"
+            f"from {self.n_labels} label{'' if self.n_labels == 1 else 's'}{carried}{self.doubt_text()}"
+        )
+
+    def doubt_text(self) -> str:
+        """Return ``" · check the labels of ROIs 12, 40"`` when some labels look like slips, else ``""``."""
+        if not self.doubtful:
+            return ""
+        many = len(self.doubtful) > 1
+        return f" · check the label{'s' if many else ''} of ROI{'s' if many else ''} " + ", ".join(
+            str(i) for i in self.doubtful
         )
 
 
@@ -242,6 +164,14 @@ def _both_kinds(label: np.ndarray, active: np.ndarray, carried: CarriedLabels | 
     red = np.any(active & label) or (carried is not None and bool(carried.labels.any()))
     non = np.any(active & ~label) or (carried is not None and bool((~carried.labels).any()))
     return bool(red and non)
+
+
+def _doubtful(f: Fit, label: np.ndarray, active: np.ndarray) -> tuple[int, ...]:
+    """Return the labelled ROIs whose label the fit doubts (at least :data:`DOUBT`), most doubtful first."""
+    idx = np.flatnonzero(active)
+    doubt = label_doubt(f, label, active)
+    keep = doubt >= DOUBT
+    return tuple(int(i) for i in idx[keep][np.lexsort((idx[keep], -doubt[keep]))])
 
 
 # --------------------------------------------------------------------------- review order
@@ -338,7 +268,7 @@ class Guide:
         if self._last is None or self._last[0] != key:
             assert self.prepared is not None
             f = fit(self.prepared, label, active, carried)
-            rule, f1 = _best_cutoff(f, label, active)
+            rule, f1 = best_cutoff(f, label, active)
             self._last = (key, (f, rule, f1))
         return self._last[1]
 
@@ -354,7 +284,7 @@ class Guide:
         f, rule, _ = self._fitted(label, active, carried)
         decided = rule.predict(self.prepared.features)
         selected = np.where(active, label, decided)
-        red, precision, recall, f1 = _scores(selected, f.p)
+        red, precision, recall, f1 = expected_scores(selected, f.p)
         criteria: dict[str, tuple[float | None, float | None]] = {k: (None, None) for k in self.names}
         for name, side, cut in rule.bounds:
             lo, hi = criteria[name]
@@ -368,8 +298,9 @@ class Guide:
             precision,
             recall,
             f1,
-            _interval(f, selected, active),
+            f1_margin(f, selected, active),
             0 if carried is None else len(carried),
+            _doubtful(f, label, active),
         )
 
     def review_queue(self, label: np.ndarray, active: np.ndarray, carried: CarriedLabels | None = None) -> np.ndarray:

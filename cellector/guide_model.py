@@ -46,6 +46,7 @@ __all__ = [
     "carry",
     "fit",
     "guiding_features",
+    "label_doubt",
     "prepare",
     "scale",
 ]
@@ -297,11 +298,14 @@ class Model:
         Its columns of :meth:`Prepared.design` (the intercept is column 0).
     beta, covariance : ndarray
         Its coefficients (maximum a posteriori) and their Laplace covariance.
+    noise : float
+        The rate of wrong labels it was fitted with.
     """
 
     columns: np.ndarray
     beta: np.ndarray
     covariance: np.ndarray
+    noise: float = 0.0
 
     def p(self, design: np.ndarray) -> np.ndarray:
         """Return the probability of red of each row of ``design`` (the full design's rows)."""
@@ -393,7 +397,7 @@ def fit(prepared: Prepared, label: np.ndarray, active: np.ndarray, carried: Carr
     models, evidence = [], []
     for (columns, mean, precision, log_prior), noise in itertools.product(_candidates(prepared), LABEL_NOISE):
         beta, hessian = _irls(x[:, columns], y, weight, mean, precision, noise)
-        models.append(Model(columns, beta, np.linalg.inv(hessian)))
+        models.append(Model(columns, beta, np.linalg.inv(hessian), noise))
         evidence.append(log_prior + _evidence(x[:, columns], y, weight, beta, hessian, mean, precision, noise))
     share = np.exp(np.asarray(evidence) - max(evidence))
     share /= share.sum()
@@ -409,3 +413,24 @@ def fit(prepared: Prepared, label: np.ndarray, active: np.ndarray, carried: Carr
     p = p / share[share > 1e-4].sum()
     p[idx] = y[: idx.size]
     return Fit(prepared, tuple(models), share, p, say)
+
+
+def label_doubt(f: Fit, label: np.ndarray, active: np.ndarray) -> np.ndarray:
+    """Return, for each active label, the fitted probability that it is a slip (in the order of the ROIs).
+
+    Under each model, a label that the model's probability of red contradicts is wrong
+    with probability ``noise * (1 - agrees) / (noise * (1 - agrees) + (1 - noise) * agrees)``;
+    the result is averaged over the models by their share. A label near the boundary
+    never looks doubtful (either answer is plausible there); one deep on the other side does.
+    """
+    idx = np.flatnonzero(active)
+    y = np.asarray(label, bool)[idx]
+    design = f.prepared.design(f.prepared.z[idx])
+    doubt = np.zeros(idx.size)
+    for w, model in zip(f.share, f.models, strict=True):
+        if w > 1e-4:
+            red = model.p(design)
+            agrees = np.where(y, red, 1 - red)
+            wrong = model.noise * (1 - agrees)
+            doubt += w * wrong / np.maximum(wrong + (1 - model.noise) * agrees, 1e-300)
+    return doubt / f.share[f.share > 1e-4].sum()

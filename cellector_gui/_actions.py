@@ -168,6 +168,27 @@ class CurationActions:
         self.center_on(idx)
         self.dock.show_message(f"{lead}guided: {self.manager.describe_roi(idx)} (e red, d not red, g skip)")
 
+    def check_doubtful(self) -> None:
+        """Focus the next label that the fit says may be a slip, and centre on it (a second look).
+
+        A label overrides every cutoff, so a slip costs an ROI for good; ``e`` / ``d``
+        relabel it and ``u`` lets the cutoffs decide again.
+        """
+        s = self.manager.suggestion()
+        doubtful = [] if s is None else list(s.doubtful)
+        if not doubtful:
+            self.dock.show_message("no label looks like a slip")
+            return
+        cur = self.manager.focus
+        idx = doubtful[(doubtful.index(cur) + 1) % len(doubtful)] if cur in doubtful else doubtful[0]
+        self.manager.set_focus(idx)
+        self.center_on(idx)
+        red = bool(self.manager.manual_label[idx])
+        self.dock.show_message(
+            f"check: ROI {idx} is labelled {'red' if red else 'not red'} but looks {'not ' if red else ''}red "
+            f"({len(doubtful)} to check; e red, d not red, u clear, w next)"
+        )
+
     def apply_suggestion(self) -> None:
         """Set the cutoffs the dotted lines show: fitted to the labels, or an earlier session's (one undo step)."""
         self.dock.show_message(self.dock.guidance.apply())

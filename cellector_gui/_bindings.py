@@ -26,6 +26,7 @@ KEYMAP: dict[str, tuple[str, str]] = {
     "b": ("previous_roi", "previous ROI in the review loop"),
     "g": ("guided_next", "guided review: the unlabelled ROI whose label teaches the most"),
     "p": ("apply_suggestion", "apply the cutoffs suggested from your labels"),
+    "w": ("check_doubtful", "the next label that looks like a slip (a second look)"),
     "e": ("label_red", "label the focused ROI red (guided review then goes on)"),
     "d": ("label_not_red", "label the focused ROI not red (guided review then goes on)"),
     "f": ("flip_focused", "flip the focused ROI's decision (manual override)"),

@@ -113,5 +113,13 @@ def in_words(s: Any) -> str:
     return (
         f"suggested: <b>{s.cutoffs_text()}</b> · about {round(s.estimated_red)} red cells<br>estimated precision "
         f"{s.estimated_precision:.2f}, recall {s.estimated_recall:.2f} (± {s.f1_margin:.2f}), "
-        f"from {s.n_labels} label{'' if s.n_labels == 1 else 's'}{carried}"
+        f"from {s.n_labels} label{'' if s.n_labels == 1 else 's'}{carried}" + _doubt_line(s)
     )
+
+
+def _doubt_line(s: Any) -> str:
+    """Return the line naming labels that look like slips (empty when none does)."""
+    if not s.doubtful:
+        return ""
+    n = len(s.doubtful)
+    return f"<br>{n} label{'s look' if n > 1 else ' looks'} like a slip: <b>w</b> shows {'them' if n > 1 else 'it'}"

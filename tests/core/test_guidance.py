@@ -5,7 +5,7 @@ import pytest
 
 from cellector import guidance
 from cellector.cli import main
-from cellector.guide_model import scale
+from cellector.guide_model import Fit, Model, label_doubt, prepare, scale
 from cellector.manager import CellectorManager
 
 SETS = ["suite2p-0.14-1plane", "suite2p-1.1-2planes"]
@@ -128,6 +128,20 @@ def test_one_wrong_label_does_not_move_the_cutoff():
     free = ~act
     assert _f1(s.rule.predict(features)[free], truth[free]) == 1.0  # the cutoff alone is still perfect
     assert s.agreement == 6  # it disagrees with the wrong label only
+    assert s.doubtful == (wrong,)  # and names it for a second look; the right ones are left alone
+    assert f"check the label of ROI {wrong}" in s.describe()
+
+
+def test_label_doubt_by_hand():
+    # One model that calls every ROI red with probability 0.9, fitted with 10 % wrong labels:
+    # a red label is a slip with 0.1 * 0.1 / (0.1 * 0.1 + 0.9 * 0.9) = 1 / 82,
+    # a non-red one with 0.1 * 0.9 / (0.1 * 0.9 + 0.9 * 0.1) = 1 / 2.
+    features, _ = session(3, 3)
+    prepared = prepare(features)
+    model = Model(np.array([0]), np.array([np.log(9.0)]), np.eye(1), noise=0.1)
+    f = Fit(prepared, (model,), np.array([1.0]), np.full(6, 0.9), np.zeros(2))
+    lab, act = np.array([1, 0, 0, 0, 0, 0], bool), np.array([1, 1, 0, 0, 0, 0], bool)
+    assert label_doubt(f, lab, act) == pytest.approx([1 / 82, 1 / 2])
 
 
 def test_every_fifth_label_is_an_audit_far_from_the_boundary():

@@ -840,6 +840,34 @@ def test_guided_review_ghost_lines_and_apply(window, synthetic, qtbot):
     assert m.criteria == s.criteria
 
 
+def test_a_label_that_looks_like_a_slip_is_named_and_w_shows_it(window, synthetic, qtbot):
+    """A wrong label deep on the other side is named in the dock, and ``w`` (a real key) focuses it."""
+    from cellector_gui._qt_access import canvas_widget
+
+    _viewer, widget = window
+    m = widget.manager
+    truth = np.concatenate(synthetic.truth_red)
+    dot = m.features["dot_product"]
+    reds = np.flatnonzero(truth)[np.argsort(-dot[truth])][:4]  # the four brightest red cells
+    nons = np.flatnonzero(~truth)[np.argsort(dot[~truth])][:4]  # the four dimmest non-red ones
+    slip = int(nons[0])
+    m.update_manual_labels(reds, True)
+    m.update_manual_labels(nons[1:], False)
+    m.update_manual_labels(slip, True)  # the dimmest ROI of all, labelled red by mistake
+    qtbot.waitUntil(lambda: "like a slip" in widget.controls.suggestion_label.value, timeout=5000)
+    assert m.suggestion().doubtful == (slip,)
+    assert widget.controls.suggestion_label.value.endswith("<br>1 label looks like a slip: <b>w</b> shows it")
+    real_keys(widget, qtbot, "w", canvas_widget(widget))
+    qtbot.waitUntil(lambda: m.focus == slip, timeout=5000)
+    assert widget.status.text().startswith(f"check: ROI {slip} is labelled red but looks not red (1 to check")
+    real_keys(widget, qtbot, "d")  # relabelled: nothing is left to check
+    qtbot.waitUntil(lambda: "like a slip" not in widget.controls.suggestion_label.value, timeout=5000)
+    assert m.manual_selection[:, slip].tolist() == [False, True] and m.suggestion().doubtful == ()
+    press(widget, "w")
+    assert widget.status.text() == "no label looks like a slip"
+    m.mark_saved()
+
+
 def test_label_keys_are_one_press_and_guided_review_moves_on(window, synthetic, qtbot):
     """``e``/``d`` label red / not red in one press (typed as real keys); guided review then offers the next ROI."""
     from cellector_gui._qt_access import canvas_widget
