@@ -9,6 +9,9 @@ applied the same way.
 
 from __future__ import annotations
 
+import importlib
+import sys
+import threading
 from typing import Any
 
 from qtpy.QtCore import QTimer
@@ -17,10 +20,21 @@ from qtpy.QtWidgets import QWidget
 from ._controls import NO_SUGGESTION
 from ._sessions import shown_name
 
-__all__ = ["GuidanceView", "in_words"]
+__all__ = ["GuidanceView", "in_words", "warm_up"]
 
 #: Wait this long after the last label before fitting again (a burst of clicks fits once).
 SETTLE_MS = 150
+
+#: What the first fit imports: about 1 s, done in the background when a window opens.
+SLOW_IMPORT = "sklearn.mixture"
+
+
+def warm_up() -> None:
+    """Import scikit-learn off the GUI thread, so the first label of a session does not freeze the window."""
+    if SLOW_IMPORT not in sys.modules:
+        threading.Thread(
+            target=importlib.import_module, args=(SLOW_IMPORT,), daemon=True, name="cellector-warm-up"
+        ).start()
 
 
 class GuidanceView:
@@ -41,6 +55,7 @@ class GuidanceView:
         #: cutoffs of an earlier session offered to this one, and that session's name
         self.offered: tuple[dict, str] | None = None
         self._offer_shown = False
+        warm_up()
 
     def labels_changed(self) -> None:
         """Fit again once the labels settle."""

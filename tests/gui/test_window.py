@@ -1079,3 +1079,22 @@ def test_a_feature_added_from_a_script_gets_its_card(window, qtbot):
     m.add_feature("my_score", values * 2)  # replaced: one card, refilled
     assert list(widget.cards).count("my_score") == 1 and widget.cards["my_score"].hi == pytest.approx(2 * card.hi)
     m.mark_saved()
+
+
+def test_the_window_imports_scikit_learn_in_the_background(monkeypatch):
+    """The first fit needs scikit-learn (about 1 s to import): a window starts that import off the GUI thread."""
+    import sys
+    import types
+
+    from cellector_gui import _guidance_view
+
+    started = []
+    monkeypatch.delitem(sys.modules, _guidance_view.SLOW_IMPORT, raising=False)
+    monkeypatch.setattr(
+        _guidance_view.threading, "Thread", lambda **kw: types.SimpleNamespace(start=lambda: started.append(kw))
+    )
+    _guidance_view.warm_up()
+    assert len(started) == 1 and started[0]["args"] == ("sklearn.mixture",) and started[0]["daemon"]
+    monkeypatch.setitem(sys.modules, _guidance_view.SLOW_IMPORT, types.ModuleType("sklearn.mixture"))
+    _guidance_view.warm_up()  # already imported: nothing more to start
+    assert len(started) == 1
