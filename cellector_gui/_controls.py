@@ -10,7 +10,7 @@ from typing import Any
 
 from magicgui.widgets import CheckBox, ComboBox, Container, Label, PushButton
 from qtpy.QtCore import Qt
-from qtpy.QtWidgets import QComboBox, QSizePolicy
+from qtpy.QtWidgets import QComboBox, QLabel, QSizePolicy
 
 from ._rows import row
 
@@ -71,9 +71,8 @@ class DockControls(Container):
         self.near_box = CheckBox(text="near cutoff", tooltip="n / b visit only ROIs within 5 % of a cutoff (a)")
         self.suggestion_label = Label(value=NO_SUGGESTION)
         self.suggestion_label.native.setWordWrap(True)
-        lines = self.suggestion_label.native.fontMetrics().lineSpacing()
-        # three lines, always (a suggestion on two features and its estimate): nothing is cut or moves
-        self.suggestion_label.native.setFixedHeight(3 * lines + 4)
+        # three lines of rich text, always (the cutoff, its estimate, labels to check): nothing is cut or moves
+        self.suggestion_label.native.setFixedHeight(_rich_text_height(self.suggestion_label.native, 3))
         self.suggestion_label.native.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         # the dock's whole width: the words of the estimate must never be cut
         self.suggestion_label.native.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
@@ -95,6 +94,12 @@ class DockControls(Container):
         )
         self.margins = (0, 0, 0, 0)
 
+    def show_suggestion(self, text: str) -> None:
+        """Show the suggestion's words: room for three lines always (so nothing moves), more if the dock is narrow."""
+        label = self.suggestion_label.native
+        self.suggestion_label.value = text
+        label.setFixedHeight(max(_rich_text_height(label, 3), label.heightForWidth(label.width())))
+
     def set_features(self, names: list[str]) -> None:
         """Offer colouring by each feature (and by the decision), without emitting a change."""
         with self.color_combo.changed.blocked():
@@ -103,3 +108,12 @@ class DockControls(Container):
 
 
 NO_SUGGESTION = "label a red and a non-red ROI to get suggested cutoffs"
+
+
+def _rich_text_height(label: QLabel, lines: int) -> int:
+    """Height ``label`` needs for ``lines`` unwrapped lines of rich text (as its own layout measures them)."""
+    text = label.text()
+    label.setText("<br>".join(["<b>Xg</b>"] * lines))
+    height = label.heightForWidth(10_000)
+    label.setText(text)
+    return height

@@ -95,7 +95,7 @@ class GuidanceView:
             card.show_suggestion(None if criteria is None else criteria.get(name))
         controls = self.dock.controls
         controls.apply_button.enabled = criteria is not None
-        controls.suggestion_label.value = text
+        controls.show_suggestion(text)
 
     def apply(self) -> str:
         """Apply what is shown (the offered cutoffs, or the suggestion) as one undoable step; returns what happened."""

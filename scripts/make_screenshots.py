@@ -5,7 +5,8 @@
 Writes ``window.png`` (the whole window at 1920 x 1080), ``window-1366x768.png`` (a
 laptop screen), ``cards.png`` (the feature cards) and ``outline.png`` (the canvas,
 zoomed on the focused ROI), all with the demo's worked-example criteria, one manual
-override and a focused ROI; and ``study.png`` / ``study-1366x768.png``: a study of three
+override, eight labels from guided review (so the dock shows a suggestion and its
+estimate) and a focused ROI; and ``study.png`` / ``study-1366x768.png``: a study of three
 synthetic sessions, the first saved with those criteria, the second open with them
 offered as dotted lines.
 """
@@ -15,6 +16,8 @@ from __future__ import annotations
 import sys
 import tempfile
 from pathlib import Path
+
+import numpy as np
 
 DOCS_IMAGES = Path(__file__).resolve().parents[1] / "docs" / "images"
 SIZES = {"window.png": (1920, 1080), "window-1366x768.png": (1366, 768)}
@@ -29,7 +32,14 @@ def _settle() -> None:
         app.processEvents()
 
 
-def _open(root: Path, size: tuple[int, int]):
+def _label_guided(m, truth, n: int = 8) -> None:
+    """Label the first ``n`` ROIs guided review offers, as a careful curator would (so the dock shows a suggestion)."""
+    for _ in range(n):
+        idx = int(m.review_queue()[0])
+        m.update_manual_labels(idx, bool(truth[idx]))
+
+
+def _open(root: Path, size: tuple[int, int], truth=None):
     from cellector.cli import DEMO_CRITERIA
     from cellector_gui import build_window
     from cellector_gui._qt_access import fit_to_screen
@@ -40,6 +50,9 @@ def _open(root: Path, size: tuple[int, int]):
         widget.manager.update_criteria(name, bounds)
     m = widget.manager
     m.flip(int(m.compute_idx_selected().argmin()))  # one manual override
+    if truth is not None:
+        _label_guided(m, truth)
+        widget.guidance.refresh()
     focus = int(m.review_queue()[0])
     m.set_focus(focus)
     widget.roi_actions.center_on(focus)
@@ -58,7 +71,7 @@ def make_screenshots(out: Path) -> list[Path]:
     session = make_suite2p_folder(Path(tempfile.mkdtemp(prefix="cellector-shots-")), n_planes=2, n_rois=300)
     paths = []
     for name, size in SIZES.items():
-        viewer, widget = _open(session.root, size)
+        viewer, widget = _open(session.root, size, np.concatenate(session.truth_red))
         viewer.screenshot(str(out / name), canvas_only=False)
         paths.append(out / name)
         if name == "window.png":

@@ -857,6 +857,8 @@ def test_a_label_that_looks_like_a_slip_is_named_and_w_shows_it(window, syntheti
     qtbot.waitUntil(lambda: "like a slip" in widget.controls.suggestion_label.value, timeout=5000)
     assert m.suggestion().doubtful == (slip,)
     assert widget.controls.suggestion_label.value.endswith("<br>1 label looks like a slip: <b>w</b> shows it")
+    shown = widget.controls.suggestion_label.native  # all three lines fit: none is cut
+    assert shown.heightForWidth(shown.width()) <= shown.height()
     real_keys(widget, qtbot, "w", canvas_widget(widget))
     qtbot.waitUntil(lambda: m.focus == slip, timeout=5000)
     assert widget.status.text().startswith(f"check: ROI {slip} is labelled red but looks not red (1 to check")
