@@ -276,6 +276,9 @@ def cmd_suggest(args: argparse.Namespace) -> int:
     for name, (lo, hi) in s.criteria.items():
         if (lo, hi) != (None, None):
             print(f"  {name}: [{_fmt(lo)}, {_fmt(hi)}]")
+    mine = m.estimate_selection()
+    if m.has_cutoffs and mine is not None:
+        print(f"the saved cutoffs and labels ({int(m.compute_idx_selected().sum())} selected): {mine.describe()}")
     if args.apply:
         m.apply_suggested_criteria()
         folder = m.save_all()

@@ -70,6 +70,7 @@ __all__ = [
     "PRIOR_WEIGHTS",
     "STRONGEST",
     "CarriedLabels",
+    "Estimate",
     "Guide",
     "Rule",
     "Suggestion",
@@ -156,6 +157,37 @@ class Suggestion:
         many = len(self.doubtful) > 1
         return f" · check the label{'s' if many else ''} of ROI{'s' if many else ''} " + ", ".join(
             str(i) for i in self.doubtful
+        )
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """How good a selection is, by the model fitted to the labels: what a suggestion says of its own.
+
+    Attributes
+    ----------
+    estimated_red : float
+        Expected number of red ROIs in the session.
+    estimated_precision, estimated_recall, estimated_f1 : float
+        Expected precision, recall and F1 of the selection.
+    f1_margin : float
+        Half-width of the interval around ``estimated_f1``.
+    n_labels : int
+        The active manual labels the fit was made on.
+    """
+
+    estimated_red: float
+    estimated_precision: float
+    estimated_recall: float
+    estimated_f1: float
+    f1_margin: float
+    n_labels: int
+
+    def describe(self) -> str:
+        """Return ``"estimated precision 0.81, recall 0.80 (± 0.06)"``."""
+        return (
+            f"estimated precision {self.estimated_precision:.2f}, recall {self.estimated_recall:.2f} "
+            f"(± {self.f1_margin:.2f})"
         )
 
 
@@ -302,6 +334,22 @@ class Guide:
             0 if carried is None else len(carried),
             _doubtful(f, label, active),
         )
+
+    def assess(
+        self, label: np.ndarray, active: np.ndarray, selected: np.ndarray, carried: CarriedLabels | None = None
+    ) -> Estimate | None:
+        """Return how good ``selected`` is by the model fitted to the labels (None until both kinds exist).
+
+        The same fit and numbers as :meth:`suggest`, for any selection: cutoffs the user
+        dragged away from the suggestion, or copied from another session.
+        """
+        label, active = np.asarray(label, bool), np.asarray(active, bool)
+        if not _both_kinds(label, active, carried) or self.prepared is None:
+            return None
+        f, _, _ = self._fitted(label, active, carried)
+        selected = np.where(active, label, np.asarray(selected, bool))
+        red, precision, recall, f1 = expected_scores(selected, f.p)
+        return Estimate(red, precision, recall, f1, f1_margin(f, selected, active), int(active.sum()))
 
     def review_queue(self, label: np.ndarray, active: np.ndarray, carried: CarriedLabels | None = None) -> np.ndarray:
         """Return the unlabelled ROIs, most informative first (see the module docstring); ties to the lower index."""

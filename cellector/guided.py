@@ -51,6 +51,12 @@ class SessionGuidance:
         """Return the cutoffs fitted to the labels (and the carried ones), with their estimate."""
         return self.guide().suggest(self.state.manual_label, self.state.manual_label_active, self.carried)
 
+    def assess(self, selected: np.ndarray | None = None) -> guidance.Estimate | None:
+        """Return how good ``selected`` (default: the current selection) is, by the model fitted to the labels."""
+        s = self.state
+        chosen = s.compute_idx_selected() if selected is None else selected
+        return self.guide().assess(s.manual_label, s.manual_label_active, chosen, self.carried)
+
     def carry_from(self, others: Iterable[SelectionState]) -> int:
         """Seed the fit with the manual labels of ``others`` (replacing any carried before); returns how many."""
         carried = None

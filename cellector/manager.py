@@ -211,12 +211,12 @@ class CellectorManager(SelectionState):
         return self.guidance.review_queue()
 
     def suggestion(self) -> guidance.Suggestion | None:
-        """Return the cutoffs fitted to the manual labels, with their estimated precision, recall and F1.
-
-        None until there is a label of each kind (labels carried over from other sessions
-        count: a seeded session has a suggestion before its first label).
-        """
+        """Return the cutoffs fitted to the manual labels (carried ones count) and their estimate; None: too few."""
         return self.guidance.suggestion()
+
+    def estimate_selection(self) -> guidance.Estimate | None:
+        """Return the current selection's estimated precision, recall and F1 (None: too few labels)."""
+        return self.guidance.assess()
 
     def suggest_criteria(self) -> dict[str, Bounds]:
         """Return ``{feature: (min|None, max|None)}`` fitted to the manual labels (``{}``: too few labels)."""

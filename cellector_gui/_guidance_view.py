@@ -14,6 +14,7 @@ import sys
 import threading
 from typing import Any
 
+import numpy as np
 from qtpy.QtCore import QTimer
 from qtpy.QtWidgets import QWidget
 
@@ -71,12 +72,16 @@ class GuidanceView:
         return self.offered is not None and not m.has_cutoffs and not m.manual_label_active.any()
 
     def criteria_changed(self) -> None:
-        """Withdraw the offer once the session has cutoffs (and bring it back when undone).
+        """Withdraw the offer once the session has cutoffs (and bring it back when undone); say what the cutoffs give.
 
-        Only a change of what is shown redraws: a slider drag never fits the labels again.
+        A change of what is shown redraws at once; the estimate of the user's own cutoffs
+        follows once a slider drag settles, from the fit already made (a drag never fits
+        the labels again).
         """
         if self.offered is not None and self._showing_offer() != self._offer_shown:
             self.refresh()
+        elif not self._offer_shown and self.dock.state.manual_label_active.any():
+            self.timer.start()
 
     def refresh(self) -> None:
         """Show the offered cutoffs or the cutoffs fitted to the labels as ghost lines, and say what they promise."""
@@ -87,8 +92,19 @@ class GuidanceView:
             text = f"cutoffs of {shown_name(source)} (p applies them here):<br><b>{_bounds_text(criteria)}</b>"
             self._show(criteria, text)
             return
-        s = self.dock.state.suggestion()
-        self._show(None if s is None else s.criteria, NO_SUGGESTION if s is None else in_words(s))
+        m = self.dock.state
+        s = m.suggestion()
+        self._show(None if s is None else s.criteria, NO_SUGGESTION if s is None else in_words(s, self._yours(s)))
+
+    def _yours(self, s: Any) -> str:
+        """Return the line saying what the user's own cutoffs give, when they differ from the suggestion."""
+        m = self.dock.state
+        selected = m.compute_idx_selected()
+        suggested = np.where(m.manual_label_active, m.manual_label, s.rule.predict(m.features))
+        if not m.has_cutoffs or np.array_equal(selected, suggested):
+            return ""
+        e = m.estimate_selection()
+        return "" if e is None else f"<br>your cutoffs: {e.describe()}"
 
     def _show(self, criteria: dict | None, text: str) -> None:
         for name, card in self.dock.cards.items():
@@ -122,13 +138,13 @@ def _bounds_text(criteria: dict) -> str:
     return " and ".join(parts)
 
 
-def in_words(s: Any) -> str:
-    """Return a suggestion as the dock says it: the cutoff, then what it promises, in a biologist's words."""
+def in_words(s: Any, yours: str = "") -> str:
+    """Return a suggestion as the dock says it: the cutoff, what it promises, ``yours``, labels to check."""
     carried = f" and {s.carried} carried over" if s.carried else ""
     return (
         f"suggested: <b>{s.cutoffs_text()}</b> · about {round(s.estimated_red)} red cells<br>estimated precision "
         f"{s.estimated_precision:.2f}, recall {s.estimated_recall:.2f} (± {s.f1_margin:.2f}), "
-        f"from {s.n_labels} label{'' if s.n_labels == 1 else 's'}{carried}" + _doubt_line(s)
+        f"from {s.n_labels} label{'' if s.n_labels == 1 else 's'}{carried}{yours}" + _doubt_line(s)
     )
 
 

@@ -132,6 +132,31 @@ def test_one_wrong_label_does_not_move_the_cutoff():
     assert f"check the label of ROI {wrong}" in s.describe()
 
 
+def test_any_selection_is_assessed_by_the_same_fit():
+    features, truth = session(30, 170, seed=2)
+    n = truth.size
+    lab, act = label(n, np.r_[np.flatnonzero(truth)[:3], np.flatnonzero(~truth)[:3]], truth)
+    guide = guidance.Guide(features)
+    s = guide.suggest(lab, act)
+    same = guide.assess(lab, act, s.rule.predict(features))
+    assert (same.estimated_precision, same.estimated_recall, same.estimated_f1, same.f1_margin) == (
+        s.estimated_precision,
+        s.estimated_recall,
+        s.estimated_f1,
+        s.f1_margin,
+    )
+    # everything selected, except the 3 ROIs labelled not red (labels override): every expected red ROI
+    # is found (recall 1), so by hand precision = red / (N - 3) and F1 = 2 red / (N - 3 + red)
+    every = guide.assess(lab, act, np.ones(n, bool))
+    red = every.estimated_red
+    assert every.estimated_recall == pytest.approx(1.0)
+    assert every.estimated_precision == pytest.approx(red / (n - 3))
+    assert every.estimated_f1 == pytest.approx(2 * red / (n - 3 + red))
+    assert every.estimated_f1 < s.estimated_f1 and every.n_labels == 6
+    assert every.describe() == (f"estimated precision {red / (n - 3):.2f}, recall 1.00 (± {every.f1_margin:.2f})")
+    assert guide.assess(lab, act & lab, np.ones(n, bool)) is None  # one kind of label: nothing to fit
+
+
 def test_label_doubt_by_hand():
     # One model that calls every ROI red with probability 0.9, fitted with 10 % wrong labels:
     # a red label is a slip with 0.1 * 0.1 / (0.1 * 0.1 + 0.9 * 0.9) = 1 / 82,
@@ -314,6 +339,19 @@ def test_carry_labels_from_an_earlier_session(synthetic, tmp_path, capsys):
     assert "suggested from 0 manual labels and 12 carried over:" in capsys.readouterr().out
 
 
+def test_the_manager_estimates_its_current_selection(synthetic):
+    m = CellectorManager.from_folder(synthetic.root, load_saved=False)
+    truth = np.concatenate(synthetic.truth_red)
+    assert m.estimate_selection() is None  # no label yet
+    m.update_manual_labels(np.flatnonzero(truth)[:3], True)
+    m.update_manual_labels(np.flatnonzero(~truth)[:3], False)
+    m.update_criteria("dot_product", [0.0, None])
+    e = m.estimate_selection()
+    expected = m.guidance.guide().assess(m.manual_label, m.manual_label_active, m.compute_idx_selected())
+    assert e == expected and e.n_labels == 6
+    m.discard_journal()
+
+
 def test_excluded_features_are_not_suggested(synthetic):
     m = CellectorManager.from_folder(synthetic.root)
     truth = np.concatenate(synthetic.truth_red)
@@ -339,6 +377,12 @@ def test_suggest_command(real_copy, capsys):
     assert f"suggested from 6 manual labels: {expected.describe()}" in out
     assert f"estimated precision {expected.estimated_precision:.2f}" in out
     assert CellectorManager.from_folder(root).criteria == m.criteria  # without --apply nothing changes
+    assert "the saved cutoffs" not in out  # none saved yet
+    m.update_criteria("dot_product", [0.0, None])
+    m.save_all()
+    assert main(["suggest", str(root)]) == 0
+    saved = f"the saved cutoffs and labels ({int(m.compute_idx_selected().sum())} selected): "
+    assert saved + m.estimate_selection().describe() in capsys.readouterr().out
     assert main(["suggest", str(root), "--apply"]) == 0
     assert "applied: " in capsys.readouterr().out
     assert CellectorManager.from_folder(root).criteria == expected.criteria

@@ -838,6 +838,20 @@ def test_guided_review_ghost_lines_and_apply(window, synthetic, qtbot):
     assert m.criteria == before  # one undo step
     press(widget, "p")
     assert m.criteria == s.criteria
+    assert "your cutoffs" not in widget.controls.suggestion_label.value  # the suggestion is what is set
+    # dragged away from the suggestion: once the drag settles, the dock says what the user's own cutoffs give
+    lo, hi = m.criteria[name]
+    values = m.features[name]
+    moved = float(np.nanpercentile(values, 90)) if side == "min" else float(np.nanpercentile(values, 10))
+    m.update_criteria(name, (moved, hi) if side == "min" else (lo, moved))
+    qtbot.waitUntil(lambda: "your cutoffs" in widget.controls.suggestion_label.value, timeout=5000)
+    mine = m.estimate_selection()
+    assert f"labels<br>your cutoffs: {mine.describe()}" in widget.controls.suggestion_label.value
+    assert mine.estimated_f1 < s.estimated_f1  # the suggestion is the best cutoff under the same fit
+    shown = widget.controls.suggestion_label.native
+    assert shown.heightForWidth(shown.width()) <= shown.height()  # the extra line is never cut
+    press(widget, "p")
+    qtbot.waitUntil(lambda: "your cutoffs" not in widget.controls.suggestion_label.value, timeout=5000)
 
 
 def test_a_label_that_looks_like_a_slip_is_named_and_w_shows_it(window, synthetic, qtbot):
