@@ -153,6 +153,8 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def _print_status(rows: list[dict]) -> None:
+    from .status import estimate_text
+
     def cell(v: object) -> str:
         return "-" if v is None else str(v)
 
@@ -164,10 +166,11 @@ def _print_status(rows: list[dict]) -> None:
             cell(r["selected"]),
             r["state"],
             (r["saved_at"] or "-").replace("T", " ")[:16],
+            estimate_text(r["estimate"]) or "-",
         ]
         for r in rows
     ]
-    head = ["session", "planes", "ROIs", "selected", "state", "last saved"]
+    head = ["session", "planes", "ROIs", "selected", "state", "last saved", "estimated when saved"]
     widths = [max(len(x) for x in col) for col in zip(head, *table, strict=True)]
     for line in (head, *table):
         print("  ".join(x.ljust(w) for x, w in zip(line, widths, strict=True)).rstrip())

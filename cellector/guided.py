@@ -57,6 +57,20 @@ class SessionGuidance:
         chosen = s.compute_idx_selected() if selected is None else selected
         return self.guide().assess(s.manual_label, s.manual_label_active, chosen, self.carried)
 
+    def record(self) -> dict | None:
+        """Return the current selection's estimate as saved in ``cellector.json`` (None: too few labels)."""
+        e = self.assess()
+        if e is None:
+            return None
+        return {
+            "precision": round(e.estimated_precision, 4),
+            "recall": round(e.estimated_recall, 4),
+            "f1": round(e.estimated_f1, 4),
+            "f1_margin": round(e.f1_margin, 4),
+            "labels": e.n_labels,
+            "carried": 0 if self.carried is None else len(self.carried),
+        }
+
     def carry_from(self, others: Iterable[SelectionState]) -> int:
         """Seed the fit with the manual labels of ``others`` (replacing any carried before); returns how many."""
         carried = None

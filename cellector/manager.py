@@ -277,6 +277,7 @@ class CellectorManager(SelectionState):
             "labels_roi_fingerprint": self.roi_processor.roi_fingerprint,
             "n_selected": int(self.compute_idx_selected().sum()),
             "criteria_origin": self.criteria_origin,
+            "estimate": self.guidance.record(),  # how good the saved selection looked, for a study's overview
         }
 
     def save_features(self) -> None:

@@ -28,7 +28,7 @@ from .io.safe_load import safe_load_npy
 from .io.store import STORE_DIR, load_state
 from .io.suite2p import find_planes, is_plane_folder
 
-__all__ = ["STATES", "find_sessions", "session_status"]
+__all__ = ["STATES", "estimate_text", "find_sessions", "session_status"]
 
 STATES = ("not started", "features computed", "cutoffs set", "saved", "changed since saved", "broken")
 
@@ -74,8 +74,10 @@ def session_status(folder: str | Path, root: str | Path | None = None, rois: int
 
     Keys: ``path`` (relative to ``root``), ``planes``, ``rois``, ``selected`` (None until
     saved), ``state`` (:data:`STATES`), ``saved_at`` (ISO time of the selection, or None),
-    ``criteria_origin`` (where the saved cutoffs came from, or None) and ``error`` (None,
-    or one line). ``rois``, when the caller knows it, spares reading every ``stat.npy``
+    ``criteria_origin`` (where the saved cutoffs came from, or None), ``estimate`` (the
+    saved selection's estimated precision, recall, F1 and its margin by the fit to the
+    labels, at the last save; None without labels of both kinds) and ``error`` (None, or
+    one line). ``rois``, when the caller knows it, spares reading every ``stat.npy``
     (the slow part: a pickle of one dict per ROI).
     """
     folder = Path(folder)
@@ -88,6 +90,7 @@ def session_status(folder: str | Path, root: str | Path | None = None, rois: int
         "state": "broken",
         "saved_at": None,
         "criteria_origin": None,
+        "estimate": None,
         "error": None,
     }
     try:
@@ -104,7 +107,19 @@ def session_status(folder: str | Path, root: str | Path | None = None, rois: int
     row["selected"] = None if sel is None else int(sel.sum())
     row["state"] = _state(st, pending)
     row["criteria_origin"] = meta.get("criteria_origin")
+    row["estimate"] = meta.get("estimate")
     f = store / "idx_selected.npy"
     if sel is not None and f.is_file():
         row["saved_at"] = datetime.fromtimestamp(f.stat().st_mtime).astimezone().isoformat(timespec="seconds")
     return row
+
+
+def estimate_text(estimate: dict | None) -> str | None:
+    """Return a saved estimate in words, ``"F1 0.87 ± 0.06 (12 labels)"`` (None: none, or not numbers)."""
+    if not isinstance(estimate, dict):
+        return None
+    try:
+        f1, margin, labels = float(estimate["f1"]), float(estimate["f1_margin"]), int(estimate["labels"])
+    except (KeyError, TypeError, ValueError):  # a file edited by hand: say nothing rather than fail
+        return None
+    return f"F1 {f1:.2f} ± {margin:.2f} ({labels} label{'' if labels == 1 else 's'})"

@@ -23,6 +23,8 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
+from cellector.status import estimate_text
+
 __all__ = ["PANEL_WIDTH", "SessionsPanel", "describe", "short_state", "shown_name"]
 
 #: The panel's width in pixels: at 1366 x 768 the canvas keeps about 600 pixels.
@@ -70,6 +72,9 @@ def describe(row: dict[str, Any]) -> str:
     ]
     if row.get("criteria_origin"):
         parts.append(f"cutoffs {row['criteria_origin']}")
+    estimate = estimate_text(row.get("estimate"))
+    if estimate:
+        parts.append(f"estimated {estimate} when saved")
     return " · ".join(parts)
 
 

@@ -184,6 +184,7 @@ _META_TYPES: dict[str, tuple[type, ...]] = {
     "reference_key": (str,),
     "functional_key": (str, type(None)),
     "criteria_origin": (str, type(None)),
+    "estimate": (dict, type(None)),
     SAVING_FLAG: (bool,),
 }
 

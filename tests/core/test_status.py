@@ -30,8 +30,10 @@ def _study(tmp_path: Path) -> Path:
     m = CellectorManager.from_folder(root / "m1/day2/suite2p")  # cutoffs only (a published-package save)
     m.update_criteria("corr_coef", [0.5, None])
     m.save_criteria()
-    m = CellectorManager.from_folder(root / "m1/day10/suite2p")  # saved and clean
+    m = CellectorManager.from_folder(root / "m1/day10/suite2p")  # saved and clean, with labels of both kinds
     m.update_criteria("dot_product", [30.0, None])
+    m.update_manual_labels([0, 1], True)
+    m.update_manual_labels([2, 3], False)
     m.save_all()
     assert main(["compute", str(root / "m2/day1/fov2/suite2p")]) == 0  # features only; m2/day2 untouched
     return root
@@ -51,6 +53,15 @@ def test_status_json_rows(tmp_path, capsys):
     ]
     by = {r["path"]: r for r in rows}
     day10 = np.load(root / "m1/day10/suite2p/cellector/idx_selected.npy")
+    again = CellectorManager.from_folder(root / "m1/day10/suite2p").estimate_selection()  # the saved state's
+    estimate = {
+        "precision": round(again.estimated_precision, 4),
+        "recall": round(again.estimated_recall, 4),
+        "f1": round(again.estimated_f1, 4),
+        "f1_margin": round(again.f1_margin, 4),
+        "labels": 4,
+        "carried": 0,
+    }
     assert by["m1/day10/suite2p"] | {"saved_at": None} == {
         "path": "m1/day10/suite2p",
         "planes": 1,
@@ -59,6 +70,7 @@ def test_status_json_rows(tmp_path, capsys):
         "state": "saved",
         "saved_at": None,
         "criteria_origin": "set here",  # a cutoff set with update_criteria, as the window's slider does
+        "estimate": estimate,  # how good the saved selection looked by the fit to its labels
         "error": None,
     }
     assert by["m1/day10/suite2p"]["saved_at"].startswith("20")
@@ -72,6 +84,7 @@ def test_status_json_rows(tmp_path, capsys):
         "state": "features computed",
         "saved_at": None,
         "criteria_origin": None,
+        "estimate": None,
         "error": None,
     }
     assert by["m2/day2/suite2p"]["state"] == "not started"
@@ -88,7 +101,11 @@ def test_status_table_and_a_broken_session(tmp_path, capsys):
     assert main(["status", str(root)]) == 2  # listed, and the broken one makes it fail
     out, err = capsys.readouterr()
     lines = out.splitlines()
-    assert lines[0].split() == ["session", "planes", "ROIs", "selected", "state", "last", "saved"]
+    assert lines[0].split("  ")[0] == "session" and lines[0].endswith("last saved        estimated when saved")
+    day10 = next(line for line in lines if line.startswith("m1/day10/"))
+    f1 = json.loads((root / "m1/day10/suite2p/cellector/cellector.json").read_text())["estimate"]["f1"]
+    assert f"F1 {f1:.2f} ± " in day10 and day10.endswith("(4 labels)")
+    assert next(line for line in lines if line.startswith("m2/day2/")).endswith("-")
     assert any(line.startswith("m3/suite2p") and "broken" in line for line in lines) and len(lines) == 7
     assert err.count("\n") == 1 and err.startswith("error: m3/suite2p: ") and "stat.npy" in err
     assert {p: p.stat().st_mtime_ns for p in root.rglob("*") if p.is_file()} == before  # status writes nothing
@@ -99,3 +116,14 @@ def test_status_of_a_folder_without_sessions(tmp_path, capsys):
     assert main(["status", str(tmp_path / "empty")]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "no suite2p session under" in err
+
+
+def test_a_saved_estimate_in_words():
+    from cellector.status import estimate_text
+
+    assert estimate_text({"f1": 0.874, "f1_margin": 0.061, "labels": 12}) == "F1 0.87 ± 0.06 (12 labels)"
+    assert estimate_text({"f1": 0.5, "f1_margin": 0.1, "labels": 1}) == "F1 0.50 ± 0.10 (1 label)"
+    # none saved, or a file edited by hand: nothing is said, nothing fails
+    assert estimate_text(None) is None
+    assert estimate_text({"f1": "high", "f1_margin": 0.1, "labels": 3}) is None
+    assert estimate_text({"f1": 0.9}) is None

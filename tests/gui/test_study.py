@@ -28,11 +28,14 @@ def study_root(tmp_path):
     return root
 
 
-def _saved(root, where, cutoff=None):
-    """Curate one session from a script: a dot_product cutoff (if any), then save."""
+def _saved(root, where, cutoff=None, labels=False):
+    """Curate one session from a script: a dot_product cutoff (if any), two labels of each kind (if asked), save."""
     m = CellectorManager.from_folder(root / where / "suite2p", reference_key="meanImg_chan2")
     if cutoff is not None:
         m.update_criteria("dot_product", (cutoff, None))
+    if labels:
+        m.update_manual_labels([0, 1], True)
+        m.update_manual_labels([2, 3], False)
     m.save_all()
     return m
 
@@ -62,7 +65,7 @@ def _cells(panel):
 
 
 def test_the_panel_lists_every_session_and_opens_the_first_not_saved(study_root, make_napari_viewer, closing, qtbot):
-    day1 = _saved(study_root, "mouse1/day1", cutoff=100.0)
+    day1 = _saved(study_root, "mouse1/day1", cutoff=100.0, labels=True)
     CellectorManager.from_folder(study_root / "mouse1/day2/suite2p")  # features computed, nothing else
     _viewer, widget = _open(study_root, make_napari_viewer)
     closing(widget)
@@ -81,6 +84,12 @@ def test_the_panel_lists_every_session_and_opens_the_first_not_saved(study_root,
     assert panel.table.item(1, 0).font().bold() and not panel.table.item(0, 0).font().bold()
     assert "2 planes, 61 ROIs" in panel.detail.text()
     assert "cutoffs set here" in panel.table.item(0, 0).toolTip()  # where day1's cutoffs came from
+    e = day1.estimate_selection()  # and how good they looked when saved
+    assert (
+        f"estimated F1 {e.estimated_f1:.2f} ± {e.f1_margin:.2f} (4 labels) when saved"
+        in panel.table.item(0, 0).toolTip()
+    )
+    assert "estimated" not in panel.table.item(2, 0).toolTip()
     assert "3 sessions · 1 saved" in panel.title.text()
 
 
