@@ -88,6 +88,37 @@ DOUBT = 0.3
 
 
 @dataclass(frozen=True)
+class Estimate:
+    """How good a selection is, by the model fitted to the labels: what a suggestion says of its own.
+
+    Attributes
+    ----------
+    estimated_red : float
+        Expected number of red ROIs in the session.
+    estimated_precision, estimated_recall, estimated_f1 : float
+        Expected precision, recall and F1 of the selection.
+    f1_margin : float
+        Half-width of the interval around ``estimated_f1``.
+    n_labels : int
+        The active manual labels the fit was made on.
+    """
+
+    estimated_red: float
+    estimated_precision: float
+    estimated_recall: float
+    estimated_f1: float
+    f1_margin: float
+    n_labels: int
+
+    def describe(self) -> str:
+        """Return ``"estimated precision 0.81, recall 0.80 (± 0.06)"``."""
+        return (
+            f"estimated precision {self.estimated_precision:.2f}, recall {self.estimated_recall:.2f} "
+            f"(± {self.f1_margin:.2f})"
+        )
+
+
+@dataclass(frozen=True)
 class Suggestion:
     """Cutoffs fitted to the manual labels, with their own estimate of how good they are.
 
@@ -145,9 +176,20 @@ class Suggestion:
         """
         carried = f" and {self.carried} carried over" if self.carried else ""
         return (
-            f"{self.cutoffs_text()}: about {round(self.estimated_red)} red cells · estimated precision "
-            f"{self.estimated_precision:.2f}, recall {self.estimated_recall:.2f} (± {self.f1_margin:.2f}), "
+            f"{self.cutoffs_text()}: about {round(self.estimated_red)} red cells · {self.estimate.describe()}, "
             f"from {self.n_labels} label{'' if self.n_labels == 1 else 's'}{carried}{self.doubt_text()}"
+        )
+
+    @property
+    def estimate(self) -> Estimate:
+        """What the suggestion promises, as an :class:`Estimate` (the same numbers)."""
+        return Estimate(
+            self.estimated_red,
+            self.estimated_precision,
+            self.estimated_recall,
+            self.estimated_f1,
+            self.f1_margin,
+            self.n_labels,
         )
 
     def doubt_text(self) -> str:
@@ -160,42 +202,18 @@ class Suggestion:
         )
 
 
-@dataclass(frozen=True)
-class Estimate:
-    """How good a selection is, by the model fitted to the labels: what a suggestion says of its own.
-
-    Attributes
-    ----------
-    estimated_red : float
-        Expected number of red ROIs in the session.
-    estimated_precision, estimated_recall, estimated_f1 : float
-        Expected precision, recall and F1 of the selection.
-    f1_margin : float
-        Half-width of the interval around ``estimated_f1``.
-    n_labels : int
-        The active manual labels the fit was made on.
-    """
-
-    estimated_red: float
-    estimated_precision: float
-    estimated_recall: float
-    estimated_f1: float
-    f1_margin: float
-    n_labels: int
-
-    def describe(self) -> str:
-        """Return ``"estimated precision 0.81, recall 0.80 (± 0.06)"``."""
-        return (
-            f"estimated precision {self.estimated_precision:.2f}, recall {self.estimated_recall:.2f} "
-            f"(± {self.f1_margin:.2f})"
-        )
-
-
 def _both_kinds(label: np.ndarray, active: np.ndarray, carried: CarriedLabels | None) -> bool:
     """Whether the labels (this session's and any carried over) hold a red and a non-red one."""
     red = np.any(active & label) or (carried is not None and bool(carried.labels.any()))
     non = np.any(active & ~label) or (carried is not None and bool((~carried.labels).any()))
     return bool(red and non)
+
+
+def _estimate(f: Fit, label: np.ndarray, active: np.ndarray, decided: np.ndarray) -> Estimate:
+    """Return what the selection ``decided`` (labels overriding) gives under the fit."""
+    selected = np.where(active, label, decided)
+    red, precision, recall, f1 = expected_scores(selected, f.p)
+    return Estimate(red, precision, recall, f1, f1_margin(f, selected, active), int(active.sum()))
 
 
 def _doubtful(f: Fit, label: np.ndarray, active: np.ndarray) -> tuple[int, ...]:
@@ -315,8 +333,7 @@ class Guide:
             return None
         f, rule, _ = self._fitted(label, active, carried)
         decided = rule.predict(self.prepared.features)
-        selected = np.where(active, label, decided)
-        red, precision, recall, f1 = expected_scores(selected, f.p)
+        e = _estimate(f, label, active, decided)
         criteria: dict[str, tuple[float | None, float | None]] = {k: (None, None) for k in self.names}
         for name, side, cut in rule.bounds:
             lo, hi = criteria[name]
@@ -324,13 +341,13 @@ class Guide:
         return Suggestion(
             criteria,
             rule,
-            int(active.sum()),
+            e.n_labels,
             int(np.sum(decided[active] == label[active])),
-            red,
-            precision,
-            recall,
-            f1,
-            f1_margin(f, selected, active),
+            e.estimated_red,
+            e.estimated_precision,
+            e.estimated_recall,
+            e.estimated_f1,
+            e.f1_margin,
             0 if carried is None else len(carried),
             _doubtful(f, label, active),
         )
@@ -347,9 +364,7 @@ class Guide:
         if not _both_kinds(label, active, carried) or self.prepared is None:
             return None
         f, _, _ = self._fitted(label, active, carried)
-        selected = np.where(active, label, np.asarray(selected, bool))
-        red, precision, recall, f1 = expected_scores(selected, f.p)
-        return Estimate(red, precision, recall, f1, f1_margin(f, selected, active), int(active.sum()))
+        return _estimate(f, label, active, np.asarray(selected, bool))
 
     def review_queue(self, label: np.ndarray, active: np.ndarray, carried: CarriedLabels | None = None) -> np.ndarray:
         """Return the unlabelled ROIs, most informative first (see the module docstring); ties to the lower index."""

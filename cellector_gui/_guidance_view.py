@@ -103,7 +103,7 @@ class GuidanceView:
         suggested = np.where(m.manual_label_active, m.manual_label, s.rule.predict(m.features))
         if not m.has_cutoffs or np.array_equal(selected, suggested):
             return ""
-        e = m.estimate_selection()
+        e = m.guidance.assess(selected)
         return "" if e is None else f"<br>your cutoffs: {e.describe()}"
 
     def _show(self, criteria: dict | None, text: str) -> None:
@@ -142,9 +142,9 @@ def in_words(s: Any, yours: str = "") -> str:
     """Return a suggestion as the dock says it: the cutoff, what it promises, ``yours``, labels to check."""
     carried = f" and {s.carried} carried over" if s.carried else ""
     return (
-        f"suggested: <b>{s.cutoffs_text()}</b> · about {round(s.estimated_red)} red cells<br>estimated precision "
-        f"{s.estimated_precision:.2f}, recall {s.estimated_recall:.2f} (± {s.f1_margin:.2f}), "
-        f"from {s.n_labels} label{'' if s.n_labels == 1 else 's'}{carried}{yours}" + _doubt_line(s)
+        f"suggested: <b>{s.cutoffs_text()}</b> · about {round(s.estimated_red)} red cells<br>"
+        f"{s.estimate.describe()}, from {s.n_labels} label{'' if s.n_labels == 1 else 's'}{carried}{yours}"
+        + _doubt_line(s)
     )
 
 
