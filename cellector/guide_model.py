@@ -16,7 +16,9 @@ labels by maximum a posteriori with
 
 How far the labels may move each ``d_f`` (:data:`WEIGHT_SDS`) and how often labels are
 wrong are not fixed: the fit is averaged over them, each weighted by its Laplace
-evidence, so labels that one feature separates cleanly let that feature take over.
+evidence, so labels that one feature separates cleanly let that feature take over. One
+more model may bend each feature at its median (two hinges), for sessions whose dim red
+cells make the probability fall off more slowly than a logistic.
 Because the review queue picks ROIs by their features, a model of ``P(red | features)``
 fitted to those labels stays unbiased.
 """
@@ -24,7 +26,6 @@ fitted to those labels stays unbiased.
 from __future__ import annotations
 
 import functools
-import itertools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -79,6 +80,7 @@ _PRIOR_SLOPE = 3.0  # logit per unit of the prior score's robust spread
 WEIGHT_SDS = (0.5, 1.5, 4.0, 10.0)  # how far labels may move each feature's own weight: averaged over
 _PRIOR_SD_SLOPE = 3.0  # the overall sharpness: free
 _PRIOR_SD_INTERCEPT = 2.0
+_BEND_SD = 1.0  # how far labels may bend each feature at its median (the bent model's hinge weights)
 _GMM_SAMPLE = 4000  # ROIs the prior's mixture is fitted on (every k-th by score)
 
 # --------------------------------------------------------------------------- scaling
@@ -181,9 +183,20 @@ class Prepared:
         return self.z.shape[0]
 
     def design(self, z: np.ndarray | None = None) -> np.ndarray:
-        """Return the model's rows ``(1, score, z)`` for scaled features ``z`` (default: this session's)."""
+        """Return the model's rows ``(1, score, z, bends)`` for scaled features ``z`` (default: this session's).
+
+        The bends are two hinges per feature at its session median, ``max(0, z - m)`` and
+        ``max(0, m - z)``: only the bent model (:func:`_candidates`) uses them.
+        """
         z = self.z if z is None else z
-        return np.column_stack([np.ones(z.shape[0]), z @ self.weights, z])
+        m = self.knots[None, :]
+        bends = [np.maximum(0.0, z - m), np.maximum(0.0, m - z)]
+        return np.column_stack([np.ones(z.shape[0]), z @ self.weights, z, *bends])
+
+    @functools.cached_property
+    def knots(self) -> np.ndarray:
+        """Each feature's median on the common scale: where the bent model may bend it."""
+        return np.median(self.z, axis=0)
 
 
 def _valley(score: np.ndarray) -> float:
@@ -365,18 +378,28 @@ def _evidence(x, y, weight, beta, hessian, mean, precision, noise) -> float:
     return loglik + logprior - 0.5 * float(np.linalg.slogdet(hessian)[1])
 
 
-def _candidates(prepared: Prepared) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, float]]:
-    """Every prior to try: ``(columns, prior mean, prior precision, log prior weight)``.
+def _candidates(prepared: Prepared) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, float, tuple[float, ...]]]:
+    """Every prior to try: ``(columns, prior mean, prior precision, log prior weight, noise rates)``.
 
     The model of all features (the prior score plus each feature's own say) at each width
-    of :data:`WEIGHT_SDS`: labels that one feature separates cleanly let it take over.
+    of :data:`WEIGHT_SDS`: labels that one feature separates cleanly let it take over. And
+    one bent model, which may also bend each feature at its median (dim red cells make the
+    probability of red fall off more slowly than a logistic); it is fitted at the higher
+    label-noise rate only, so that it cannot bend to follow a wrong label.
     """
-    everything = np.arange(prepared.z.shape[1] + 2)
+    n_features = prepared.z.shape[1]
+    straight = np.arange(n_features + 2)
+    log_prior = -np.log(len(WEIGHT_SDS) + 1)
     out = []
     for sd in WEIGHT_SDS:
         precision = prepared.prior_precision.copy()
         precision[2:] = sd**-2.0
-        out.append((everything, prepared.prior_mean, precision, -np.log(len(WEIGHT_SDS))))
+        out.append((straight, prepared.prior_mean, precision, log_prior, LABEL_NOISE))
+    bent = np.arange(3 * n_features + 2)
+    precision = np.concatenate([prepared.prior_precision, np.full(2 * n_features, _BEND_SD**-2.0)])
+    precision[2 : n_features + 2] = WEIGHT_SDS[2] ** -2.0  # its straight part as free as the wide straight models
+    mean = np.concatenate([prepared.prior_mean, np.zeros(2 * n_features)])
+    out.append((bent, mean, precision, log_prior, (max(LABEL_NOISE),)))
     return out
 
 
@@ -395,7 +418,8 @@ def fit(prepared: Prepared, label: np.ndarray, active: np.ndarray, carried: Carr
         y = np.concatenate([y, carried.labels])
         weight = np.concatenate([weight, np.full(len(carried), CARRIED_WEIGHT)])
     models, evidence = [], []
-    for (columns, mean, precision, log_prior), noise in itertools.product(_candidates(prepared), LABEL_NOISE):
+    tries = [(c, noise) for c in _candidates(prepared) for noise in c[4]]
+    for (columns, mean, precision, log_prior, _), noise in tries:
         beta, hessian = _irls(x[:, columns], y, weight, mean, precision, noise)
         models.append(Model(columns, beta, np.linalg.inv(hessian), noise))
         evidence.append(log_prior + _evidence(x[:, columns], y, weight, beta, hessian, mean, precision, noise))
@@ -407,9 +431,9 @@ def fit(prepared: Prepared, label: np.ndarray, active: np.ndarray, carried: Carr
     for w, model in zip(share, models, strict=True):
         if w > 1e-4:  # a model the labels all but rule out adds nothing
             p += w * model.p(design)
-        full = np.zeros(prepared.z.shape[1] + 2)
+        full = np.zeros(3 * prepared.z.shape[1] + 2)
         full[model.columns] = model.beta
-        say += w * (full[1] * prepared.weights + full[2:])
+        say += w * (full[1] * prepared.weights + full[2 : prepared.z.shape[1] + 2])
     p = p / share[share > 1e-4].sum()
     p[idx] = y[: idx.size]
     return Fit(prepared, tuple(models), share, p, say)

@@ -49,7 +49,10 @@ def _open(root: Path, size: tuple[int, int], truth=None):
     for name, bounds in DEMO_CRITERIA.items():
         widget.manager.update_criteria(name, bounds)
     m = widget.manager
-    m.flip(int(m.compute_idx_selected().argmin()))  # one manual override
+    missed = ~m.compute_idx_selected()
+    if truth is not None:
+        missed &= truth  # the override a careful curator makes: a red cell the cutoffs miss
+    m.flip(int(missed.argmax()))  # one manual override
     if truth is not None:
         _label_guided(m, truth)
         widget.guidance.refresh()
