@@ -378,7 +378,10 @@ def _evidence(x, y, weight, beta, hessian, mean, precision, noise) -> float:
     return loglik + logprior - 0.5 * float(np.linalg.slogdet(hessian)[1])
 
 
-def _candidates(prepared: Prepared) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, float, tuple[float, ...]]]:
+_Candidate = tuple[np.ndarray, np.ndarray, np.ndarray, float, tuple[float, ...]]
+
+
+def _candidates(prepared: Prepared) -> list[_Candidate]:
     """Every prior to try: ``(columns, prior mean, prior precision, log prior weight, noise rates)``.
 
     The model of all features (the prior score plus each feature's own say) at each width
@@ -389,8 +392,8 @@ def _candidates(prepared: Prepared) -> list[tuple[np.ndarray, np.ndarray, np.nda
     """
     n_features = prepared.z.shape[1]
     straight = np.arange(n_features + 2)
-    log_prior = -np.log(len(WEIGHT_SDS) + 1)
-    out = []
+    log_prior = float(-np.log(len(WEIGHT_SDS) + 1))
+    out: list[_Candidate] = []
     for sd in WEIGHT_SDS:
         precision = prepared.prior_precision.copy()
         precision[2:] = sd**-2.0
