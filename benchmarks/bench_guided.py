@@ -11,9 +11,12 @@ label it from the ground truth, apply ``suggest_criteria()``, repeat. Printed pe
 session: the best single cutoff's F1 (any feature, either side, chosen with the ground
 truth), the F1 of the selection (cutoffs and labels) after 4/8/12/20/30 labels, the
 same with every 6th label wrong (cutoffs and labels; the cutoff alone; and after the curator
-relabels the labels guidance names as likely slips), and the error of the suggestion's
-own F1 estimate at 12 and 30 labels. Then the targets, and the time of ``review_queue`` + ``suggest`` at
-20 000 ROIs with 30 labels beside a floor (one ``np.sort`` of the same ROIs).
+relabels the labels guidance names as likely slips; and the ceiling, the best cutoff with
+the run's labels, wrong ones included, overriding it), the error of the suggestion's own F1
+estimate at 12 and 30 labels, and its floor: how often 12 (30) labels drawn at random would
+estimate the same selection's F1 within 0.08 with no model. Then the targets, and the time
+of ``review_queue`` + ``suggest`` at 20 000 ROIs with 30 labels beside a floor (one
+``np.sort`` of the same ROIs).
 """
 
 from __future__ import annotations
@@ -101,9 +104,9 @@ def f1_score(selected: np.ndarray, truth: np.ndarray) -> float:
     return 1.0 if denom == 0 else 2 * tp / denom
 
 
-def best_single_cutoff(features: dict[str, np.ndarray], truth: np.ndarray) -> tuple[float, str]:
-    """The best F1 of one cutoff on one feature (either side), chosen with the ground truth."""
-    best, where = 0.0, ""
+def best_single_cutoff(features: dict[str, np.ndarray], truth: np.ndarray) -> tuple[float, str, np.ndarray]:
+    """The best F1 of one cutoff on one feature (either side), from the ground truth: F1, where, its selection."""
+    best, where, selected = 0.0, "", np.zeros(truth.size, bool)
     n_red = int(truth.sum())
     for name, v in features.items():
         finite = np.isfinite(v)
@@ -115,7 +118,26 @@ def best_single_cutoff(features: dict[str, np.ndarray], truth: np.ndarray) -> tu
             f1 = 2 * tp / (k + n_red)
             if f1.size and f1.max() > best:
                 best, where = float(f1.max()), f"{name} {side}"
-    return best, where
+                selected = np.zeros(truth.size, bool)
+                selected[idx[: int(np.argmax(f1)) + 1]] = True
+    return best, where, selected
+
+
+def random_label_floor(selected: np.ndarray, truth: np.ndarray, n: int, draws: int = 2000) -> float:
+    """How often ``n`` labels drawn at random, with no model, estimate the F1 of ``selected`` within 0.08.
+
+    The textbook estimate from a simple random sample: F1 of the selection among the
+    sampled ROIs. It is what labels alone can promise; the suggestion's estimate rests on
+    the model where it does better.
+    """
+    rng = np.random.default_rng(0)
+    true_f1 = f1_score(selected, truth)
+    picks = np.argsort(rng.random((draws, truth.size)), axis=1)[:, :n]  # draws x n, without replacement
+    s, t = selected[picks], truth[picks]
+    tp, fp, fn = (s & t).sum(1), (s & ~t).sum(1), (~s & t).sum(1)
+    denom = 2 * tp + fp + fn
+    est = np.where(denom > 0, 2 * tp / np.maximum(denom, 1), 1.0)
+    return float(np.mean(np.abs(est - true_f1) <= 0.08))
 
 
 def _build(data: Path, grid: tuple[GridSession, ...] | list[GridSession] = GRID) -> list[tuple[str, Path, np.ndarray]]:
@@ -149,7 +171,7 @@ def simulate(root: Path, truth: np.ndarray, wrong_every: int = 0) -> dict:
     from cellector.manager import CellectorManager
 
     m = CellectorManager.from_folder(root, load_saved=False)
-    f1, estimate, alone, margin = {}, {}, {}, {}
+    f1, estimate, alone, margin, selections = {}, {}, {}, {}, {}
     s = None
     for k in range(1, max(CHECKPOINTS) + 1):
         queue = m.review_queue()
@@ -160,17 +182,21 @@ def simulate(root: Path, truth: np.ndarray, wrong_every: int = 0) -> dict:
         m.update_manual_labels(idx, label, True)
         s = m.apply_suggested_criteria()
         if k in CHECKPOINTS:
-            f1[k] = f1_score(m.compute_idx_selected(), truth)
+            selections[k] = m.compute_idx_selected()
+            f1[k] = f1_score(selections[k], truth)
             free = ~m.manual_label_active
             alone[k] = f1_score(m.compute_idx_meets_criteria()[free], truth[free])
             estimate[k] = s.estimated_f1 if s is not None else np.nan
             margin[k] = s.f1_margin if s is not None else np.nan
     named = np.array(s.doubtful if s is not None else (), np.int64)
     wrong = m.manual_label_active & (m.manual_label != truth)
+    labels = (m.manual_label.copy(), m.manual_label_active.copy())  # before the second look relabels any
     checked = _second_look(m, truth, named)
     m.discard_journal()
     return {
         "f1": f1,
+        "selections": selections,
+        "labels": labels,
         "estimate": estimate,
         "alone": alone,
         "margin": margin,
@@ -197,9 +223,10 @@ def _row(name: str, root: Path, truth: np.ndarray) -> dict:
     from cellector.manager import CellectorManager
 
     features = CellectorManager.from_folder(root, load_saved=False).features
-    best, where = best_single_cutoff(features, truth)
+    best, where, best_selected = best_single_cutoff(features, truth)
     clean = simulate(root, truth)
     wrong = simulate(root, truth, wrong_every=6)
+    label, active = wrong["labels"]
     return {
         "name": name,
         "n": truth.size,
@@ -208,6 +235,10 @@ def _row(name: str, root: Path, truth: np.ndarray) -> dict:
         "where": where,
         "clean": clean,
         "wrong": wrong,
+        # what labels alone could promise about the F1 guidance reached (n random labels, no model)
+        "floor": {k: random_label_floor(sel, truth, k) for k, sel in clean["selections"].items() if k in (12, 30)},
+        # the best cutoff with the run's labels, the wrong ones included, overriding it
+        "ceiling": f1_score(np.where(active, label, best_selected), truth),
     }
 
 
@@ -223,7 +254,10 @@ def _targets(r: dict) -> dict[str, bool]:
 
 def _print(rows: list[dict]) -> None:
     head = f"{'session':<20}{'ROIs':>6}{'red':>6}{'best':>7}  " + "".join(f"{'@' + str(k):>7}" for k in CHECKPOINTS)
-    print(head + f"{'wrong@30':>9}{'(cut)':>7}{'(look)':>7}{'err@12':>8}{'err@30':>8}  targets (12/30/wrong/estimate)")
+    print(
+        head + f"{'wrong@30':>9}{'(cut)':>7}{'(look)':>7}{'(ceil)':>7}{'err@12':>8}{'err@30':>8}{'floor':>10}"
+        "  targets (12/30/wrong/estimate)"
+    )
     failed = 0
     for r in rows:
         f1, est = r["clean"]["f1"], r["clean"]["estimate"]
@@ -235,8 +269,9 @@ def _print(rows: list[dict]) -> None:
             f"{r['name']:<20}{r['n']:>6}{r['red']:>6.0%}{r['best']:>7.3f}  "
             + "".join(f"{f1.get(k, np.nan):>7.3f}" for k in CHECKPOINTS)
             + f"{r['wrong']['f1'].get(30, np.nan):>9.3f}{r['wrong']['alone'].get(30, np.nan):>7.3f}"
-            + f"{r['wrong']['checked']:>7.3f}"
-            + f"{err[0]:>+8.3f}{err[1]:>+8.3f}  {marks}"
+            + f"{r['wrong']['checked']:>7.3f}{r['ceiling']:>7.3f}"
+            + f"{err[0]:>+8.3f}{err[1]:>+8.3f}"
+            + f"{_percent(r['floor'].get(12)):>5}{_percent(r['floor'].get(30)):>5}  {marks}"
         )
     print(f"{len(rows) - failed} of {len(rows)} sessions meet every target")
     errors = np.array([[r["clean"]["estimate"][k] - r["clean"]["f1"][k] for k in (12, 30)] for r in rows])
@@ -251,6 +286,7 @@ def _print(rows: list[dict]) -> None:
         f"estimate of F1: mean |error| {np.nanmean(np.abs(errors[:, 0])):.3f} at 12 labels, "
         f"{np.nanmean(np.abs(errors[:, 1])):.3f} at 30; the true F1 lies within the stated ± in {inside:.0%} of cases"
     )
+    _print_limits(rows)
     wrong = np.sum([r["wrong"]["named"] for r in rows], axis=0)
     clean = np.sum([r["clean"]["named"] for r in rows], axis=0)
     meets = sum(r["wrong"]["checked"] >= r["best"] - 0.06 for r in rows)
@@ -258,6 +294,27 @@ def _print(rows: list[dict]) -> None:
         f"labels named for a second look after 30 (every 6th wrong): {wrong[0]} of the {wrong[1]} wrong ones, "
         f"{wrong[2]} of the {wrong[3] - wrong[1]} right ones; with every label right: {clean[2]} of {clean[3]}. "
         f"After relabelling the named ones, {meets} of {len(rows)} sessions are within 0.06 of the best cutoff"
+    )
+
+
+def _percent(v: float | None) -> str:
+    return "-" if v is None else f"{v:.0%}"
+
+
+def _print_limits(rows: list[dict]) -> None:
+    """What labels alone can promise, beside the suggestion's estimate; what the wrong labels alone cost."""
+    for k in (12, 30):
+        ours = sum(abs(r["clean"]["estimate"][k] - r["clean"]["f1"][k]) <= 0.08 for r in rows)
+        floor = [r["floor"][k] for r in rows]
+        print(
+            f"estimate within 0.08 after {k} labels: {ours} of {len(rows)} sessions; {k} labels drawn at random "
+            f"with no model (floor): {np.sum(floor):.1f} sessions on average, and in 19 draws of 20 on "
+            f"{sum(f >= 0.95 for f in floor)}"
+        )
+    capped = [r["name"] for r in rows if r["ceiling"] < r["best"] - 0.06]
+    print(
+        f"every 6th label wrong: the best cutoff itself, with the run's labels overriding it, falls more than 0.06 "
+        f"below its F1 on {len(capped)} of {len(rows)} sessions" + (f" ({', '.join(capped)})" if capped else "")
     )
 
 
