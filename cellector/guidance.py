@@ -45,21 +45,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from .guide_cutoffs import Rule, best_cutoff, expected_scores, f1_margin
-from .guide_model import (
-    CARRIED_WEIGHT,
-    FUNCTIONAL,
-    LABEL_NOISE,
-    PRIOR_WEIGHTS,
-    STRONGEST,
-    CarriedLabels,
-    Fit,
-    Prepared,
-    carry,
-    fit,
-    guiding_features,
-    label_doubt,
-    prepare,
-)
+from .guide_model import CARRIED_WEIGHT, LABEL_NOISE, PRIOR_WEIGHTS, STRONGEST, Fit, Prepared, fit, label_doubt, prepare
+from .guide_scale import FUNCTIONAL, CarriedLabels, carry, guiding_features
 
 __all__ = [
     "AUDIT_EVERY",

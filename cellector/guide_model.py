@@ -1,6 +1,6 @@
 """The model behind guided curation: features on a common scale, a prior from the unlabelled ROIs, a robust fit.
 
-Every red feature is put on a common scale per session (:func:`scale`). The probability
+Every red feature is put on a common scale per session (:func:`cellector.guide_scale.scale`). The probability
 that an ROI is red is a logistic function of the prior score (a weighted sum of the
 scaled features, weights :data:`PRIOR_WEIGHTS`) and of each feature's own weight:
 ``P(red) = 1 / (1 + exp(-(b + c * score + d . z)))``. It is fitted to the curator's
@@ -31,29 +31,21 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .registry import FUNCTIONAL_FEATURES
+from .guide_scale import CarriedLabels, guiding_features, median_spread, scale
 
 __all__ = [
     "CARRIED_WEIGHT",
-    "FUNCTIONAL",
     "LABEL_NOISE",
     "PRIOR_WEIGHTS",
     "STRONGEST",
     "WEIGHT_SDS",
-    "CarriedLabels",
     "Fit",
     "Model",
     "Prepared",
-    "carry",
     "fit",
-    "guiding_features",
     "label_doubt",
     "prepare",
-    "scale",
 ]
-
-#: Features computed on the functional (green) image, left out of guidance by default.
-FUNCTIONAL = FUNCTIONAL_FEATURES
 
 #: The prior weight of each red feature: how well it separated red from non-red ROIs on the
 #: genuine test recordings (AUC, docs/cutoffs.md). Other features start at 0; labels can raise them.
@@ -82,51 +74,6 @@ _PRIOR_SD_SLOPE = 3.0  # the overall sharpness: free
 _PRIOR_SD_INTERCEPT = 2.0
 _BEND_SD = 1.0  # how far labels may bend each feature at its median (the bent model's hinge weights)
 _GMM_SAMPLE = 4000  # ROIs the prior's mixture is fitted on (every k-th by score)
-
-# --------------------------------------------------------------------------- scaling
-
-
-def _robust(v: np.ndarray) -> tuple[float, float]:
-    """Median and spread (interquartile range / 1.349, or the std, or 1) of the finite values."""
-    finite = v[np.isfinite(v)]
-    if finite.size == 0:
-        return 0.0, 1.0
-    q1, med, q3 = np.percentile(finite, [25, 50, 75])
-    spread = (q3 - q1) / 1.349 or float(np.std(finite)) or 1.0
-    return float(med), float(spread)
-
-
-def scale(name: str, values: np.ndarray) -> np.ndarray:
-    """Put one feature on the session's common scale (NaN stays NaN).
-
-    A monotone transform that makes the classes' spreads comparable (``asinh`` of the
-    robustly standardised value for brightness-like features, ``atanh`` for
-    ``corr_coef``, the logit for ``red_s2p``, whose merged ROIs carry -1 and become NaN),
-    then the median and the interquartile spread of the session set 0 and 1.
-    """
-    v = np.asarray(values, np.float64)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        if name == "red_s2p":
-            p = np.clip(np.where(v < 0, np.nan, v), 1e-3, 1 - 1e-3)
-            z = np.log(p / (1 - p))
-        elif name == "corr_coef":
-            z = np.arctanh(np.clip(v, -0.999, 0.999))
-        elif name == "in_vs_out":
-            z = v
-        else:
-            med, spread = _robust(v)
-            z = np.arcsinh((v - med) / spread)
-    med, spread = _robust(z)
-    return (z - med) / spread
-
-
-def guiding_features(
-    features: Mapping[str, np.ndarray], exclude: Iterable[str] = (), functional: bool = False
-) -> dict[str, np.ndarray]:
-    """Return the features guidance uses: not ``exclude``, and not :data:`FUNCTIONAL` unless ``functional``."""
-    leave = set(exclude) | (set() if functional else set(FUNCTIONAL))
-    return {k: np.asarray(v, np.float64) for k, v in features.items() if k not in leave}
-
 
 # --------------------------------------------------------------------------- the prior
 
@@ -230,7 +177,7 @@ def prepare(
         w = np.ones(len(use))  # features of a script's own: start from all of them alike
     w = w / w.sum()
     score = z @ w
-    _, spread = _robust(score)
+    _, spread = median_spread(score)
     w = w / spread
     score = z @ w
     ranks = np.argsort(np.argsort(z, axis=0, kind="stable"), axis=0, kind="stable") / max(z.shape[0] - 1, 1)
@@ -242,56 +189,6 @@ def _ascending(v: np.ndarray) -> np.ndarray:
     """Return the indices of the finite values of ``v``, in ascending order of value (ties by index)."""
     finite = np.flatnonzero(np.isfinite(v))
     return finite[np.argsort(v[finite], kind="stable")]
-
-
-# --------------------------------------------------------------------------- carried labels
-
-
-@dataclass(frozen=True)
-class CarriedLabels:
-    """Labels of earlier sessions, on their own sessions' scale, to seed another session's fit.
-
-    Attributes
-    ----------
-    z : dict of str to (M,) array
-        Each feature's scaled values of the labelled ROIs (NaN where a session lacked it).
-    labels : ndarray of bool, (M,)
-        True = red.
-    sessions : int
-        How many sessions they come from.
-    """
-
-    z: dict[str, np.ndarray]
-    labels: np.ndarray
-    sessions: int = 1
-
-    def __len__(self) -> int:
-        return int(self.labels.size)
-
-    def merge(self, other: CarriedLabels) -> CarriedLabels:
-        """Return these labels and ``other``'s together."""
-        names = set(self.z) | set(other.z)
-        nan_a, nan_b = np.full(len(self), np.nan), np.full(len(other), np.nan)
-        z = {k: np.concatenate([self.z.get(k, nan_a), other.z.get(k, nan_b)]) for k in names}
-        return CarriedLabels(z, np.concatenate([self.labels, other.labels]), self.sessions + other.sessions)
-
-    def scaled(self, names: list[str]) -> np.ndarray:
-        """Return the scaled features ``(M, F)`` in the order ``names`` (a missing value counts as the median)."""
-        z = np.column_stack([self.z.get(k, np.full(len(self), np.nan)) for k in names])
-        return np.where(np.isfinite(z), z, 0.0)
-
-
-def carry(
-    features: Mapping[str, np.ndarray],
-    label: np.ndarray,
-    active: np.ndarray,
-    exclude: Iterable[str] = (),
-    functional: bool = False,
-) -> CarriedLabels:
-    """Return a session's active labels with their features on the session's own scale, to carry over."""
-    idx = np.flatnonzero(active)
-    use = guiding_features(features, exclude, functional)
-    return CarriedLabels({k: scale(k, v)[idx] for k, v in use.items()}, np.asarray(label, bool)[idx].copy())
 
 
 # --------------------------------------------------------------------------- fitting

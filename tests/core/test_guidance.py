@@ -5,7 +5,8 @@ import pytest
 
 from cellector import guidance
 from cellector.cli import main
-from cellector.guide_model import Fit, Model, label_doubt, prepare, scale
+from cellector.guide_model import Fit, Model, label_doubt, prepare
+from cellector.guide_scale import scale
 from cellector.manager import CellectorManager
 
 SETS = ["suite2p-0.14-1plane", "suite2p-1.1-2planes"]
