@@ -1,8 +1,8 @@
-"""The model behind guided curation: features on a common scale, a prior from the unlabelled ROIs, a robust fit.
+"""The model behind guided curation: a prior from the unlabelled ROIs and a robust fit to the labels.
 
-Every red feature is put on a common scale per session (:func:`cellector.guide_scale.scale`). The probability
-that an ROI is red is a logistic function of the prior score (a weighted sum of the
-scaled features, weights :data:`PRIOR_WEIGHTS`) and of each feature's own weight:
+Every red feature is put on a common scale per session (:mod:`cellector.guide_scale`).
+The probability that an ROI is red is a logistic function of the prior score (a weighted
+sum of the scaled features, weights :data:`PRIOR_WEIGHTS`) and of each feature's own weight:
 ``P(red) = 1 / (1 + exp(-(b + c * score + d . z)))``. It is fitted to the curator's
 labels by maximum a posteriori with
 
