@@ -331,7 +331,7 @@ def fit(prepared: Prepared, label: np.ndarray, active: np.ndarray, carried: Carr
     for w, model in zip(share, models, strict=True):
         if w > 1e-4:  # a model the labels all but rule out adds nothing
             p += w * model.p(design)
-        full = np.zeros(3 * prepared.z.shape[1] + 2)
+        full = np.zeros(design.shape[1])  # every model's weights in the full design's columns
         full[model.columns] = model.beta
         say += w * (full[1] * prepared.weights + full[2 : prepared.z.shape[1] + 2])
     p = p / share[share > 1e-4].sum()

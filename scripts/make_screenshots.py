@@ -52,7 +52,8 @@ def _open(root: Path, size: tuple[int, int], truth=None):
     missed = ~m.compute_idx_selected()
     if truth is not None:
         missed &= truth  # the override a careful curator makes: a red cell the cutoffs miss
-    m.flip(int(missed.argmax()))  # one manual override
+    if missed.any():  # argmax of no True would flip ROI 0, whatever it is
+        m.flip(int(missed.argmax()))  # one manual override
     if truth is not None:
         _label_guided(m, truth)
         widget.guidance.refresh()
