@@ -9,8 +9,11 @@ where the cache goes, in this order:
 1. ``NUMBA_CACHE_DIR`` when the user set it (numba's own setting wins);
 2. the package's ``__pycache__`` (numba's default);
 3. numba's user cache folder, e.g. ``~/.cache/numba`` (numba's fallback);
-4. a private folder in the system's temporary folder, with one notice;
-5. no cache at all, with one notice: every process compiles again (a few seconds).
+4. a private folder in the system's temporary folder;
+5. no cache at all: every process compiles again (a few seconds).
+
+Steps 4 and 5 are logged at INFO on the ``cellector`` logger: shown with ``cellector -v``,
+never otherwise (a working command prints nothing about where its compiled code went).
 
 Only step 4 changes ``numba.config.CACHE_DIR``, which other numba users in the process
 share; there numba would otherwise fail for them too.
@@ -29,13 +32,13 @@ from typing import Any
 
 import numba
 
-__all__ = ["cache_folder", "njit"]
+__all__ = ["cache_folder", "njit", "private_temp", "writable"]
 
 _log = logging.getLogger("cellector")
 _config: Any = numba.config  # its settings are set from the environment at import: typed as Any
 
 
-def _writable(folder: Path) -> bool:
+def writable(folder: Path) -> bool:
     """Whether files can be created in ``folder`` (made if missing), as numba checks it."""
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -45,14 +48,18 @@ def _writable(folder: Path) -> bool:
         return False
 
 
-def _private_temp_name() -> Path:
+def _private_temp_name(kind: str = "numba") -> Path:
     uid = os.getuid() if hasattr(os, "getuid") else "user"
-    return Path(tempfile.gettempdir()) / f"cellector-numba-{uid}"
+    return Path(tempfile.gettempdir()) / f"cellector-{kind}-{uid}"
 
 
-def _private_temp() -> Path | None:
-    """Return the user's own folder in the temporary folder, or None when it cannot be trusted."""
-    folder = _private_temp_name()
+def private_temp(kind: str = "numba") -> Path | None:
+    """Return this user's own folder ``cellector-KIND-UID`` in the temporary folder (None: it cannot be trusted).
+
+    Made with mode 0700 if missing; a link, or a folder that another user made there
+    first (the temporary folder is shared), is never used.
+    """
+    folder = _private_temp_name(kind)
     try:
         folder.mkdir(mode=0o700, exist_ok=True)
         info = folder.lstat()
@@ -61,7 +68,7 @@ def _private_temp() -> Path | None:
     # a shared temporary folder: never use a link or a folder someone else made
     if not stat.S_ISDIR(info.st_mode) or (hasattr(os, "getuid") and info.st_uid != os.getuid()):
         return None
-    return folder if _writable(folder) else None
+    return folder if writable(folder) else None
 
 
 @cache
@@ -74,19 +81,19 @@ def cache_folder() -> str | None:
     if _config.CACHE_DIR:
         return str(_config.CACHE_DIR)
     in_tree = Path(__file__).parent / "__pycache__"
-    if _writable(in_tree):
+    if writable(in_tree):
         return str(in_tree)
     from platformdirs import user_cache_dir
 
     home = Path(user_cache_dir("numba", appauthor=False))  # where numba's own fallback looks
-    if _writable(home):
+    if writable(home):
         return str(home)
-    temp = _private_temp()
+    temp = private_temp()
     if temp is not None:
         _config.CACHE_DIR = str(temp)
-        _log.warning(f"cellector: note: {home} is not writable; compiled code is cached in {temp}")
+        _log.info(f"cellector: note: {home} is not writable; compiled code is cached in {temp}")
         return str(temp)
-    _log.warning(
+    _log.info(
         f"cellector: note: {home} is not writable and {_private_temp_name()} cannot be used; "
         "compiled code is not cached, so each run compiles again"
     )

@@ -123,10 +123,17 @@ def _compute(job: SessionJob, progress: Callable[[int, int], None] | None) -> Ou
 
     rp = create_from_suite2p(job.folder, autocompute=False, **job.load)
     note = f" ({rp.store_note})" if rp.store_note else ""
+    notes = _notes(rp.session)
     if not rp.load_saved_features():
-        return True, f"{rp.num_rois} ROIs, features up to date in {rp.store}{note}", True, {}
+        return True, f"{rp.num_rois} ROIs, features up to date in {rp.store}{note}", True, notes
     run_with_progress(rp.iter_compute(), progress)
-    return True, f"{rp.num_rois} ROIs, features: {', '.join(rp.features)}; saved to {rp.store}{note}", False, {}
+    return True, f"{rp.num_rois} ROIs, features: {', '.join(rp.features)}; saved to {rp.store}{note}", False, notes
+
+
+def _notes(session: Any) -> dict[str, Any]:
+    """Return the session's notes for the user (a feature not computed, and why), as a result's ``data``."""
+    messages = list(getattr(session, "messages", None) or [])
+    return {"notes": messages} if messages else {}
 
 
 def _apply(job: SessionJob, progress: Callable[[int, int], None] | None) -> Outcome:
@@ -135,7 +142,7 @@ def _apply(job: SessionJob, progress: Callable[[int, int], None] | None) -> Outc
 
     m = CellectorManager.from_folder(job.folder, progress=progress, **job.load)
     origin = job.options.get("origin", "from another session")
-    return True, apply_criteria(m, job.options["criteria"], origin), False, {}
+    return True, apply_criteria(m, job.options["criteria"], origin), False, _notes(m.roi_processor.session)
 
 
 def _export(job: SessionJob, progress: Callable[[int, int], None] | None) -> Outcome:
@@ -153,8 +160,9 @@ def _export(job: SessionJob, progress: Callable[[int, int], None] | None) -> Out
     ms = m.manual_selection
     table.update({"manual_label": ms[0], "manual_active": ms[1], "selected": m.compute_idx_selected()})
     fmt = job.options.get("format", "csv")
+    notes = _notes(s)
     if fmt in ("nwb", "redcell"):
-        return True, _export_shared(m, fmt, out_given, job.options), False, {}
+        return True, _export_shared(m, fmt, out_given, job.options), False, notes
     out = out_given if out_given is not None else m.store_dir / f"rois.{fmt}"
     if fmt == "csv":
         atomic_write_text(out, _csv(table))
@@ -169,19 +177,20 @@ def _export(job: SessionJob, progress: Callable[[int, int], None] | None) -> Out
         if active
         else "no cutoffs set: every ROI meets the criteria, only manual labels deselect"
     )
-    return True, f"wrote {out} ({m.num_rois} ROIs, {int(table['selected'].sum())} selected; {how})", False, {}
+    return True, f"wrote {out} ({m.num_rois} ROIs, {int(table['selected'].sum())} selected; {how})", False, notes
 
 
 def _export_shared(m, fmt: str, out: Path | None, options: dict) -> str:
     """NWB or suite2p-format labels (:mod:`cellector.export`); the result line."""
     from .export import to_redcell
-    from .nwb import missing_for_dandi, read_metadata, write_nwb
+    from .nwb import missing_for_dandi, write_nwb
+    from .nwb_metadata import Metadata, read_metadata
 
     n = int(m.compute_idx_selected().sum())
     if fmt == "redcell":
         files = to_redcell(m)
         return f"wrote {', '.join(map(str, files))} ({m.num_rois} ROIs, {n} red; column 0 decision, 1 score)"
-    meta = read_metadata(options["metadata"]) if options.get("metadata") else {}
+    meta = read_metadata(options["metadata"]) if options.get("metadata") else Metadata()
     into = options.get("into")
     written = write_nwb(m, out if out is not None else m.store_dir / "cellector.nwb", meta, into)
     line = f"wrote {written} ({m.num_rois} ROIs, {n} red{f'; columns added to a copy of {into}' if into else ''})"

@@ -11,6 +11,7 @@ import gc
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -21,6 +22,8 @@ __all__ = ["DEMO_CRITERIA", "build_parser", "main"]
 
 #: The criteria of the demo's worked example (see docs/cutoffs.md).
 DEMO_CRITERIA = {"dot_product": (500.0, None), "corr_coef": (0.8, None)}
+#: The functional image used when --functional is not given.
+DEFAULT_FUNCTIONAL = "meanImg"
 
 
 class _Progress:
@@ -42,7 +45,12 @@ class _Progress:
 
 def _load_kwargs(args: argparse.Namespace, folder: Path | None = None) -> dict:
     """Return the reading options of a command, with each folder's store when ``--store`` is given."""
-    kwargs = {"reference_key": args.reference, "functional_key": args.functional, "iscell_only": args.iscell_only}
+    kwargs = {
+        "reference_key": args.reference,
+        "functional_key": DEFAULT_FUNCTIONAL if args.functional is None else args.functional,
+        "functional_required": args.functional is not None,  # a key the user named is never dropped quietly
+        "iscell_only": args.iscell_only,
+    }
     store = getattr(args, "store", None)
     if store is not None:
         many = len(getattr(args, "folders", [])) > 1
@@ -64,7 +72,11 @@ def _add_input_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--reference", default="meanImg_chan2", metavar="KEY", help="reference image key (default meanImg_chan2)"
     )
-    p.add_argument("--functional", default="meanImg", metavar="KEY", help="functional image key (default meanImg)")
+    p.add_argument(
+        "--functional",
+        metavar="KEY",
+        help=f"functional image key (default {DEFAULT_FUNCTIONAL}, skipped with a note where it is not usable)",
+    )
     p.add_argument("--iscell-only", action="store_true", help="process only suite2p cells (iscell[:, 0] == 1)")
     _add_store_option(p)
 
@@ -87,6 +99,8 @@ def _run_batch(args: argparse.Namespace, command: str, options: dict) -> int:
     else:
         results = run_jobs(jobs, args.workers, args.scheduler, progress=_Progress(f"{len(jobs)} sessions"))
     for r in results:
+        for note in r.data.get("notes", []):
+            print(f"cellector: note: {r.folder}: {note}", file=sys.stderr)
         if r.ok:
             print(f"{'skip' if r.skipped else 'ok  '} {r.folder}: {r.message}")
         else:
@@ -104,12 +118,16 @@ def cmd_compute(args: argparse.Namespace) -> int:
 
 
 def cmd_apply(args: argparse.Namespace) -> int:
+    from .io.ownership import check_own
     from .io.store import load_state, resolve_store
-    from .io.suite2p import find_planes
+    from .io.suite2p import find_planes, read_identity
 
     root, _ = find_planes(args.criteria_from)
-    where, _ = resolve_store(root, args.criteria_store)
-    criteria = load_state(where)["criteria"]
+    where, _ = resolve_store(root, args.criteria_store, create=False)  # SRC is only read
+    state = load_state(where)
+    covered = (state["metadata"] or {}).get("covered")
+    check_own(state, read_identity(root, "iscell" if covered == "iscell" else "all"), where)  # SRC's own cutoffs
+    criteria = state["criteria"]
     if not criteria:
         raise ValueError(f"{where} holds no saved criteria to apply")
     return _run_batch(args, "apply", {"criteria": criteria, "origin": f"from {root}"})
@@ -125,9 +143,10 @@ def cmd_export(args: argparse.Namespace) -> int:
     if args.format == "redcell" and args.output is not None:
         raise ValueError("--format redcell writes planeN/redcell_cellector.npy in each plane folder; it takes no -o")
     if args.metadata is not None:
-        from .nwb import read_metadata
+        from .nwb_metadata import read_metadata
 
-        read_metadata(args.metadata)  # bad metadata: one line before any session is read
+        for notice in read_metadata(args.metadata).notices:  # bad metadata: one line before any session is read
+            print(f"cellector: note: {args.metadata}: {notice}", file=sys.stderr)
     options = {"format": args.format, "output": args.output, "metadata": args.metadata, "into": args.into}
     return _run_batch(args, "export", options)
 
@@ -135,7 +154,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_status(args: argparse.Namespace) -> int:
     import json
 
-    from .status import find_sessions, session_status
+    from .status import UNOPENABLE, find_sessions, session_status
 
     root = args.root
     if not Path(root).is_dir():
@@ -149,7 +168,7 @@ def cmd_status(args: argparse.Namespace) -> int:
             print(json.dumps(row))
     else:
         _print_status(rows)
-    return 2 if any(r["state"] == "broken" for r in rows) else 0
+    return 2 if any(r["state"] in UNOPENABLE for r in rows) else 0
 
 
 def _print_status(rows: list[dict]) -> None:
@@ -180,6 +199,7 @@ def _print_status(rows: list[dict]) -> None:
 
 
 def cmd_info(args: argparse.Namespace) -> int:
+    from .io.ownership import mismatch, state_lengths
     from .io.store import load_state, resolve_store
     from .io.suite2p import load_suite2p
 
@@ -187,7 +207,7 @@ def cmd_info(args: argparse.Namespace) -> int:
     store_dir = kwargs.pop("store_dir", None)
     s = load_suite2p(args.folder, **kwargs, fallback_reference=True)  # describe it anyway, say what to pass
     single = s.reference_note is not None
-    where, note = resolve_store(s.root, store_dir)
+    where, note = resolve_store(s.root, store_dir, create=False)  # a command that only reads writes nothing
     st = load_state(where)
     print(f"folder: {s.root}")
     for plane, count in zip(s.planes, s.plane_counts, strict=True):
@@ -203,10 +223,15 @@ def cmd_info(args: argparse.Namespace) -> int:
         print(f"reference: {s.reference_key}, functional: {s.functional_key}")
     print(f"red_s2p: {'yes' if s.red_s2p is not None else 'no (no redcell.npy)'}")
     print(f"state: {where}" + (f" ({note})" if note else ""))
-    foreign = _not_this_folders(st, s)
+    foreign = mismatch(st["metadata"], state_lengths(st), s.identity())
     if foreign:
-        print(f"state: NOT this folder's ({foreign}); cellector will refuse to use its labels and selection")
-    _print_state(st, show_selection=not foreign)
+        # nothing of another folder's state is shown as this one's: not its cutoffs, labels or selection
+        print(
+            f"state: not this folder's ({foreign}); cellector uses none of it: "
+            f"move {where} aside or give another --store DIR"
+        )
+    else:
+        _print_state(st)
     for line in s.messages + st["notes"]:
         print(f"note: {line}")
     if "idx_selected.npy" in st["changed_outside"] and not foreign:
@@ -217,28 +242,10 @@ def cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
-def _not_this_folders(st: dict, session) -> str | None:
-    """Why the saved state was made for other ROIs than the folder's (a copied or shared store), else None."""
-    n = session.rois.n_rois
-    meta = st["metadata"] or {}
-    saved_fp = meta.get("labels_roi_fingerprint")
-    if saved_fp is not None and saved_fp != session.rois.fingerprint():
-        return f"saved for {meta.get('n_rois', '?')} ROIs with other pixels than this folder's {n}"
-    for what, arr, size in (
-        ("idx_selected.npy", st["idx_selected"], lambda a: a.size),
-        ("manual_selection.npy", st["manual_selection"], lambda a: a.shape[1]),
-    ):
-        if arr is not None and size(arr) != n:
-            return f"{what} holds {size(arr)} ROIs, this folder {n}"
-    return None
-
-
-def _print_state(st: dict, show_selection: bool = True) -> None:
+def _print_state(st: dict) -> None:
     print(f"saved features: {', '.join(st['features']) or 'none'}")
     crit = ", ".join(f"{k} [{_fmt(v[0])}, {_fmt(v[1])}]" for k, v in st["criteria"].items() if v != (None, None))
     print(f"saved criteria: {crit or 'none (no cutoffs set)'}")
-    if not show_selection:
-        return
     if st["manual_selection"] is not None:
         print(f"manual labels: {int(st['manual_selection'][1].sum())} active")
     if st["idx_selected"] is not None:
@@ -250,12 +257,15 @@ def _fmt(v: float | None) -> str:
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
-    from .io.store import StoreDir, migrate
-    from .io.suite2p import find_planes
+    from .io.store import StoreDir, migrate, read_metadata, store_path
+    from .io.suite2p import find_planes, read_identity
 
     for folder in args.folders:
         root, _ = find_planes(folder)
-        done = migrate(root if args.store is None else StoreDir(args.store), remove_old=not args.keep_old)
+        where = StoreDir(store_path(root) if args.store is None else args.store)
+        covered = (read_metadata(where) or {}).get("covered")
+        here = read_identity(root, "iscell" if covered == "iscell" else "all")
+        done = migrate(where, remove_old=not args.keep_old, here=here)
         print(f"{root}: " + ("; ".join(done) if done else "nothing to migrate"))
     return 0
 
@@ -311,12 +321,39 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+#: Entry-point group through which other packages add ``cellector`` subcommands.
+COMMAND_GROUP = "cellector.commands"
+
+
+def plugged_commands() -> dict[str, Any]:
+    """Return the subcommands other packages register in :data:`COMMAND_GROUP`, by name (not loaded yet).
+
+    An entry point ``report = "cellector_gui.report:main"`` makes ``cellector report ARGS``
+    run ``main([ARGS])``, which returns the exit code. The window's package registers
+    ``report`` this way, so the core never imports it; the first line of the function's
+    docstring is the command's help.
+    """
+    from importlib.metadata import entry_points
+
+    return {ep.name: ep for ep in entry_points(group=COMMAND_GROUP)}
+
+
+def _add_plugged_commands(sub: Any) -> None:
+    """List the plugged subcommands in the help (:func:`main` hands them their arguments itself)."""
+    for name, ep in sorted(plugged_commands().items()):
+        package = ep.value.partition(":")[0].split(".")[0]
+        sub.add_parser(name, help=f"added by {package}: see cellector {name} -h", add_help=False)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Build the argument parser (exposed for docs and tests)."""
     parser = argparse.ArgumentParser(
         prog="cellector", description="Find suite2p ROIs that carry a second fluorophore (headless)."
     )
     parser.add_argument("--version", action="version", version=f"cellector {__version__}")
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="say more on stderr (e.g. where compiled code is cached)"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("compute", help="compute (or load cached) features of suite2p folders")
     _add_batch_options(p)
@@ -380,6 +417,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--keep-old", action="store_true", help="copy to the new names and keep the legacy files")
     _add_store_option(p)
     p.set_defaults(func=cmd_migrate)
+    _add_plugged_commands(sub)
     p = sub.add_parser("demo", help="write a synthetic session, compute features and save a worked example")
     p.add_argument("out", type=Path)
     p.add_argument("--planes", type=int, default=2)
@@ -392,7 +430,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    plugged = plugged_commands()
+    if argv and argv[0] in plugged:  # another package's subcommand parses its own arguments
+        return int(plugged[argv[0]].load()(argv[1:]))
     args = build_parser().parse_args(argv)
+    if args.verbose:
+        _log_to_stderr()
     try:
         return args.func(args)
     except (ValueError, OSError) as exc:  # bad input: Suite2pError, StoreError, unsafe pickle, I/O
@@ -404,6 +448,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:
         print(f"cellector: internal error: {type(exc).__name__}: {exc} (please report this)", file=sys.stderr)
         return 1
+
+
+def _log_to_stderr() -> None:
+    """Show the ``cellector`` logger's INFO lines on stderr, as they are."""
+    import logging
+
+    log = logging.getLogger("cellector")
+    if not any(getattr(h, "_cellector_verbose", False) for h in log.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        handler._cellector_verbose = True  # type: ignore[attr-defined]  # one handler however often main runs
+        log.addHandler(handler)
+    log.setLevel(logging.INFO)
 
 
 def console() -> None:

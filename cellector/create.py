@@ -64,6 +64,7 @@ def create_from_suite2p(
     clear_existing: bool = False,
     save_features: bool = True,
     iscell_only: bool = False,
+    functional_required: bool = False,
     **kwargs: Any,
 ) -> RoiProcessor:
     """Read a suite2p folder and return its RoiProcessor (features cached in ``<root>/cellector``).
@@ -89,6 +90,9 @@ def create_from_suite2p(
         Cache computed features in ``<root>/cellector``.
     iscell_only : bool
         Process only suite2p cells (``iscell[:, 0] == 1``).
+    functional_required : bool
+        ``functional_key`` was named by the user: refuse a key that is not a usable
+        image rather than drop ``functional_dot_product`` with a note.
     **kwargs
         More :class:`RoiProcessor` options (``use_saved``, processing parameters, ...).
 
@@ -100,7 +104,9 @@ def create_from_suite2p(
     session = (
         suite2p_dir
         if isinstance(suite2p_dir, Session)
-        else load_suite2p(suite2p_dir, reference_key, functional_key, iscell_only)
+        else load_suite2p(
+            suite2p_dir, reference_key, functional_key, iscell_only, functional_required=functional_required
+        )
     )
     _clear_first(session.root, clear_existing)
     extra = {} if (session.red_s2p is None or not use_redcell) else {"red_s2p": session.red_s2p}

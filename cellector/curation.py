@@ -3,8 +3,8 @@
 :class:`CurationStore` owns the store handle of a curation (``<root>/cellector``,
 ``--store DIR``, or the user-cache folder of a read-only session) and everything that
 touches it: loading the saved state, saving parts of it, the journal of manual edits,
-and refusing saved labels that were made on other ROIs. It reads and writes only
-through :mod:`cellector.io` (the store and the journal).
+and refusing a saved state that is not this folder's (:mod:`cellector.io.ownership`).
+It reads and writes only through :mod:`cellector.io` (the store and the journal).
 """
 
 from __future__ import annotations
@@ -17,9 +17,20 @@ import numpy as np
 
 from .io import store
 from .io.journal import JOURNAL, Journal
+from .io.ownership import RoiIdentity, check_own
 from .selection import SelectionState
+from .source import FeatureSource
 
-__all__ = ["CurationStore", "check_same_rois", "restore_state"]
+__all__ = ["CurationStore", "identity_of", "restore_state"]
+
+
+def identity_of(source: FeatureSource) -> RoiIdentity:
+    """Return the identity of a source's ROIs: count, fingerprint, plane layout, coverage."""
+    meta = source.metadata()
+    meta["roi_fingerprint"] = source.roi_fingerprint
+    meta.pop("labels_roi_fingerprint", None)
+    found = RoiIdentity.from_metadata(meta)
+    return found if found is not None else RoiIdentity(source.num_rois, source.roi_fingerprint)
 
 
 class CurationStore:
@@ -31,14 +42,25 @@ class CurationStore:
         The store folder (None: nothing can be saved, nothing is journalled).
     note : str or None
         Why the folder is not ``<root>/cellector`` (shown to the user).
-    fingerprint : str or None
-        Fingerprint of the ROIs the labels belong to (journal lines of other ROIs are ignored).
+    identity : RoiIdentity
+        The ROIs the curation belongs to: a saved state of other ROIs is refused, and
+        journal lines of other ROIs are ignored.
     """
 
-    def __init__(self, folder: Path | None, note: str | None, fingerprint: str | None) -> None:
+    def __init__(self, folder: Path | None, note: str | None, identity: RoiIdentity) -> None:
         self.folder: store.StoreDir | None = None if folder is None else store.StoreDir(folder)
         self.note = note
-        self.fingerprint = fingerprint
+        self.identity = identity
+
+    @classmethod
+    def of(cls, source: FeatureSource) -> CurationStore:
+        """Return the curation store of a source's ROIs (where its features are cached)."""
+        return cls(source.store, source.store_note, identity_of(source))
+
+    @property
+    def fingerprint(self) -> str | None:
+        """Fingerprint of the ROIs the labels belong to."""
+        return self.identity.fingerprint
 
     def require(self) -> store.StoreDir:
         """Return the folder, or raise ``ValueError`` when there is none to save to."""
@@ -57,10 +79,19 @@ class CurationStore:
 
     # ------------------------------------------------------------------ the state
 
-    def load(self, num_rois: int) -> dict[str, Any]:
-        """Return :func:`cellector.io.store.load_state`'s state, refused when its labels are of other ROIs."""
-        state = store.load_state(self.require())
-        check_same_rois(num_rois, self.fingerprint, state["metadata"], state["manual_selection"])
+    def load(self) -> dict[str, Any]:
+        """Return :func:`cellector.io.store.load_state`'s state.
+
+        Raises
+        ------
+        ForeignStateError
+            When the state is not this folder's (:func:`cellector.io.ownership.mismatch`).
+        """
+        return self.check(store.load_state(self.require()))
+
+    def check(self, state: dict[str, Any]) -> dict[str, Any]:
+        """Return ``state`` (loaded from this store) once it is known to be this folder's; else raise."""
+        check_own(state, self.identity, self.require())
         return state
 
     def save(self, metadata: dict, **parts: Any) -> Path:
@@ -85,40 +116,6 @@ class CurationStore:
     def clear_journal(self) -> None:
         """Forget the journalled edits (saved, or thrown away)."""
         self.journal.clear()
-
-
-def check_same_rois(n: int, fingerprint: str | None, meta: dict | None, manual: np.ndarray | None) -> None:
-    """Refuse saved labels that were made for other ROIs (stat.npy changed since).
-
-    Parameters
-    ----------
-    n : int
-        The ROI count now.
-    fingerprint : str or None
-        The ROIs' fingerprint now.
-    meta : dict or None
-        The saved ``cellector.json`` (None: written by the published package).
-    manual : ndarray or None
-        The saved manual selection, bool (2, N).
-
-    Raises
-    ------
-    StoreError
-        When the saved labels cannot belong to these ROIs.
-    """
-    saved_fp = (meta or {}).get("labels_roi_fingerprint")
-    if saved_fp is None:  # labels written by the published cellector: only N can be checked
-        if manual is not None and manual.shape[1] != n:
-            raise store.StoreError(
-                f"saved manual selection covers {manual.shape[1]} ROIs but the folder has {n}; "
-                "stat.npy changed since it was saved"
-            )
-        return
-    if saved_fp != fingerprint:
-        raise store.StoreError(
-            "the ROIs changed since the labels were saved (stat.npy edited, e.g. by the suite2p GUI, "
-            f"or a different ROI subset); refusing to apply them. Saved: {(meta or {}).get('n_rois')} ROIs, now {n}"
-        )
 
 
 def restore_state(selection: SelectionState, state: dict[str, Any]) -> list[str]:

@@ -31,6 +31,8 @@ class Edit:
     after: Any = None
     index: np.ndarray | None = None
     coalescing: bool = False
+    #: Where the cutoffs came from before and after a criteria edit (``criteria_origin``); undo restores it.
+    origin: tuple[str | None, str | None] = (None, None)
 
     def describe(self) -> str:
         """Return the edit in words ("label of ROI 5", "dot_product cutoffs")."""

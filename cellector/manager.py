@@ -91,10 +91,8 @@ class CellectorManager(SelectionState):
         super().__init__(roi_processor, exclude_features)
         #: Guided review: the guide over the features, labels carried over, the functional opt-in
         self.guidance = SessionGuidance(self)
-        #: Where the criteria came from ("suggested from 12 labels", "from day1/suite2p", "set here"; None: none)
-        self.criteria_origin: str | None = None
         #: Where the curation is saved (starts where the features are cached)
-        self.curation = CurationStore(roi_processor.store, roi_processor.store_note, roi_processor.roi_fingerprint)
+        self.curation = CurationStore.of(roi_processor)
         self.notes: list[str] = [roi_processor.store_note] if roi_processor.store_note else []
         if load_saved and self.curation.folder is not None:
             self._load_saved(saved_state)
@@ -156,7 +154,7 @@ class CellectorManager(SelectionState):
         if load_saved:
             # Validate everything saved before computing, so a bad store fails before any write.
             assert rp.store is not None
-            state = CurationStore(rp.store, rp.store_note, rp.roi_fingerprint).load(rp.num_rois)
+            state = CurationStore.of(rp).load()
         yield from rp.iter_compute(saved_state=state)
         return cls(rp, load_saved=load_saved, saved_state=state)
 
@@ -232,16 +230,7 @@ class CellectorManager(SelectionState):
 
     def apply_criteria(self, criteria: Mapping[str, Iterable], origin: str) -> None:
         """Set several criteria as one undoable step and say where they came from (``criteria_origin``)."""
-        self.set_all_criteria({k: v for k, v in criteria.items() if k in self.features})
-        self.criteria_origin = origin
-
-    def update_criteria(self, feature: str, criterion: Iterable, coalesce: bool = False) -> None:
-        """Set one criterion (see :meth:`SelectionState.update_criteria`); cutoffs from elsewhere become adjusted."""
-        super().update_criteria(feature, criterion, coalesce)
-        origin = self.criteria_origin
-        self.criteria_origin = (
-            "set here" if origin is None else origin if origin.endswith("adjusted") else f"{origin}, adjusted"
-        )
+        self.set_all_criteria({k: v for k, v in criteria.items() if k in self.features}, origin)
 
     def carry_labels_from(self, *sources: Any) -> int:
         """Seed guidance with the manual labels of other sessions of the study; returns how many.
@@ -311,7 +300,7 @@ class CellectorManager(SelectionState):
         return folder
 
     def _load_saved(self, state: dict | None = None) -> None:
-        state = state if state is not None else self.curation.load(self.num_rois)
+        state = self.curation.load() if state is None else self.curation.check(state)
         self.notes += restore_state(self, state)
         self.criteria_origin = (state["metadata"] or {}).get("criteria_origin")
 
@@ -347,10 +336,3 @@ class CellectorManager(SelectionState):
     def discard_journal(self) -> None:
         """Forget journalled edits of a crashed session."""
         self.curation.clear_journal()
-
-
-def _adjusted(origin: str | None) -> str:
-    """Say that cutoffs from ``origin`` were changed by hand here."""
-    if origin is None:
-        return "set here"
-    return origin if origin.endswith(("adjusted", "set here")) else f"{origin}, adjusted"

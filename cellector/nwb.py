@@ -13,9 +13,9 @@ modified. Per plane, the table holds the ROIs in suite2p order:
   computed it) and every feature, each column described; the criteria and cellector's
   version are in the table's description.
 
-Metadata comes from a YAML file in neuroconv's layout (``NWBFile:``, ``Subject:``,
-``Ophys: ImagingPlane:``); without it the file is still written, and
-:data:`DANDI_FIELDS` lists what DANDI will ask for.
+Metadata comes from a YAML file in any of neuroconv's layouts, or what its
+``get_metadata()`` returns (:mod:`cellector.nwb_metadata`); without it the file is still
+written, and :data:`DANDI_FIELDS` lists what DANDI will ask for.
 """
 
 from __future__ import annotations
@@ -23,13 +23,15 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-__all__ = ["DANDI_FIELDS", "NWBError", "read_metadata", "write_nwb"]
+from .nwb_metadata import Metadata, NWBError, PlaneMetadata, metadata_of, read_metadata, when
+
+__all__ = ["DANDI_FIELDS", "missing_for_dandi", "write_nwb"]
 
 #: Metadata DANDI asks for; named in one line when the export runs without them.
 DANDI_FIELDS = (
@@ -42,106 +44,47 @@ DANDI_FIELDS = (
     "Subject.age",
 )
 
-_SECTIONS = {"NWBFile": dict, "Subject": dict, "Ophys": dict}
 
-
-class NWBError(ValueError):
-    """Bad metadata, or an existing NWB file whose ROIs do not match the session's."""
-
-
-# --------------------------------------------------------------------------- metadata
-
-
-def read_metadata(path: str | Path) -> dict[str, Any]:
-    """Read a neuroconv-style metadata YAML file; raise :class:`NWBError` with one line if it is not one."""
-    import yaml
-
-    try:
-        meta = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise NWBError(f"{path}: cannot read the metadata ({exc})") from None
-    except yaml.YAMLError as exc:
-        raise NWBError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
-    meta = {} if meta is None else meta
-    if not isinstance(meta, dict):
-        raise NWBError(f"{path}: expected sections NWBFile, Subject, Ophys; got a {type(meta).__name__}")
-    unknown = sorted(set(meta) - set(_SECTIONS))
-    if unknown:
-        raise NWBError(f"{path}: unknown section(s) {', '.join(map(str, unknown))}; known: NWBFile, Subject, Ophys")
-    for name in meta:
-        if not isinstance(meta[name], dict):
-            raise NWBError(f"{path}: section {name} must be a mapping of fields")
-    _start_time(meta)  # every field is checked before any session is read
-    _check_fields(meta, "Subject", _SUBJECT_FIELDS)
-    _check_fields(meta, "NWBFile", _NWBFILE_FIELDS)
-    return meta
-
-
-_SUBJECT_FIELDS = ("age", "description", "genotype", "sex", "species", "subject_id", "weight", "strain")
-_NWBFILE_FIELDS = (
-    "session_description",
-    "identifier",
-    "session_start_time",
-    "experimenter",
-    "keywords",
-    "institution",
-    "lab",
-    "session_id",
-    "experiment_description",
-)
-
-
-def _check_fields(meta: dict[str, Any], section: str, known: tuple[str, ...]) -> None:
-    unknown = sorted(set(meta.get(section, {})) - set(known))
-    if unknown:
-        raise NWBError(f"{section}: unknown field(s) {', '.join(map(str, unknown))}; known: {', '.join(known)}")
-
-
-def missing_for_dandi(meta: dict[str, Any]) -> list[str]:
+def missing_for_dandi(meta: Metadata) -> list[str]:
     """Return the :data:`DANDI_FIELDS` that ``meta`` does not give."""
     out = []
     for field in DANDI_FIELDS:
         section, key = field.split(".")
-        if meta.get(section, {}).get(key) in (None, "", []):
+        given = (meta.nwbfile if section == "NWBFile" else meta.subject).get(key)
+        if given in (None, "", []):
             out.append(field)
     return out
 
 
-def _start_time(meta: dict[str, Any]) -> datetime:
-    value = meta.get("NWBFile", {}).get("session_start_time")
-    if value is None:
-        return datetime.now(timezone.utc).replace(microsecond=0)  # NWB requires one; DANDI asks for the real one
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value)
-        except ValueError:
-            raise NWBError(f"NWBFile.session_start_time {value!r} is not an ISO 8601 date and time") from None
-    if not isinstance(value, datetime):
-        raise NWBError(f"NWBFile.session_start_time must be a date and time, got {value!r}")
-    return value if value.tzinfo is not None else value.replace(tzinfo=timezone.utc)
+def _start_time(meta: Metadata) -> datetime:
+    return when(meta.nwbfile.get("session_start_time"), "NWBFile.session_start_time", now=True)
 
 
-def _nwbfile(meta: dict[str, Any], session_root: Path):
+#: NWBFile fields that hold lists (a single string is taken as a list of one).
+_LISTS = ("experimenter", "keywords", "related_publications")
+
+
+def _nwbfile(meta: Metadata, session_root: Path):
     from pynwb import NWBFile
     from pynwb.file import Subject
 
-    f = dict(meta.get("NWBFile", {}))
-    experimenter = f.get("experimenter")
-    kwargs = {
+    f = meta.nwbfile
+    kwargs: dict[str, Any] = {
         "session_description": f.get("session_description") or f"two-photon session {session_root}",
         "identifier": str(f.get("identifier") or uuid.uuid4()),
         "session_start_time": _start_time(meta),
-        "experimenter": [experimenter] if isinstance(experimenter, str) else experimenter,
-        "keywords": f.get("keywords"),
     }
-    for key in ("institution", "lab", "session_id", "experiment_description"):
-        if f.get(key):
-            kwargs[key] = str(f[key])
-    subject = meta.get("Subject")
-    if subject:
+    for key, value in f.items():
+        if key in kwargs or value in (None, "", []):
+            continue
+        kwargs[key] = ([value] if isinstance(value, str) else list(value)) if key in _LISTS else str(value)
+    if meta.subject:
+        fields: dict[str, Any] = {k: str(v) for k, v in meta.subject.items() if k != "date_of_birth"}
+        if "date_of_birth" in meta.subject:
+            fields["date_of_birth"] = when(meta.subject["date_of_birth"], "Subject.date_of_birth")
         try:
-            kwargs["subject"] = Subject(**{k: str(v) for k, v in subject.items()})
-        except TypeError as exc:
+            kwargs["subject"] = Subject(**fields)
+        except (TypeError, ValueError) as exc:
             raise NWBError(f"Subject: {exc}") from None
     try:
         return NWBFile(**{k: v for k, v in kwargs.items() if v is not None})
@@ -199,48 +142,64 @@ def _description(manager) -> str:
 # --------------------------------------------------------------------------- a new file
 
 
-def _imaging_plane(nwb, device, meta: dict[str, Any], z: int, plane: str):
+def _imaging_plane(nwb, device, entry: PlaneMetadata, z: int, plane: str, shared: bool):
+    """Create the imaging plane of ``plane`` from its metadata entry (``shared``: one entry for every plane)."""
     from pynwb.ophys import OpticalChannel
 
-    ip = dict(meta.get("Ophys", {}).get("ImagingPlane", {}) or {})
+    fields = dict(entry.imaging_plane)
+    oc = entry.optical_channel
     channel = OpticalChannel(
-        name="OpticalChannel",
-        description=str(ip.get("optical_channel_description", "red channel (suite2p channel 2)")),
-        emission_lambda=float(ip.get("emission_lambda", np.nan)),
+        name=str(oc.get("name", "OpticalChannel")),
+        description=str(oc.get("description", "red channel (suite2p channel 2)")),
+        emission_lambda=float(oc.get("emission_lambda", np.nan)),
     )
+    name = str(fields.pop("name", "ImagingPlane"))
     try:
         return nwb.create_imaging_plane(
-            name=f"ImagingPlane{z}" if z else "ImagingPlane",
+            name=f"{name}{z}" if shared and z else name,
             optical_channel=channel,
-            description=f"suite2p {plane}",
+            description=str(fields.pop("description", f"suite2p {plane}")),
             device=device,
-            excitation_lambda=float(ip.get("excitation_lambda", np.nan)),
-            indicator=str(ip.get("indicator", "unknown")),
-            location=str(ip.get("location", "unknown")),
+            excitation_lambda=float(fields.pop("excitation_lambda", np.nan)),
+            indicator=str(fields.pop("indicator", "unknown")),
+            location=str(fields.pop("location", "unknown")),
+            **fields,
         )
     except (TypeError, ValueError) as exc:
-        raise NWBError(f"Ophys.ImagingPlane: {exc}") from None
+        raise NWBError(f"Ophys imaging plane {entry.label()}: {exc}") from None
 
 
-def _new_file(manager, meta: dict[str, Any]):
+def _device(nwb, meta: Metadata, entry: PlaneMetadata):
+    fields = meta.device_for(entry)
+    name = str(fields.get("name", "Microscope"))
+    if name in nwb.devices:
+        return nwb.devices[name]
+    description = fields.get("description", "the microscope of the suite2p recording")
+    extra = {k: str(v) for k, v in fields.items() if k not in ("name", "description")}
+    return nwb.create_device(name=name, description=str(description), **extra)
+
+
+def _new_file(manager, meta: Metadata):
     from pynwb.base import Images
     from pynwb.image import GrayscaleImage
     from pynwb.ophys import ImageSegmentation
 
     s = manager.roi_processor.session
+    entries = meta.planes_for(list(s.planes))
+    shared = len(set(map(id, entries))) < len(entries)  # one entry for several planes: names are numbered
     nwb = _nwbfile(meta, s.root)
-    device = nwb.create_device(name="Microscope", description="the microscope of the suite2p recording")
     ophys = nwb.create_processing_module("ophys", "suite2p's ROIs and cellector's red decision")
     seg = ImageSegmentation(name="ImageSegmentation")
     ophys.add(seg)
     images = Images(name="MeanImages", description="per plane: the red reference and the functional mean image")
     rois = manager.roi_processor.rois
     tables = []
-    for z, plane in enumerate(s.planes):
+    for z, (plane, entry) in enumerate(zip(s.planes, entries, strict=True)):
+        theirs = entry.segmentation.get("description")
         table = seg.create_plane_segmentation(
-            name=_table_name(z),
-            description=_description(manager),
-            imaging_plane=_imaging_plane(nwb, device, meta, z, plane),
+            name=_table_name(z) if shared or "name" not in entry.segmentation else str(entry.segmentation["name"]),
+            description=f"{theirs}; {_description(manager)}" if theirs else _description(manager),
+            imaging_plane=_imaging_plane(nwb, _device(nwb, meta, entry), entry, z, plane, shared),
         )
         for i in np.flatnonzero(s.roi_plane == z):
             a, b = rois.ptr[i], rois.ptr[i + 1]
@@ -296,35 +255,56 @@ def _existing_tables(nwb) -> list:
     return sorted(tables, key=lambda t: _natural(t.name))
 
 
-def _check_match(tables: list, manager) -> None:
-    """Refuse unless each table holds this plane's ROIs, in suite2p order (same pixels)."""
-    s, rois = manager.roi_processor.session, manager.roi_processor.rois
+#: How an existing file's pixel masks name the axes: suite2p's ``save_nwb`` and cellector write
+#: (column, row) as ``x, y``; roiextractors (neuroconv) writes (row, column) in the same two fields.
+PIXEL_AXES = {"xy": "x = column, y = row", "yx": "x = row, y = column (as roiextractors writes them)"}
+
+
+def _check_match(tables: list, manager) -> str | None:
+    """Refuse unless each table holds this plane's ROIs, in suite2p order (same pixels).
+
+    Returns how the file's pixel masks name the axes (a key of :data:`PIXEL_AXES`; None:
+    the file has no pixel masks to tell).
+    """
+    s = manager.roi_processor.session
     if len(tables) != len(s.planes):
         raise NWBError(f"it has {len(tables)} PlaneSegmentation table(s) but the session has {len(s.planes)} plane(s)")
+    axes: set[str] = set()
     for z, table in enumerate(tables):
         mine = np.flatnonzero(s.roi_plane == z)
         if len(table) != mine.size:
             raise NWBError(f"{table.name} holds {len(table)} ROIs but {s.planes[z]} has {mine.size}")
-        if "pixel_mask" not in table.colnames:
-            continue
-        column = table["pixel_mask"]
-        ends = np.asarray(column.data[:], np.int64)
-        pixels = column.target.data[:]
-        theirs = _pixel_sums(np.asarray(pixels["x"], np.int64), np.asarray(pixels["y"], np.int64), ends)
-        ptr = rois.ptr
-        ours = np.array(
-            [
-                [ptr[i + 1] - ptr[i], rois.xpix[ptr[i] : ptr[i + 1]].sum(), rois.ypix[ptr[i] : ptr[i + 1]].sum()]
-                for i in mine
-            ],
-            np.int64,
-        ).reshape(-1, 3)
-        bad = np.flatnonzero(np.any(theirs != ours, axis=1))
-        if bad.size:
-            raise NWBError(
-                f"{table.name}: ROI {int(bad[0])} has other pixels than {s.planes[z]}'s ROI {int(bad[0])} "
-                "(another segmentation or another order)"
-            )
+        if "pixel_mask" in table.colnames:
+            axes.add(_axes(table, manager, z, mine))
+    if len(axes) > 1:
+        raise NWBError("its tables name the pixel axes in different ways (x, y and y, x): written by two programs?")
+    return next(iter(axes), None)
+
+
+def _axes(table, manager, z: int, mine: np.ndarray) -> str:
+    """Return how ``table``'s pixel masks name the axes, once its ROIs are known to be plane ``z``'s."""
+    s, rois = manager.roi_processor.session, manager.roi_processor.rois
+    column = table["pixel_mask"]
+    ends = np.asarray(column.data[:], np.int64)
+    pixels = column.target.data[:]
+    theirs = _pixel_sums(np.asarray(pixels["x"], np.int64), np.asarray(pixels["y"], np.int64), ends)
+    ptr = rois.ptr
+    ours = np.array(
+        [
+            [ptr[i + 1] - ptr[i], rois.xpix[ptr[i] : ptr[i + 1]].sum(), rois.ypix[ptr[i] : ptr[i + 1]].sum()]
+            for i in mine
+        ],
+        np.int64,
+    ).reshape(-1, 3)
+    if not np.any(theirs != ours):
+        return "xy"
+    if not np.any(theirs != ours[:, [0, 2, 1]]):
+        return "yx"
+    bad = int(np.flatnonzero(np.any((theirs != ours) & (theirs != ours[:, [0, 2, 1]]), axis=1))[0])
+    raise NWBError(
+        f"{table.name}: ROI {bad} has other pixels than {s.planes[z]}'s ROI {bad} "
+        "(another session, another segmentation or another order)"
+    )
 
 
 def _pixel_sums(x: np.ndarray, y: np.ndarray, ends: np.ndarray) -> np.ndarray:
@@ -342,7 +322,7 @@ def _pixel_sums(x: np.ndarray, y: np.ndarray, ends: np.ndarray) -> np.ndarray:
 
 
 def write_nwb(
-    manager, output: str | Path, metadata: str | Path | dict | None = None, into: str | Path | None = None
+    manager, output: str | Path, metadata: str | Path | dict | Metadata | None = None, into: str | Path | None = None
 ) -> Path:
     """Write the session's decision to a new NWB file ``output``; returns it.
 
@@ -352,8 +332,9 @@ def write_nwb(
         The session's state (:func:`cellector.export.open_state`).
     output : str or Path
         The new file; checked by :func:`cellector.io.outputs.check_output_path`.
-    metadata : path, dict or None
-        Metadata in neuroconv's layout (a YAML file or its dict); ignored with ``into``.
+    metadata : path, dict, Metadata or None
+        Metadata in any of neuroconv's layouts (a YAML file, what its ``get_metadata()``
+        returns, or :class:`~cellector.nwb_metadata.Metadata`); ignored with ``into``.
     into : str or Path, optional
         An existing NWB file whose PlaneSegmentation tables receive the columns; it is
         read, never modified. Its ROI counts and order must match the session's.
@@ -371,7 +352,12 @@ def write_nwb(
     out = check_output_path(output)
     if into is not None and Path(into).expanduser().absolute() == Path(out).absolute():
         raise NWBError(f"--into {into} and the output are the same file; the input is never modified")
-    meta = metadata if isinstance(metadata, dict) else (read_metadata(metadata) if metadata is not None else {})
+    if isinstance(metadata, Metadata):
+        meta = metadata
+    elif isinstance(metadata, dict):
+        meta = metadata_of(metadata)
+    else:
+        meta = read_metadata(metadata) if metadata is not None else Metadata()
     if manager.roi_processor.session is None:
         raise NWBError("NWB export needs a suite2p folder (this session was built from arrays)")
 
@@ -385,8 +371,8 @@ def write_nwb(
         with NWBHDF5IO(str(into), "r") as src:
             nwb = src.read()
             tables = _existing_tables(nwb)
-            _check_match(tables, manager)
-            _add_columns(tables, manager)
+            axes = _check_match(tables, manager)
+            _add_columns(tables, manager, None if axes is None else PIXEL_AXES[axes])
             nwb.generate_new_id()
             with NWBHDF5IO(str(tmp), "w") as io:
                 io.export(src_io=src, nwbfile=nwb)
@@ -402,10 +388,13 @@ def write_nwb(
     return Path(out)
 
 
-def _add_columns(tables: list, manager) -> None:
+def _add_columns(tables: list, manager, axes: str | None = None) -> None:
+    """Add cellector's columns to each plane's table (``axes``: how the file's pixel masks name the axes)."""
     s = manager.roi_processor.session
     taken = {c for t in tables for c in t.colnames}
     for name, description, values in _columns(manager):
+        if name == "is_red" and axes is not None:
+            description += f"; matched to suite2p's ROIs by their pixel masks, whose fields hold {axes}"
         column = name if name not in taken else f"cellector_{name}"
         for z, table in enumerate(tables):
             table.add_column(name=column, description=description, data=values[s.roi_plane == z])

@@ -10,8 +10,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ._version import __version__
+from .curation import identity_of
 from .features import iter_features, run_with_progress, validate_parameters, validate_reference
 from .io import store
+from .io.ownership import check_own
 from .registry import FEATURE_PARAMETERS, SPECS, feature_names
 from .roi_views import RoiViews
 from .rois import RoiSet
@@ -250,7 +252,9 @@ class RoiProcessor(RoiViews):
         already read it. Without a store nothing is loaded.
         """
         if self.store is not None:
-            self._load_saved(store.load_state(self.store) if state is None else state)
+            state = store.load_state(self.store) if state is None else state
+            check_own(state, identity_of(self), self.store)  # another folder's features are never used
+            self._load_saved(state)
         return self.missing_features()
 
     def _load_saved(self, state: dict) -> None:

@@ -221,12 +221,22 @@ class RoiSet:
     def fingerprint(self, index: np.ndarray | None = None) -> str:
         """sha1 over the count and the ypix/xpix (and zpix) of the ROIs ``index``."""
         sub = self if index is None else self._contiguous(index) or self.subset(index)
-        h = hashlib.sha1()
-        h.update(np.int64(sub.n_rois).tobytes())
-        h.update(sub.npix.astype(np.int64).tobytes())
-        for arr in (sub.ypix, sub.xpix) + ((sub.zpix,) if sub.volumetric else ()):
-            h.update(np.ascontiguousarray(arr, dtype=np.int32).data)
-        return h.hexdigest()
+        return pixel_fingerprint(sub.npix, sub.ypix, sub.xpix, sub.zpix if sub.volumetric else None)
+
+
+def pixel_fingerprint(npix: np.ndarray, ypix: np.ndarray, xpix: np.ndarray, zpix: np.ndarray | None = None) -> str:
+    """sha1 over the ROI count, each ROI's pixel count and the flat ypix/xpix (and zpix).
+
+    The identity of a set of ROIs that ``cellector.json`` records: the same ROIs in the
+    same order give the same digest, whatever read them (:meth:`RoiSet.fingerprint`, or
+    ``stat.npy`` read without its images).
+    """
+    h = hashlib.sha1()
+    h.update(np.int64(len(npix)).tobytes())
+    h.update(np.asarray(npix).astype(np.int64).tobytes())
+    for arr in (ypix, xpix) + (() if zpix is None else (zpix,)):
+        h.update(np.ascontiguousarray(arr, dtype=np.int32).data)
+    return h.hexdigest()
 
 
 def _sizes(seq: Sequence) -> np.ndarray:

@@ -17,7 +17,7 @@ from psygnal import Signal
 from .history import Edit, History
 from .source import FeatureSource
 
-__all__ = ["Bounds", "SelectionState", "check_bounds", "within"]
+__all__ = ["Bounds", "SelectionState", "adjusted", "check_bounds", "within"]
 
 Bounds = tuple[float | None, float | None]
 
@@ -62,6 +62,8 @@ class SelectionState:
         self._dirty = False
         self._unsaved_other = False  # a change undo cannot take back (an added feature, a moved store)
         self._focus = -1
+        #: Where the cutoffs came from ("suggested from 12 labels", "from day1/suite2p", "set here"; None: none)
+        self.criteria_origin: str | None = None
 
     @property
     def num_rois(self) -> int:
@@ -98,20 +100,30 @@ class SelectionState:
         name = feature
         before = self._criteria.get(name, (None, None))
         if not self._set_criterion(name, criterion):
-            return
+            return  # nothing moved: neither the cutoffs nor where they came from change
+        origin = (self.criteria_origin, adjusted(self.criteria_origin))
+        self.criteria_origin = origin[1]
         top = self._history.top
         if coalesce and top is not None and top.coalescing and top.kind == "criteria" and top.name == name:
             top.after = self._criteria[name]
+            top.origin = (top.origin[0], origin[1])
         else:
-            self._history.push(Edit("criteria", name, before, self._criteria[name], coalescing=coalesce))
+            edit = Edit("criteria", name, before, self._criteria[name], coalescing=coalesce, origin=origin)
+            self._history.push(edit)
         self._after_criteria([name])
 
-    def set_all_criteria(self, criteria: Mapping[str, Iterable]) -> None:
-        """Set several criteria at once (features not named keep theirs), as one undoable step."""
+    def set_all_criteria(self, criteria: Mapping[str, Iterable], origin: str | None = None) -> None:
+        """Set several criteria at once (features not named keep theirs), as one undoable step.
+
+        ``origin`` says where they came from (``criteria_origin``); None counts as set here.
+        Nothing changes, the origin included, when every criterion already has its value.
+        """
         before = dict(self._criteria)
         changed = [name for name, bounds in criteria.items() if self._set_criterion(name, bounds)]
         if changed:
-            self._history.push(Edit("criteria_all", None, before, dict(self._criteria)))
+            origins = (self.criteria_origin, adjusted(self.criteria_origin) if origin is None else origin)
+            self.criteria_origin = origins[1]
+            self._history.push(Edit("criteria_all", None, before, dict(self._criteria), origin=origins))
             self._after_criteria(changed)
 
     def end_coalescing(self) -> None:
@@ -285,6 +297,8 @@ class SelectionState:
         if moved is None:
             return False
         edit, state = moved
+        if edit.kind != "manual":
+            self.criteria_origin = edit.origin[0 if back else 1]
         if edit.kind == "criteria_all":
             self._after_criteria([name for name, bounds in state.items() if self._set_criterion(name, bounds)])
         elif edit.kind == "criteria":
@@ -341,6 +355,17 @@ class SelectionState:
         if value != self._dirty:
             self._dirty = value
             self.dirty_changed.emit(value)
+
+
+def adjusted(origin: str | None) -> str:
+    """Return where cutoffs from ``origin`` came from once they are changed by hand here.
+
+    Cutoffs of no origin, or set here, stay "set here"; cutoffs from somewhere else
+    ("suggested from 12 labels", "from day1/suite2p") become "…, adjusted", once.
+    """
+    if origin is None or origin.endswith("set here"):
+        return "set here"
+    return origin if origin.endswith("adjusted") else f"{origin}, adjusted"
 
 
 def check_bounds(name: str, bounds: Iterable) -> Bounds:

@@ -12,6 +12,9 @@ sessions is listed in seconds. A session's state is one of :data:`STATES`:
 - ``saved``: a full state, as the window's Save writes it;
 - ``changed since saved``: edits journalled after the last save (a window still open, or
   one that crashed), or a file rewritten outside cellector;
+- ``not this folder's``: the store holds a state saved for other ROIs (copied from
+  another session, a shared ``--store``, ``stat.npy`` edited since; ``error`` says which,
+  :func:`cellector.io.ownership.mismatch`); nothing of it is counted;
 - ``broken``: the folder cannot be read (``error`` says why, in one line).
 """
 
@@ -24,13 +27,24 @@ from pathlib import Path
 from typing import Any
 
 from .io.journal import Journal
-from .io.safe_load import safe_load_npy
+from .io.ownership import mismatch, state_lengths
 from .io.store import STORE_DIR, load_state
-from .io.suite2p import find_planes, is_plane_folder
+from .io.suite2p import find_planes, is_plane_folder, read_identity
 
-__all__ = ["STATES", "estimate_text", "find_sessions", "session_status"]
+__all__ = ["STATES", "UNOPENABLE", "estimate_text", "find_sessions", "session_status"]
 
-STATES = ("not started", "features computed", "cutoffs set", "saved", "changed since saved", "broken")
+STATES = (
+    "not started",
+    "features computed",
+    "cutoffs set",
+    "saved",
+    "changed since saved",
+    "not this folder's",
+    "broken",
+)
+
+#: States of a session that cannot be opened (``error`` says why).
+UNOPENABLE = ("not this folder's", "broken")
 
 
 def _natural(path: Path) -> list:
@@ -53,10 +67,6 @@ def find_sessions(root: str | Path) -> list[Path]:
     return sorted(found, key=_natural)
 
 
-def _rois(planes: list[Path]) -> int:
-    return sum(len(safe_load_npy(p / "stat.npy")) for p in planes)
-
-
 def _state(st: dict[str, Any], pending: int) -> str:
     if pending or st["changed_outside"]:
         return "changed since saved"
@@ -77,8 +87,9 @@ def session_status(folder: str | Path, root: str | Path | None = None, rois: int
     ``criteria_origin`` (where the saved cutoffs came from, or None), ``estimate`` (the
     saved selection's estimated precision, recall, F1 and its margin by the fit to the
     labels, at the last save; None without labels of both kinds) and ``error`` (None, or
-    one line). ``rois``, when the caller knows it, spares reading every ``stat.npy``
-    (the slow part: a pickle of one dict per ROI).
+    one line). ``rois``, when the caller knows it (a state it has just saved), spares
+    reading every ``stat.npy`` (the slow part: a pickle of one dict per ROI), and with it
+    the check that the saved state is this folder's.
     """
     folder = Path(folder)
     shown = str(folder.relative_to(root)) if root is not None and folder != Path(root) else str(folder)
@@ -95,13 +106,20 @@ def session_status(folder: str | Path, root: str | Path | None = None, rois: int
     }
     try:
         suite2p, planes = find_planes(folder)
-        row["planes"], row["rois"] = len(planes), _rois(planes) if rois is None else rois
         store = suite2p / STORE_DIR
         st = load_state(suite2p)
         meta = st["metadata"] or {}
+        foreign = None
+        if rois is None:  # stat.npy is read for the count anyway: check the state is this folder's too
+            here = read_identity(suite2p, "iscell" if meta.get("covered") == "iscell" else "all")
+            rois, foreign = sum(here.plane_counts or ()), mismatch(meta or None, state_lengths(st), here)
+        row["planes"], row["rois"] = len(planes), rois
         pending = len(Journal(store, meta.get("labels_roi_fingerprint") or meta.get("roi_fingerprint")).entries())
     except (ValueError, OSError) as exc:
         row["error"] = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        return row
+    if foreign is not None:
+        row["state"], row["error"] = "not this folder's", f"the saved state is not this folder's ({foreign})"
         return row
     sel = st["idx_selected"]
     row["selected"] = None if sel is None else int(sel.sum())

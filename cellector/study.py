@@ -17,7 +17,7 @@ from typing import Any
 
 from .io.store import load_state
 from .io.suite2p import find_planes
-from .status import find_sessions, session_status
+from .status import UNOPENABLE, find_sessions, session_status
 
 __all__ = ["Study"]
 
@@ -62,16 +62,16 @@ class Study:
 
         The ROI count of a readable session is known already: only its store is read.
         """
-        known = self.rows[index]["rois"] if self.rows[index]["state"] != "broken" else None
+        known = self.rows[index]["rois"] if self.rows[index]["state"] not in UNOPENABLE else None
         self.rows[index] = session_status(self.sessions[index], self.root, rois=known)
         return self.rows[index]
 
     def first_to_open(self) -> int:
         """Return the first session not yet saved (or the first session when every one is saved)."""
         for i, row in enumerate(self.rows):
-            if row["state"] not in ("saved", "broken"):
+            if row["state"] != "saved" and row["state"] not in UNOPENABLE:
                 return i
-        return next((i for i, row in enumerate(self.rows) if row["state"] != "broken"), 0)
+        return next((i for i, row in enumerate(self.rows) if row["state"] not in UNOPENABLE), 0)
 
     def needs_features(self) -> list[int]:
         """Return the sessions whose features are not computed yet (not started), in panel order."""
@@ -80,7 +80,7 @@ class Study:
     def criteria_before(self, index: int) -> tuple[dict, str] | None:
         """Return the cutoffs of the nearest earlier session that has some, and that session's name."""
         for i in range(index - 1, -1, -1):
-            if self.rows[i]["state"] == "broken":
+            if self.rows[i]["state"] in UNOPENABLE:
                 continue
             try:
                 criteria = load_state(self.sessions[i])["criteria"]

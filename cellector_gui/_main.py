@@ -151,8 +151,20 @@ def _no_display() -> bool:
     return not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
+def _check_own_state(session: Any, store_dir: Path | None) -> None:
+    """Refuse, before any window opens, a saved state that is not this folder's (one line, exit 2)."""
+    from cellector.io.ownership import check_own
+    from cellector.io.store import load_state, resolve_store
+
+    where, _ = resolve_store(session.root, store_dir, create=False)
+    check_own(load_state(where), session.identity(), where)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the window; returns the exit code (2 for bad input, with a one-line message)."""
+    from ._caches import use_writable_caches
+
+    use_writable_caches()  # before napari is imported: a HOME that cannot be written is no error
     args = build_parser().parse_args(argv)
     if args.demo == bool(args.folders):
         print("cellector-gui: error: give a suite2p FOLDER (or several, or a study folder) or --demo", file=sys.stderr)
@@ -178,6 +190,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             if len(study) == 1:  # one session: read it once; a single-channel one opens on another image
                 folder = read_session(study.sessions[0], args.reference, args.functional, args.iscell_only)
                 reference, note = folder.reference_key, folder.reference_note
+                _check_own_state(folder, args.store)
             else:
                 folder = args.folders
         except (ValueError, OSError) as exc:

@@ -23,7 +23,7 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
-from cellector.status import estimate_text
+from cellector.status import UNOPENABLE, estimate_text
 
 __all__ = ["PANEL_WIDTH", "SessionsPanel", "describe", "short_state", "shown_name"]
 
@@ -36,6 +36,7 @@ _SHORT = {
     "cutoffs set": "cutoffs",
     "saved": "saved",
     "changed since saved": "changed",
+    "not this folder's": "foreign",
     "broken": "broken",
 }
 
@@ -146,7 +147,7 @@ class SessionsPanel(QWidget):
             item.setToolTip(tip)
             if col:
                 item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
-            if row["state"] == "broken":
+            if row["state"] in UNOPENABLE:
                 item.setForeground(Qt.GlobalColor.red)
             self.table.setItem(i, col, item)
         self._embolden(i, i == self.current)

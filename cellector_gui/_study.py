@@ -16,6 +16,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from cellector.status import UNOPENABLE
 from cellector.study import Study
 
 from ._loader import read_session, while_alive
@@ -81,7 +82,7 @@ class StudyController:
         if study is None or not 0 <= index < len(study) or index == self.current:
             return False
         row = study.rows[index]
-        if row["state"] == "broken":
+        if row["state"] in UNOPENABLE:
             self.dock.show_message(f"{row['path']} cannot be opened: {row['error']}")
             return False
         if not self.dock.saving.confirm_leave(f"Save changes before opening {row['path']}?"):
@@ -131,7 +132,7 @@ class StudyController:
         if self.study is None:
             return False
         i = self.current + step
-        while 0 <= i < len(self.study) and self.study.rows[i]["state"] == "broken":
+        while 0 <= i < len(self.study) and self.study.rows[i]["state"] in UNOPENABLE:
             i += step
         if not 0 <= i < len(self.study):
             self.dock.show_message("this is the last session of the study" if step > 0 else "this is the first session")

@@ -298,7 +298,9 @@ def report_job(job: SessionJob, progress: Any = None) -> Outcome:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``cellector-report FOLDER... -o DIR [--workers N | --scheduler ADDRESS]``: a figure per session, index.html.
+    """``cellector report FOLDER... -o DIR [--workers N | --scheduler ADDRESS]``: a figure per session, index.html.
+
+    Also installed as ``cellector-report``.
 
     Exit 2 when any session failed (each named on stderr, in one line; its row in the
     index says why); the others are reported.
@@ -308,7 +310,10 @@ def main(argv: list[str] | None = None) -> int:
 
     from cellector.batch import run_jobs
 
-    p = argparse.ArgumentParser(prog="cellector-report", description="A figure per session and an index.html.")
+    from ._caches import use_writable_caches
+
+    use_writable_caches()  # before matplotlib is imported: a HOME that cannot be written is no error
+    p = argparse.ArgumentParser(prog="cellector report", description="A figure per session and an index.html.")
     p.add_argument("folders", nargs="+", type=Path, metavar="FOLDER")
     p.add_argument("-o", "--output", type=Path, required=True, metavar="DIR", help="folder for the report")
     p.add_argument("--workers", type=int, default=1, metavar="N", help="sessions in parallel processes (default 1)")
@@ -325,7 +330,7 @@ def main(argv: list[str] | None = None) -> int:
         ]
         results = run_jobs(jobs, args.workers, args.scheduler)
     except ValueError as exc:
-        print(f"cellector-report: error: {exc}", file=sys.stderr)
+        print(f"cellector report: error: {exc}", file=sys.stderr)
         return 2
     rows = []
     for r, name in zip(results, names, strict=True):
@@ -333,7 +338,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"ok   {r.folder}: {r.message}")
             rows.append(r.data["row"])
         else:
-            print(f"cellector-report: error: {r.folder}: {r.message}", file=sys.stderr)
+            print(f"cellector report: error: {r.folder}: {r.message}", file=sys.stderr)
             rows.append(index_row(name, r.folder, None, None, {}, "", error=r.message))
     print(f"wrote {write_index(args.output, rows)}")
     return 2 if any(not r.ok for r in results) else 0

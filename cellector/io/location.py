@@ -38,12 +38,18 @@ def fallback_store(root: str | Path) -> StoreDir:
     return StoreDir(Path(user_cache_dir("cellector")) / "stores" / f"{path.parent.name}-{path.name}-{key}")
 
 
-def resolve_store(root: str | Path, store_dir: str | Path | None = None) -> tuple[StoreDir, str | None]:
+def resolve_store(
+    root: str | Path, store_dir: str | Path | None = None, create: bool = True
+) -> tuple[StoreDir, str | None]:
     """Return where the state of ``root`` is kept, and a note for the user when it is not the default.
 
     ``store_dir`` (``--store DIR``) wins. Otherwise ``<root>/cellector``, unless that
     cannot be written (an archive, a colleague's folder): then :func:`fallback_store`,
-    first seeded with a copy of whatever state the read-only folder holds.
+    first seeded with a copy of whatever state the read-only folder holds. A command that
+    only reads (``create=False``) seeds nothing: it reads the user's earlier fallback
+    store if there is one, else the read-only folder itself. Where the user's cache
+    cannot be written either (no writable HOME), the read-only folder is used as it is:
+    it can be read, and the note says that saving needs ``--store DIR``.
     """
     if store_dir is not None:
         return StoreDir(Path(store_dir).expanduser()), None
@@ -51,8 +57,18 @@ def resolve_store(root: str | Path, store_dir: str | Path | None = None) -> tupl
     if _writable(default):
         return default, None
     other = fallback_store(root)
+    kept = f"{Path(root)} cannot be written: the cellector state is kept in {other}"
+    if other.is_dir() and any(other.iterdir()):
+        return other, kept  # this user's own state from an earlier run
+    if not create:
+        return default, f"{Path(root)} cannot be written: read where it is (saving needs --store DIR)"
+    if not _writable(other):
+        return default, (
+            f"{Path(root)} cannot be written, nor can the user cache {other.parent}: "
+            "nothing can be saved here; give a writable folder with --store DIR"
+        )
     _seed(default, other)
-    return other, f"{Path(root)} cannot be written: the cellector state is kept in {other}"
+    return other, kept
 
 
 def _seed(src: Path, dst: Path) -> None:

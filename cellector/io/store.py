@@ -26,6 +26,7 @@ import numpy as np
 
 from .._atomic import atomic_replace_with, atomic_save_npy, atomic_write_text, fsync_dir
 from .location import fallback_store, resolve_store
+from .ownership import ForeignStateError, RoiIdentity, file_lengths, mismatch
 from .store_files import (
     METADATA,
     SAVING_FLAG,
@@ -106,8 +107,16 @@ def append_line(path: str | Path, line: str) -> None:
 def locked(root: str | Path) -> Iterator[Path]:
     """Hold the store's exclusive lock (blocks while another process saves)."""
     folder = store_path(root)
-    folder.mkdir(parents=True, exist_ok=True)
-    with os.fdopen(_open_own(folder / ".lock", os.O_RDWR | os.O_CREAT), "a+b") as fh:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd = _open_own(folder / ".lock", os.O_RDWR | os.O_CREAT)
+    except PermissionError as exc:  # nowhere to write: say where it tried, and what fixes it
+        where = exc.filename or folder
+        raise StoreError(
+            f"cannot save the cellector state: {where} cannot be written ({exc.strerror}); "
+            "give a writable folder with --store DIR"
+        ) from None
+    with os.fdopen(fd, "a+b") as fh:
         fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
         try:
             yield folder
@@ -158,6 +167,7 @@ def save_state(
         files["idx_selected.npy"] = as_boolean(idx_selected, "idx_selected")
     with locked(root) as folder:
         old = read_metadata(root) or {}
+        _refuse_foreign(folder, old, metadata)
         _snapshot(folder, old)
         # Mark the save in progress until the final metadata lands: a kill half way is
         # then never mistaken for a saved state (nor for files rewritten by someone else).
@@ -176,6 +186,21 @@ def save_state(
         meta.pop(SAVING_FLAG, None)
         atomic_write_text(folder / METADATA, json.dumps(meta, indent=1, sort_keys=True, default=_json))
     return folder
+
+
+def _refuse_foreign(folder: Path, old: dict, metadata: dict) -> None:
+    """Refuse to snapshot or overwrite a state saved for other ROIs than those ``metadata`` describes.
+
+    Callers check the loaded state first (:func:`cellector.io.ownership.check_own`); this
+    is the last line: whatever path a save takes, ``.previous/`` never receives, and no
+    file replaces, a state that is not this folder's.
+    """
+    here = RoiIdentity.from_metadata(metadata)
+    if here is None:
+        return  # a save of the published API (no ROI identity): lengths are checked by its caller
+    reason = mismatch(old or None, file_lengths(folder), here)
+    if reason is not None:
+        raise ForeignStateError(folder, reason)
 
 
 def _json(obj: Any) -> Any:
@@ -347,7 +372,10 @@ def _legacy_kind(old: str) -> str:
 
 
 def migrate(
-    root: str | Path, parts: Iterable[str] = ("features", "manual", "selection"), remove_old: bool = True
+    root: str | Path,
+    parts: Iterable[str] = ("features", "manual", "selection"),
+    remove_old: bool = True,
+    here: RoiIdentity | None = None,
 ) -> list[str]:
     """Rename legacy files to their current names (and transpose an (N, 2) manual selection).
 
@@ -361,6 +389,15 @@ def migrate(
         (``targetcell.npy``).
     remove_old : bool
         Remove each legacy file once its new file is written (else keep both).
+    here : RoiIdentity, optional
+        The folder's ROIs: every legacy file's length is checked against them first, and
+        a state that is not this folder's is refused; nothing is moved then.
+
+    Raises
+    ------
+    StoreError
+        When a legacy file holds another number of ROIs than the folder (the message
+        names each such file), or the state is not this folder's (:class:`ForeignStateError`).
 
     Returns
     -------
@@ -376,6 +413,8 @@ def migrate(
         return done  # nothing to migrate: no lock file, no snapshot
     for old in pending:
         load_npy(folder / old, old)  # a file we would refuse is refused before anything is written
+    if here is not None:
+        _check_legacy_lengths(folder, pending, here)
     with locked(root) as folder:
         moves = {o: n for o, n in legacy_files(folder).items() if _legacy_kind(o) in wanted}
         if not moves:
@@ -399,6 +438,24 @@ def migrate(
             sums.update({n: sha1(folder / n) for n in moves.values()})
             atomic_write_text(folder / METADATA, json.dumps({**meta, "checksums": sums}, indent=1, sort_keys=True))
     return done
+
+
+def _check_legacy_lengths(folder: Path, pending: list[str], here: RoiIdentity) -> None:
+    """Refuse to migrate a state that is not this folder's, or legacy files of another ROI count."""
+    wrong = []
+    for name in pending:
+        arr = np.asarray(load_npy(folder / name, name))
+        per_roi = not name.endswith("_criteria.npy") and arr.ndim >= 1
+        if per_roi and arr.shape[0] != here.n_rois:
+            wrong.append(f"{name} holds {arr.shape[0]} ROIs")
+    if wrong:
+        raise StoreError(
+            f"{folder}: {', '.join(wrong)}, but this folder has {here.n_rois}; nothing was migrated "
+            "(a file of another session? move it aside, then migrate again)"
+        )
+    reason = mismatch(read_metadata(folder, folder), file_lengths(folder), here)
+    if reason is not None:
+        raise ForeignStateError(folder, reason)
 
 
 #: Files of a state (besides the .npy files) that a clear removes.

@@ -11,8 +11,9 @@ from typing import Any
 import numpy as np
 
 from .._memory import small_pages
-from ..rois import RoiSet
+from ..rois import RoiSet, pixel_fingerprint
 from .images import PlaneImages, image_keys, image_problem
+from .ownership import RoiIdentity
 from .safe_load import safe_load_npy
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "is_plane_folder",
     "is_suite2p_file",
     "load_suite2p",
+    "read_identity",
 ]
 
 _META_FILES = ("db.npy", "settings.npy", "reg_outputs.npy", "detect_outputs.npy")
@@ -130,6 +132,38 @@ class Session:
     def functional_reference(self) -> np.ndarray | None:
         """The functional reference stack, or None."""
         return None if self.functional_key is None else self.images[self.functional_key]
+
+    def identity(self) -> RoiIdentity:
+        """Return the identity of the processed ROIs (what a saved state must match to be this folder's)."""
+        return RoiIdentity(
+            self.rois.n_rois, self.rois.fingerprint(), tuple(self.planes), tuple(self.plane_counts), self.covered
+        )
+
+
+def read_identity(path: str | Path, covered: str = "all") -> RoiIdentity:
+    """Return the identity of a folder's ROIs from ``stat.npy`` (and ``iscell.npy``) alone, reading no image.
+
+    ``covered`` is ``"all"`` or ``"iscell"`` (suite2p's cells only). The fingerprint
+    equals :meth:`Session.identity`'s for the same folder and coverage.
+    """
+    _, planes = find_planes(path)
+    npix, ys, xs, counts = [], [], [], []
+    for plane in planes:
+        py, px, _ = _stat_lists(_load(plane / "stat.npy", "ROI file"), plane)
+        counts.append(len(py))
+        keep: Any = range(len(py))
+        if covered == "iscell":
+            rows = _rows(plane, "iscell.npy", len(py))
+            if rows is None:
+                raise Suite2pError(f"{plane.name}: iscell.npy is missing, cannot restrict to suite2p cells")
+            keep = np.flatnonzero(rows[:, 0] == 1)
+        for i in keep:
+            ys.append(np.ravel(py[i]))
+            xs.append(np.ravel(px[i]))
+            npix.append(ys[-1].size)
+    cat = [np.concatenate(a) if a else np.zeros(0, np.int32) for a in (ys, xs)]
+    fingerprint = pixel_fingerprint(np.asarray(npix, np.int64), cat[0], cat[1])
+    return RoiIdentity(len(npix), fingerprint, tuple(p.name for p in planes), tuple(counts), covered)
 
 
 def _natural_planes(folder: Path) -> list[Path]:
@@ -276,6 +310,7 @@ def load_suite2p(
     functional_key: str | None = "meanImg",
     iscell_only: bool = False,
     fallback_reference: bool = False,
+    functional_required: bool = False,
 ) -> Session:
     """Read a suite2p folder (0.14 or 1.x layout, one or many planes).
 
@@ -294,6 +329,10 @@ def load_suite2p(
         When ``reference_key`` is absent (a single-channel folder), use the first of
         :data:`FALLBACK_REFERENCES` present instead of raising, and say why in
         :attr:`Session.reference_note` (the folder is read once either way).
+    functional_required : bool
+        The user named ``functional_key`` (``--functional KEY``): a key that is absent
+        or not a usable image raises instead of dropping ``functional_dot_product``
+        with a note in :attr:`Session.messages`.
 
     Raises
     ------
@@ -322,6 +361,8 @@ def load_suite2p(
     if bad_reference is not None:  # there but unusable: never fall back silently
         raise Suite2pError(f"{bad_reference}; expected a {shape[0]} x {shape[1]} image of real numbers")
     bad_functional = None if functional_key is None else _malformed(per_plane, origins, functional_key, shape)
+    if bad_functional is not None and functional_required:
+        raise Suite2pError(f"--functional {functional_key}: {bad_functional}; expected a {shape[0]} x {shape[1]} image")
     if bad_functional is not None:
         messages.append(f"{bad_functional}: functional_dot_product is not computed")
         functional_key = None
@@ -333,6 +374,11 @@ def load_suite2p(
             f"no '{reference_key}' image in every plane{hint}; available image keys: "
             f"{', '.join(sorted(keys)) or 'none'}; choose one with --reference KEY"
         )
+    if functional_key is not None and functional_key not in keys and functional_required:
+        raise Suite2pError(
+            f"--functional {functional_key}: no '{functional_key}' image in every plane; "
+            f"available image keys: {', '.join(sorted(keys)) or 'none'}"
+        )
     if functional_key is not None and functional_key not in keys:
         messages.append(f"no '{functional_key}' image: functional_dot_product is not computed")
         functional_key = None
@@ -343,6 +389,8 @@ def load_suite2p(
             f"the '{reference_key}' image holds NaN/inf pixels in {', '.join(bad)}; usable image keys: "
             f"{', '.join(k for k in images if images.finite(k)) or 'none'}; choose one with --reference KEY"
         )
+    if functional_key is not None and not images.finite(functional_key) and functional_required:
+        raise Suite2pError(f"--functional {functional_key}: the '{functional_key}' image holds NaN/inf pixels")
     if functional_key is not None and not images.finite(functional_key):
         messages.append(f"the '{functional_key}' image holds NaN/inf pixels: functional_dot_product is not computed")
         functional_key = None

@@ -94,10 +94,10 @@ def test_info_says_a_copied_store_is_not_this_folders(curated, real_copy, capsys
     shutil.copytree(root / "cellector", other / "cellector")
     assert main(["info", str(other)]) == 0
     out = capsys.readouterr().out
-    assert "state: NOT this folder's (saved for 61 ROIs with other pixels" in out
-    assert "selected:" not in out and "manual labels:" not in out
+    assert "state: not this folder's (saved for plane0, this folder has plane0, plane1)" in out
+    assert "selected:" not in out and "manual labels:" not in out and "saved criteria" not in out
     assert main(["export", str(other)]) == 2  # and nothing uses it
-    assert "the ROIs changed since the labels were saved" in capsys.readouterr().err
+    assert "holds a saved state that is not this folder's" in capsys.readouterr().err
 
 
 def test_info_says_a_shared_store_is_not_this_folders(curated, real_copy, tmp_path, capsys):
@@ -108,7 +108,7 @@ def test_info_says_a_shared_store_is_not_this_folders(curated, real_copy, tmp_pa
     capsys.readouterr()
     assert main(["info", str(other), "--reference", "meanImg", "--store", str(shared)]) == 0
     out = capsys.readouterr().out
-    assert "state: NOT this folder's" in out and "selected:" not in out
+    assert "state: not this folder's" in out and "selected:" not in out and "dot_product [90" not in out
 
 
 def test_info_says_files_of_the_wrong_length_are_not_this_folders(curated, capsys):
@@ -117,7 +117,7 @@ def test_info_says_files_of_the_wrong_length_are_not_this_folders(curated, capsy
     meta.unlink()  # a store of the published layout: only lengths can be checked
     np.save(root / "cellector" / "idx_selected.npy", np.ones(60, bool))
     assert main(["info", str(root)]) == 0
-    assert "state: NOT this folder's (idx_selected.npy holds 60 ROIs, this folder 61)" in capsys.readouterr().out
+    assert "state: not this folder's (idx_selected.npy holds 60 ROIs, this folder 61)" in capsys.readouterr().out
 
 
 # --------------------------------------------------------------------------- names and links never reach outside

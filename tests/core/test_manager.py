@@ -185,7 +185,9 @@ def test_refuses_labels_when_stat_changed(synthetic):
     np.save(synthetic.root / "plane0" / "iscell.npy", iscell[1:])
     red = np.load(synthetic.root / "plane0" / "redcell.npy")
     np.save(synthetic.root / "plane0" / "redcell.npy", red[1:])
-    with pytest.raises(StoreError, match="ROIs changed"):
+    with pytest.raises(
+        StoreError, match=r"not this folder's \(saved for 60 \+ 60 ROIs in stat.npy, this folder has 59 \+ 60"
+    ):
         CellectorManager.from_folder(synthetic.root)
 
 

@@ -346,7 +346,7 @@ STORE_CASES = {
     "criteria with three values": (_criteria_three, "must hold 2 values"),
     "hostile pickle in a criteria file": (_criteria_hostile, "refusing to load"),
     "manual selection of the wrong shape": (_manual_wrong_shape, "expected (2, N)"),
-    "manual selection for other ROIs": (_manual_wrong_n, "stat.npy changed"),
+    "manual selection for other ROIs": (_manual_wrong_n, "not this folder's (manual_selection.npy holds"),
     "unreadable cellector.json": (_metadata_garbage, "unreadable metadata"),
 }
 
@@ -427,9 +427,9 @@ def test_stat_changed_since_save_refuses_labels(folder, capsys):
     m.save_all()
     _stat_changed(folder / "cellector")
     before = _snapshot(folder)
-    with pytest.raises(ValueError, match="ROIs changed since the labels were saved"):
+    with pytest.raises(ValueError, match="holds a saved state that is not this folder's"):
         CellectorManager.from_folder(folder)
-    _one_line_error(capsys, main(["export", str(folder)]), "refusing to apply them")
+    _one_line_error(capsys, main(["export", str(folder)]), "nothing of it was used or changed")
     assert _snapshot(folder) == before
 
 

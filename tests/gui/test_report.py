@@ -1,6 +1,7 @@
-"""``cellector-report``: a figure per session and an index.html, from curated genuine folders."""
+"""``cellector report`` (and its alias ``cellector-report``): a figure per session and an index.html."""
 
 import numpy as np
+import pytest
 
 from cellector_gui.report import main
 
@@ -74,7 +75,11 @@ def test_report_in_worker_processes_and_on_a_dask_cluster_is_the_same(real_copy,
     curated(one), curated(two)
     serial, parallel, cluster = tmp_path / "serial", tmp_path / "parallel", tmp_path / "cluster"
     assert _report(capsys, one, two, "-o", serial)[0] == 0
-    rc, out, err = _report(capsys, one, two, "-o", parallel, "--workers", "2")
+    from cellector.cli import main as cellector
+
+    # `cellector report`: the core's command line runs the subcommand the window's package registers
+    rc = cellector(["report", str(one), str(two), "-o", str(parallel), "--workers", "2"])
+    out, err = capsys.readouterr()
     assert rc == 0 and err == "" and out.count("ok   ") == 2
     with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as c:
         rc, out, _err = _report(capsys, one, two, "-o", cluster, "--scheduler", c.scheduler_address)
@@ -92,6 +97,19 @@ def test_report_in_worker_processes_and_on_a_dask_cluster_is_the_same(real_copy,
             # runs): any difference lies within one line of text
             rows = np.flatnonzero(np.any(other != first, axis=(1, 2)))
             assert rows.size == 0 or rows.max() - rows.min() < 20
+
+
+def test_report_is_a_subcommand_of_cellector(capsys):
+    from cellector.cli import build_parser, plugged_commands
+    from cellector.cli import main as cellector
+
+    assert plugged_commands()["report"].value == "cellector_gui.report:main"  # the entry point the package registers
+    assert "report" in build_parser().format_help()
+    with pytest.raises(SystemExit) as stop:  # -h: argparse prints the subcommand's own help and exits 0
+        cellector(["report", "-h"])
+    assert stop.value.code == 0 and "usage: cellector report" in capsys.readouterr().out
+    assert cellector(["report", "/no/such/folder", "-o", "/tmp/never-written-report"]) == 2
+    assert "cellector report: error: /no/such/folder" in capsys.readouterr().err
 
 
 def test_a_runner_of_another_package_is_named_by_module_path(tmp_path):

@@ -200,6 +200,42 @@ def test_a_broken_session_says_why_and_the_others_keep_working(study_root, make_
     assert "cannot be opened" in widget.status.text()
 
 
+def test_a_session_holding_another_sessions_state_is_never_opened(study_root, make_napari_viewer, closing):
+    from ..conftest import tree_hashes
+
+    _saved(study_root, "mouse1/day1", cutoff=100.0, labels=True)  # 61 ROIs on one plane
+    day2 = study_root / "mouse1/day2/suite2p"  # 61 ROIs on two planes
+    shutil.copytree(study_root / "mouse1/day1/suite2p/cellector", day2 / "cellector")
+    before = tree_hashes(day2)
+    _viewer, widget = _open(study_root, make_napari_viewer)
+    closing(widget)
+    panel = widget.study.panel
+    assert rows_state(panel, 1) == "foreign"
+    tip = panel.table.item(1, 0).toolTip()
+    assert "not this folder's (saved for plane0, this folder has plane0, plane1)" in tip
+    assert widget.study.current == 2  # the first session to curate: day1 is saved, day2 cannot be opened
+    assert widget.previous_session() and widget.study.current == 0  # day2 skipped, as a broken one is
+    assert not widget.open_session(1) and "cannot be opened" in widget.status.text()
+    assert tree_hashes(day2) == before
+
+
+def test_gui_command_refuses_another_folders_state(tmp_path, capsys):
+    from cellector_gui._main import main
+
+    from ..conftest import tree_hashes
+
+    src, dst = tmp_path / "a", tmp_path / "b"
+    shutil.copytree(DATA / "suite2p-0.14-1plane", src)
+    shutil.copytree(DATA / "suite2p-1.1-2planes", dst)
+    _saved(tmp_path, "a", cutoff=100.0)
+    shutil.copytree(src / "suite2p/cellector", dst / "suite2p/cellector")
+    before = tree_hashes(dst)
+    assert main([str(dst / "suite2p")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("cellector-gui: error:") and err.count("\n") == 1 and "not this folder's" in err
+    assert tree_hashes(dst) == before
+
+
 def test_the_next_sessions_features_are_computed_in_the_background(study_root, make_napari_viewer, closing, qtbot):
     _viewer, widget = _open(study_root, make_napari_viewer)
     closing(widget)
