@@ -5,21 +5,9 @@ report can place napari's and matplotlib's caches (:mod:`cellector_gui._caches`)
 either is imported, and the report never imports napari at all.
 """
 
-from importlib import import_module
-from typing import Any
+from cellector._lazy import lazy_names
 
 _HOME = {"build_window": "cellector_gui._main", "CellectorWidget": "cellector_gui._widget"}
 
 __all__ = sorted(_HOME)
-
-
-def __getattr__(name: str) -> Any:
-    if name in _HOME:
-        value = getattr(import_module(_HOME[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_HOME))
+__getattr__, __dir__ = lazy_names(globals(), _HOME)

@@ -52,8 +52,10 @@ class DockControls(Container):
             text="Clear", tooltip="clear the focused ROI's override: it follows the criteria again (u)"
         )
         self.clear_all_button = PushButton(text="Clear all", tooltip="remove every manual override (asks first)")
-        self.figure_button = PushButton(
-            text="Figure…", tooltip="save the session's report figure (PNG and PDF), as `cellector report` draws it"
+        self.export_button = PushButton(
+            text="Export…",
+            tooltip="an NWB file, suite2p-format labels (redcell_cellector.npy) or the report figure, "
+            "as `cellector export` and `cellector report` write them",
         )
         self.color_combo = ComboBox(choices=[("decision", "decision")], tooltip="what the ROI colours show")
         # the combo may be narrower than a long feature name; its list shows names in full
@@ -84,7 +86,7 @@ class DockControls(Container):
                     self.redo_button,
                     self.clear_button,
                     self.clear_all_button,
-                    self.figure_button,
+                    self.export_button,
                 ),
                 row(Label(value="colour:"), self.color_combo, self.show_combo, self.outline_box),
                 row(self.guided_button, self.apply_button, self.near_box),

@@ -28,6 +28,7 @@ from ._bounds import Bounds
 from ._cards import CardsPanel
 from ._colorbar import ColorBar
 from ._controls import DockControls, ReferenceRow
+from ._exports import ExportActions
 from ._focus import FocusPanel
 from ._guidance_view import GuidanceView
 from ._layers import RoiOverlay
@@ -65,6 +66,7 @@ class CellectorWidget(QWidget):
         self.roi_actions = CurationActions(self, self)
         #: Save, Save figure, and the unsaved-changes question
         self.saving = SaveActions(self, self)
+        self.exports = ExportActions(self, self)
         #: the key map, the click and the window filters while a session is shown
         self.bindings = ViewerBindings(self)
         self.loader = SessionLoader(self)
@@ -110,7 +112,7 @@ class CellectorWidget(QWidget):
         c.undo_button.clicked.connect(a.undo)
         c.redo_button.clicked.connect(a.redo)
         c.clear_button.clicked.connect(a.clear_focused)
-        c.figure_button.clicked.connect(self._on_figure_button_clicked)
+        c.export_button.clicked.connect(self._on_export_button_clicked)
         c.clear_all_button.clicked.connect(a.clear_all)
         c.guided_button.clicked.connect(self._on_guided_button_clicked)
         c.apply_button.clicked.connect(a.apply_suggestion)
@@ -319,8 +321,12 @@ class CellectorWidget(QWidget):
         if self.layers is not None:
             self.layers.set_style(outline=on)
 
-    def _on_figure_button_clicked(self) -> None:
-        self.saving.save_figure()  # the click's value is no path
+    def _on_export_button_clicked(self) -> None:
+        self.exports.show_menu(self.controls.export_button.native)
+
+    def save_figure(self) -> list[Path]:
+        """Save the report figure (asks where); see :meth:`SaveActions.save_figure`."""
+        return self.saving.save_figure()
 
     def _on_guided_button_clicked(self) -> None:
         self.roi_actions.guided_next()

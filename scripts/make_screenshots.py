@@ -6,7 +6,8 @@ Writes ``window.png`` (the whole window at 1920 x 1080), ``window-1366x768.png``
 laptop screen), ``cards.png`` (the feature cards) and ``outline.png`` (the canvas,
 zoomed on the focused ROI), all with the demo's worked-example criteria, one manual
 override, eight labels from guided review (so the dock shows a suggestion and its
-estimate) and a focused ROI; and ``study.png`` / ``study-1366x768.png``: a study of three
+estimate) and a focused ROI; ``export-menu.png`` / ``export-menu-1366x768.png``: the dock's
+Export menu open; and ``study.png`` / ``study-1366x768.png``: a study of three
 synthetic sessions, the first saved with those criteria, the second open with them
 offered as dotted lines.
 """
@@ -66,6 +67,20 @@ def _open(root: Path, size: tuple[int, int], truth=None):
     return viewer, widget
 
 
+def _export_menu(widget, path: Path) -> Path:
+    """Open the dock's Export menu as a click does and save the window with it (a popup: grabbed from the screen)."""
+    from qtpy.QtWidgets import QApplication
+
+    widget.exports.show_menu(widget.controls.export_button.native)
+    _settle()
+    window = widget.window()
+    g = window.frameGeometry()
+    QApplication.primaryScreen().grabWindow(0, g.x(), g.y(), g.width(), g.height()).save(str(path))
+    widget.exports.menu.hide()
+    _settle()
+    return path
+
+
 def make_screenshots(out: Path) -> list[Path]:
     """Open the window on a demo session at each size and save the images; returns their paths."""
     from cellector.datasets import make_suite2p_folder
@@ -78,6 +93,7 @@ def make_screenshots(out: Path) -> list[Path]:
         viewer, widget = _open(session.root, size, np.concatenate(session.truth_red))
         viewer.screenshot(str(out / name), canvas_only=False)
         paths.append(out / name)
+        paths.append(_export_menu(widget, out / name.replace("window", "export-menu")))
         if name == "window.png":
             widget.cards_box.grab().save(str(out / "cards.png"))
             widget.roi_actions.center_on(widget.manager.focus)

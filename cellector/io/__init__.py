@@ -4,9 +4,7 @@ Every function of the published cellector's ``cellector.io`` is importable from 
 (``from cellector.io import create_from_suite2p, load_idx_selected, ...``).
 """
 
-from importlib import import_module
-from typing import Any
-
+from .._lazy import lazy_names
 from . import published as _published
 
 # The factories live above this package (``cellector.create`` builds a RoiProcessor,
@@ -22,15 +20,4 @@ _HOME = {
 }
 
 __all__ = sorted(_HOME)
-
-
-def __getattr__(name: str) -> Any:
-    if name in _HOME:
-        value = getattr(import_module(_HOME[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_HOME))
+__getattr__, __dir__ = lazy_names(globals(), _HOME)

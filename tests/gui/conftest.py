@@ -121,7 +121,8 @@ class Dialogs:
         """Announce a dialog of ``kind`` whose text holds ``text``.
 
         Kinds: "question", "warning", "critical", "information", "exec" (a QMessageBox
-        built by hand), "directory" (a folder chooser; the answer is the path) and
+        built by hand), "directory" (a folder chooser; the answer is the path), "save file"
+        and "open file" (file choosers; the answer is ``(path, filter)``) and
         "dialog" (any other QDialog, by its window title).
         """
         self.expected.append((kind, text, answer))
@@ -157,6 +158,7 @@ def dialogs(monkeypatch):
     monkeypatch.setattr(QMessageBox, "exec", lambda self: box.answer("exec", self.text(), buttons.Cancel))
     monkeypatch.setattr(QFileDialog, "getExistingDirectory", static("directory", ""))  # "": cancelled
     monkeypatch.setattr(QFileDialog, "getSaveFileName", static("save file", ("", "")))  # napari's save dialogs
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", static("open file", ("", "")))
     # any other modal dialog (napari's own "close window?" is one): qtpy aliases exec_ to exec
     for name in ("exec", "exec_"):
         monkeypatch.setattr(

@@ -1061,23 +1061,6 @@ def test_a_fast_drag_updates_the_criteria_once_per_frame(window, qtbot):
     assert m.criteria["corr_coef"][0] == pytest.approx(values[-1])
 
 
-def test_figure_button_saves_the_report_figure(window, dialogs, qtbot, tmp_path):
-    import matplotlib.image as mpimg
-
-    _viewer, widget = window
-    target = tmp_path / "figs" / "session.png"
-    dialogs.expect("save file", (str(target), "PNG (*.png)"), "Save the report figure")
-    qtbot.mouseClick(widget.controls.figure_button.native, Qt.MouseButton.LeftButton)
-    assert mpimg.imread(target).shape[1] >= 1000 and target.with_suffix(".pdf").read_bytes().startswith(b"%PDF")
-    assert widget.status.text().startswith("figure saved: ")
-    # into the recording: refused, said in a warning, nothing written
-    inside = widget.manager.root_dir / "plane0" / "fig.png"
-    dialogs.expect("save file", (str(inside), "PNG (*.png)"), "Save the report figure")
-    dialogs.expect("warning", QMessageBox.StandardButton.Ok, "refusing to write")
-    qtbot.mouseClick(widget.controls.figure_button.native, Qt.MouseButton.LeftButton)
-    assert not inside.exists() and widget.status.text().startswith("figure not saved: refusing")
-
-
 def test_a_feature_added_from_a_script_gets_its_card(window, qtbot):
     """``manager.add_feature`` from a script or napari's console: a card appears and works like the others."""
     _viewer, widget = window
