@@ -27,7 +27,7 @@ def parse_args(doc: str, sizes: tuple[int, ...], argv: list[str] | None) -> tupl
 
 def make_folder(data: Path, n: int) -> Path:
     """Write (once) the synthetic folder for ``n`` ROIs (1024² planes, 5 000 ROIs each); its suite2p root."""
-    from cellector.datasets import make_suite2p_folder
+    from cellector.io.datasets import make_suite2p_folder
 
     out = data / f"rois{n}"
     if not (out / "suite2p").is_dir():

@@ -35,7 +35,7 @@ TARGETS = {20_000: (3.5, 1.5), 100_000: (20.0, 3.0)}  # seconds, GB
 _CHILD = r"""
 import json, resource, sys, time
 t0 = time.perf_counter()
-from cellector.create import create_from_suite2p
+from cellector.roi_processor.create import create_from_suite2p
 rp = create_from_suite2p(sys.argv[1], autocompute=False, use_saved=False, save_features=False)
 t1 = time.perf_counter()
 rp.compute_features()
@@ -82,7 +82,7 @@ def _command(root: Path) -> float:
     with tempfile.TemporaryDirectory() as store:
         t = time.perf_counter()
         subprocess.run(
-            [sys.executable, "-m", "cellector.cli", "compute", str(root), "--store", store],
+            [sys.executable, "-m", "cellector.study.cli", "compute", str(root), "--store", store],
             check=True,
             capture_output=True,
         )

@@ -48,7 +48,7 @@ import napari
 from qtpy.QtWidgets import QApplication
 from napari.utils.interactions import mouse_press_callbacks, mouse_release_callbacks
 from cellector_gui import build_window
-from cellector_gui._qt_access import canvas_widget
+from cellector_gui._viewer.qt_access import canvas_widget
 
 viewer, widget = build_window(sys.argv[1], show=True, block=True, recover=False)
 canvas = canvas_widget(widget)
@@ -121,8 +121,8 @@ import numpy as np
 import napari
 from qtpy.QtWidgets import QApplication, QLabel, QWidget
 from cellector.io.suite2p import load_suite2p
-from cellector_gui._qt_access import fit_to_screen
-from cellector_gui._widget import DOCK_WIDTH
+from cellector_gui._viewer.qt_access import fit_to_screen
+from cellector_gui._dock.widget import DOCK_WIDTH
 
 session = load_suite2p(sys.argv[1])
 r = session.rois
@@ -171,7 +171,7 @@ import json, sys, time
 import numpy as np
 from qtpy.QtWidgets import QApplication
 from cellector_gui import build_window
-from cellector_gui._qt_access import canvas_widget
+from cellector_gui._viewer.qt_access import canvas_widget
 
 viewer, widget = build_window(sys.argv[1], show=True, block=True, recover=False)
 canvas = canvas_widget(widget)
@@ -203,8 +203,8 @@ import numpy as np
 import napari
 from qtpy.QtWidgets import QApplication, QLabel, QWidget
 from cellector.io.suite2p import load_suite2p
-from cellector_gui._qt_access import fit_to_screen
-from cellector_gui._widget import DOCK_WIDTH
+from cellector_gui._viewer.qt_access import fit_to_screen
+from cellector_gui._dock.widget import DOCK_WIDTH
 
 def labels_of(session):
     r = session.rois
@@ -242,7 +242,7 @@ viewer.close()
 
 def prepare_study(data: Path, n: int) -> Path:
     """A study of two sessions of ``n`` ROIs each (1024² planes), their features cached; its folder."""
-    from cellector.datasets import make_suite2p_folder
+    from cellector.io.datasets import make_suite2p_folder
     from cellector.manager import CellectorManager
 
     root = data / f"study{n}"

@@ -142,8 +142,8 @@ def random_label_floor(selected: np.ndarray, truth: np.ndarray, n: int, draws: i
 
 def _build(data: Path, grid: tuple[GridSession, ...] | list[GridSession] = GRID) -> list[tuple[str, Path, np.ndarray]]:
     """Write (once) every session of the grid and copy the genuine ones; compute their features once."""
-    from cellector.create import create_from_suite2p
-    from cellector.datasets import Variation, make_suite2p_folder
+    from cellector.io.datasets import Variation, make_suite2p_folder
+    from cellector.roi_processor.create import create_from_suite2p
 
     out = []
     for g in grid:
@@ -379,9 +379,9 @@ def speed(data: Path) -> None:
     keeps); each timed step adds one label, then asks for the queue and the suggestion.
     Printed beside a floor measured in the same run: one ``np.argsort`` of the ROIs.
     """
-    from cellector import guidance
-    from cellector.create import create_from_suite2p
-    from cellector.datasets import Variation, make_suite2p_folder
+    from cellector.guidance import suggest as guidance
+    from cellector.io.datasets import Variation, make_suite2p_folder
+    from cellector.roi_processor.create import create_from_suite2p
 
     folder = data / "speed20000"
     if not (folder / "suite2p").is_dir():

@@ -25,7 +25,7 @@ from _common import FRAME
 
 
 def _folders(data: Path, sessions: int, rois: int) -> list[Path]:
-    from cellector.datasets import make_suite2p_folder
+    from cellector.io.datasets import make_suite2p_folder
 
     out = []
     for i in range(sessions):
@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> None:
 
     from dask.distributed import Client, LocalCluster
 
-    from cellector.batch import SessionJob, run_jobs
+    from cellector.study.batch import SessionJob, run_jobs
 
     jobs = [SessionJob("compute", str(r)) for r in roots]
     print(

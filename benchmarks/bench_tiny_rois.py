@@ -59,7 +59,7 @@ def compute(root: Path, store: Path) -> float:
     """Wall time of ``cellector compute ROOT --store STORE`` in a fresh process."""
     t = time.perf_counter()
     subprocess.run(
-        [sys.executable, "-m", "cellector.cli", "compute", str(root), "--store", str(store)],
+        [sys.executable, "-m", "cellector.study.cli", "compute", str(root), "--store", str(store)],
         check=True,
         capture_output=True,
     )

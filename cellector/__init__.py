@@ -5,7 +5,7 @@ The napari window (and the report figure, drawn with matplotlib) live in
 :mod:`cellector_gui`.
 """
 
-from ._version import __version__
+from cellector._shared.version import __version__
 
 __all__ = ["CellectorManager", "RoiProcessor", "__version__"]
 
@@ -14,11 +14,11 @@ def __getattr__(name: str) -> object:
     # ``from cellector import RoiProcessor, CellectorManager`` (the published quickstart)
     # without importing numba and the store for ``cellector.__version__``.
     if name == "RoiProcessor":
-        from .roi_processor import RoiProcessor
+        from cellector.roi_processor.processor import RoiProcessor
 
         return RoiProcessor
     if name == "CellectorManager":
-        from .manager import CellectorManager
+        from cellector.manager import CellectorManager
 
         return CellectorManager
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -2,9 +2,9 @@
 
 The window only renders this state and forwards user intent through its methods;
 scripts call the same methods. Views follow through psygnal signals. The state itself
-(criteria, labels, undo) is :class:`~cellector.selection.SelectionState`; where it is
-kept is a :class:`~cellector.curation.CurationStore`; the pure helpers are
-:mod:`cellector.review` and :mod:`cellector.guidance`.
+(criteria, labels, undo) is :class:`~cellector.curation.selection.SelectionState`; where it is
+kept is a :class:`~cellector.curation.store.CurationStore`; the pure helpers are
+:mod:`cellector.guidance.review` and :mod:`cellector.guidance.suggest`.
 """
 
 from __future__ import annotations
@@ -16,14 +16,15 @@ from typing import Any
 
 import numpy as np
 
-from . import guidance, review
-from .curation import CurationStore, restore_state
-from .features import run_with_progress
-from .guided import SessionGuidance
-from .roi_processor import RoiProcessor
-from .saved_features import SavedFeatures
-from .selection import Bounds, SelectionState
-from .source import FeatureSource
+from cellector.curation.saved import SavedFeatures
+from cellector.curation.selection import Bounds, SelectionState
+from cellector.curation.store import CurationStore, restore_state
+from cellector.features.compute import run_with_progress
+from cellector.guidance import review
+from cellector.guidance import suggest as guidance
+from cellector.guidance.session import SessionGuidance
+from cellector.roi_processor.processor import RoiProcessor
+from cellector.roi_processor.source import FeatureSource
 
 __all__ = ["Bounds", "CellectorManager"]
 
@@ -53,7 +54,7 @@ class CellectorManager(SelectionState):
 
     Signals
     -------
-    As :class:`~cellector.selection.SelectionState`.
+    As :class:`~cellector.curation.selection.SelectionState`.
     """
 
     def __init__(self, roi_processor: Any, *args: Any, **kwargs: Any) -> None:
@@ -146,7 +147,7 @@ class CellectorManager(SelectionState):
 
         For front ends that load in a worker thread (``m = yield from iter_open(...)``).
         """
-        from .create import create_from_suite2p
+        from cellector.roi_processor.create import create_from_suite2p
 
         kwargs["autocompute"] = False
         rp = create_from_suite2p(path, **kwargs)
@@ -188,7 +189,7 @@ class CellectorManager(SelectionState):
         return review.describe_roi(idx, where, self.features, decision)
 
     def review_candidates(self, show: str = "all", near_cutoff: bool = False, fraction: float = 0.05) -> np.ndarray:
-        """Return the ROIs a review loop visits, in index order (:func:`cellector.review.candidates`)."""
+        """Return the ROIs a review loop visits, in index order (:func:`cellector.guidance.review.candidates`)."""
         return review.candidates(
             self.features, self._criteria, self.compute_idx_selected(), show, near_cutoff, fraction
         )

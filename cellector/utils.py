@@ -3,7 +3,7 @@
 Array conventions: per-ROI data (``lam``, ``ypix``, ``xpix``, ``zpix``) are lists of
 1-D arrays, one per ROI; stacks of centred patches are ``(N, S, S)`` (2-D) or
 ``(N, lz, S, S)`` (volumetric), S = 2 * width + 1. These functions share their
-kernels with the feature pipeline in :mod:`cellector.features`, so the numbers
+kernels with the feature pipeline in :mod:`cellector.features.compute`, so the numbers
 are the same.
 """
 
@@ -17,9 +17,9 @@ from typing import Any
 
 import numpy as np
 
-from . import kernels as _f
-from .filters import window as _window
-from .rois import RoiSet
+from cellector.features import kernels as _f
+from cellector.features.filters import window as _window
+from cellector.features.rois import RoiSet
 
 __all__ = [
     "broadcastable",

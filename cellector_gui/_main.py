@@ -11,8 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from cellector import __version__
-
-from ._loader import read_session
+from cellector_gui._dock.loader import read_session
 
 __all__ = ["ICON", "build_window", "main"]
 
@@ -43,7 +42,7 @@ def build_window(
     show : bool
         Show the window (tests pass False).
     reference_key, functional_key, iscell_only
-        As for :func:`cellector.create.create_from_suite2p`.
+        As for :func:`cellector.roi_processor.create.create_from_suite2p`.
     viewer : napari.Viewer, optional
         Draw into this viewer instead of a new one.
     block : bool
@@ -65,8 +64,8 @@ def build_window(
     """
     import napari
 
-    from ._loader import read_session
-    from ._widget import CellectorWidget
+    from cellector_gui._dock.loader import read_session
+    from cellector_gui._dock.widget import CellectorWidget
 
     options = {
         "reference_key": reference_key,
@@ -87,7 +86,7 @@ def build_window(
     viewer.window.add_dock_widget(widget, name="cellector", area="right")
     _set_icon(widget)
     if show:
-        from ._qt_access import fit_to_screen
+        from cellector_gui._viewer.qt_access import fit_to_screen
 
         fit_to_screen(widget)
     if study is not None:
@@ -98,9 +97,9 @@ def build_window(
 
 
 def _study_of(path: Any) -> Any:
-    """Return the :class:`cellector.study.Study` of the sessions ``path`` stands for (None: a Session read already)."""
+    """Return the :class:`~cellector.study.sessions.Study` of the sessions ``path`` names (None: a Session read)."""
     from cellector.io.suite2p import Session
-    from cellector.study import Study
+    from cellector.study.sessions import Study
 
     if isinstance(path, Session):
         return None
@@ -110,7 +109,7 @@ def _study_of(path: Any) -> Any:
 def _set_icon(widget) -> None:
     from qtpy.QtGui import QIcon
 
-    from ._qt_access import main_window
+    from cellector_gui._viewer.qt_access import main_window
 
     top = main_window(widget)
     if top is not None and ICON.is_file():
@@ -162,7 +161,7 @@ def _check_own_state(session: Any, store_dir: Path | None) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the window; returns the exit code (2 for bad input, with a one-line message)."""
-    from ._caches import use_writable_caches
+    from cellector_gui._viewer.caches import use_writable_caches
 
     use_writable_caches()  # before napari is imported: a HOME that cannot be written is no error
     args = build_parser().parse_args(argv)
@@ -179,7 +178,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     note = None
     reference = args.reference
     if args.demo:
-        from cellector.datasets import make_suite2p_folder
+        from cellector.io.datasets import make_suite2p_folder
 
         folder: Any = make_suite2p_folder(Path(tempfile.mkdtemp(prefix="cellector-demo-")), n_planes=2, n_rois=300).root
         print(f"demo session written to {folder}")

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from cellector.batch import Outcome, SessionJob
+from cellector.study.batch import Outcome, SessionJob
 
 __all__ = ["DECISION_COLORS", "figure_of", "main", "save_figure", "write_reports"]
 
@@ -99,7 +99,7 @@ def _histogram_panel(ax, manager, name: str, selected: np.ndarray) -> None:
 
 
 def _summary(manager) -> str:
-    from cellector._version import __version__
+    from cellector._shared.version import __version__
 
     s = manager.roi_processor.session
     selected = manager.compute_idx_selected()
@@ -281,7 +281,7 @@ def write_reports(managers: list, output_dir: str | Path) -> Path:
 
 
 def report_job(job: SessionJob, progress: Any = None) -> Outcome:
-    """One session's figure as a :mod:`cellector.batch` job (``cellector_gui.report:report_job``).
+    """One session's figure as a :mod:`cellector.study.batch` job (``cellector_gui.report:report_job``).
 
     ``job.options`` holds ``output`` (the report folder) and ``name`` (the figure's file
     name). Runs wherever the job runs: here, in a worker process, on a dask worker.
@@ -308,9 +308,8 @@ def main(argv: list[str] | None = None) -> int:
     import argparse
     import sys
 
-    from cellector.batch import run_jobs
-
-    from ._caches import use_writable_caches
+    from cellector.study.batch import run_jobs
+    from cellector_gui._viewer.caches import use_writable_caches
 
     use_writable_caches()  # before matplotlib is imported: a HOME that cannot be written is no error
     p = argparse.ArgumentParser(prog="cellector report", description="A figure per session and an index.html.")
@@ -344,5 +343,5 @@ def main(argv: list[str] | None = None) -> int:
     return 2 if any(not r.ok for r in results) else 0
 
 
-#: The report's job, as :mod:`cellector.batch` runs another package's runner.
+#: The report's job, as :mod:`cellector.study.batch` runs another package's runner.
 _RUNNER = "cellector_gui.report:report_job"

@@ -41,9 +41,9 @@ def _label_guided(m, truth, n: int = 8) -> None:
 
 
 def _open(root: Path, size: tuple[int, int], truth=None):
-    from cellector.cli import DEMO_CRITERIA
+    from cellector.study.cli import DEMO_CRITERIA
     from cellector_gui import build_window
-    from cellector_gui._qt_access import fit_to_screen
+    from cellector_gui._viewer.qt_access import fit_to_screen
 
     viewer, widget = build_window(root, show=True, recover=False)
     fit_to_screen(widget, size)
@@ -83,8 +83,8 @@ def _export_menu(widget, path: Path) -> Path:
 
 def make_screenshots(out: Path) -> list[Path]:
     """Open the window on a demo session at each size and save the images; returns their paths."""
-    from cellector.datasets import make_suite2p_folder
-    from cellector_gui._qt_access import camera
+    from cellector.io.datasets import make_suite2p_folder
+    from cellector_gui._viewer.qt_access import camera
 
     out.mkdir(parents=True, exist_ok=True)
     session = make_suite2p_folder(Path(tempfile.mkdtemp(prefix="cellector-shots-")), n_planes=2, n_rois=300)
@@ -109,9 +109,9 @@ def make_screenshots(out: Path) -> list[Path]:
 
 def make_study(root: Path) -> Path:
     """Write a study of three synthetic sessions; the first curated with the demo's criteria and saved."""
-    from cellector.cli import DEMO_CRITERIA
-    from cellector.datasets import make_suite2p_folder
+    from cellector.io.datasets import make_suite2p_folder
     from cellector.manager import CellectorManager
+    from cellector.study.cli import DEMO_CRITERIA
 
     for k, (name, rois) in enumerate((("mouse1/day1", 300), ("mouse1/day2", 250), ("mouse2/day1", 400))):
         make_suite2p_folder(root / name, n_planes=2, n_rois=rois, seed=10 + k)
@@ -124,7 +124,7 @@ def make_study(root: Path) -> Path:
 def study_screenshots(out: Path) -> list[Path]:
     """Open the study window at each size and save the images; returns their paths."""
     from cellector_gui import build_window
-    from cellector_gui._qt_access import fit_to_screen
+    from cellector_gui._viewer.qt_access import fit_to_screen
 
     root = make_study(Path(tempfile.mkdtemp(prefix="cellector-study-")) / "study")
     paths = []

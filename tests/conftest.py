@@ -43,7 +43,7 @@ def real_copy(tmp_path):
 @pytest.fixture
 def synthetic(tmp_path):
     """A small 2-plane synthetic suite2p folder (fresh per test)."""
-    from cellector.datasets import make_suite2p_folder
+    from cellector.io.datasets import make_suite2p_folder
 
     return make_suite2p_folder(tmp_path / "synth", n_planes=2, n_rois=60, shape=(128, 128), seed=5)
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import store
+from cellector.io import store
 
 __all__ = ["JOURNAL", "Journal"]
 

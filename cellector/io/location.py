@@ -11,7 +11,7 @@ import os
 import shutil
 from pathlib import Path
 
-from .store_files import METADATA, StoreDir, store_path
+from cellector.io.store.files import METADATA, StoreDir, store_path
 
 __all__ = ["fallback_store", "resolve_store"]
 

@@ -1,14 +1,14 @@
 """Finding the cellector folders of a study (reading only).
 
 Applying one session's criteria to others opens sessions, a floor above
-``cellector.io``: see :mod:`cellector.propagate`.
+``cellector.io``: see :mod:`cellector.study.propagate`.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from .store import STORE_DIR, store_path
+from cellector.io.store import STORE_DIR, store_path
 
 __all__ = ["identify_cellector_folders"]
 

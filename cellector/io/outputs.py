@@ -18,8 +18,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .store import METADATA, STORE_DIR
-from .suite2p import is_plane_folder, is_suite2p_file
+from cellector.io.store import METADATA, STORE_DIR
+from cellector.io.suite2p import is_plane_folder, is_suite2p_file
 
 __all__ = ["BESIDE_RECORDING", "OutputPathError", "check_beside_recording", "check_output_path"]
 

@@ -18,9 +18,9 @@ from typing import Any
 
 import numpy as np
 
-from .store_files import StoreError
+from cellector.io.store.files import StoreError
 
-__all__ = ["ForeignStateError", "RoiIdentity", "check_own", "file_lengths", "mismatch", "state_lengths"]
+__all__ = ["ForeignStateError", "RoiIdentity", "check_own", "file_lengths", "identity_of", "mismatch", "state_lengths"]
 
 #: Per-ROI files of a state, and how many ROIs an array of each holds.
 _PER_ROI = {
@@ -155,6 +155,15 @@ def file_lengths(folder: Path) -> dict[str, int]:
         if shape is not None and (n := count(shape)) is not None:
             out[name] = n
     return out
+
+
+def identity_of(source: Any) -> RoiIdentity:
+    """Return the identity of a feature source's ROIs (a RoiProcessor, saved features): count, fingerprint, layout."""
+    meta = source.metadata()
+    meta["roi_fingerprint"] = source.roi_fingerprint
+    meta.pop("labels_roi_fingerprint", None)
+    found = RoiIdentity.from_metadata(meta)
+    return found if found is not None else RoiIdentity(source.num_rois, source.roi_fingerprint)
 
 
 class ForeignStateError(StoreError):

@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from ..utils import deprecated
-from . import store
+from cellector.io import store
+from cellector.utils import deprecated
 
 __all__ = [
     "CRITERIA_EXTENSION",
@@ -294,7 +294,7 @@ def propagate_criteria(
     -----
     Only the criteria files are copied, as in the published package (whose version
     crashed on criteria holding None). To also recompute and save each target's
-    selection, use :func:`cellector.propagate.propagate_criteria` or
+    selection, use :func:`cellector.study.propagate.propagate_criteria` or
     ``cellector apply``.
     """
     criteria = _state(root_dir, store_dir)["criteria"]

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from numpy.lib import format as npformat
 
-from .._memory import paused_gc
+from cellector._shared.memory import paused_gc
 
 __all__ = ["UnsafePickleError", "safe_load_npy", "safe_loads"]
 

@@ -10,11 +10,11 @@ from typing import Any
 
 import numpy as np
 
-from .._memory import small_pages
-from ..rois import RoiSet, pixel_fingerprint
-from .images import PlaneImages, image_keys, image_problem
-from .ownership import RoiIdentity
-from .safe_load import safe_load_npy
+from cellector._shared.memory import small_pages
+from cellector.features.rois import RoiSet, pixel_fingerprint
+from cellector.io.images import PlaneImages, image_keys, image_problem
+from cellector.io.ownership import RoiIdentity
+from cellector.io.safe_load import safe_load_npy
 
 __all__ = [
     "FALLBACK_REFERENCES",

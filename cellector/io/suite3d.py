@@ -6,9 +6,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..rois import RoiSet
-from .safe_load import safe_load_npy
-from .suite2p import Suite2pError
+from cellector.features.rois import RoiSet
+from cellector.io.safe_load import safe_load_npy
+from cellector.io.suite2p import Suite2pError
 
 __all__ = ["load_suite3d"]
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from cellector.cli import main
-from cellector.datasets import make_suite2p_folder
+from cellector.io.datasets import make_suite2p_folder
+from cellector.study.cli import main
 
 
 def _sessions(base: Path) -> list[Path]:

@@ -8,11 +8,11 @@ import sys
 import numpy as np
 import pytest
 
-from cellector import cli
-from cellector.cli import main
-from cellector.datasets import make_suite2p_folder
+from cellector.io.datasets import make_suite2p_folder
 from cellector.io.store import load_state
 from cellector.manager import CellectorManager
+from cellector.study import cli
+from cellector.study.cli import main
 
 from ..conftest import console_script
 
@@ -168,7 +168,7 @@ def test_console_scripts_help_and_headless_import(tmp_path, synthetic):
         assert r.returncode == 0 and "usage:" in r.stdout
     # the core and its command never import a GUI toolkit
     code = (
-        "import sys; from cellector.cli import main; import cellector.utils, cellector.manager; "
+        "import sys; from cellector.study.cli import main; import cellector.utils, cellector.manager; "
         f"rc = main(['info', {str(synthetic.root)!r}]); "
         "bad = [m for m in sys.modules if m.split('.')[0] in ('qtpy', 'PyQt5', 'PyQt6', 'PySide2', 'PySide6', "
         "'napari', 'magicgui', 'superqt', 'vispy', 'matplotlib')]; print(rc, bad)"

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from cellector.datasets import make_suite2p_folder
+from cellector.io.datasets import make_suite2p_folder
 
 
 def _load(path):
@@ -77,7 +77,7 @@ def test_rejects_empty(tmp_path):
 
 
 def test_variations_do_what_they_say(tmp_path):
-    from cellector.datasets import Variation
+    from cellector.io.datasets import Variation
 
     base = make_suite2p_folder(tmp_path / "base", n_planes=1, n_rois=120, seed=4)
     same = make_suite2p_folder(tmp_path / "same", n_planes=1, n_rois=120, seed=4, variation=Variation())
@@ -105,7 +105,7 @@ def test_variations_do_what_they_say(tmp_path):
 
 
 def test_orphans_near_touch_a_non_red_roi(tmp_path):
-    from cellector.datasets import Variation
+    from cellector.io.datasets import Variation
 
     far = make_suite2p_folder(tmp_path / "far", 1, 100, seed=6, variation=Variation(orphans=0.3, orphans_near=0.0))
     near = make_suite2p_folder(tmp_path / "near", 1, 100, seed=6, variation=Variation(orphans=0.3, orphans_near=1.0))

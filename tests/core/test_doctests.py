@@ -7,13 +7,13 @@ import pytest
 
 MODULES = [
     "cellector.utils",
-    "cellector.rois",
-    "cellector.features",
-    "cellector.filters",
-    "cellector.roi_processor",
+    "cellector.features.rois",
+    "cellector.features.compute",
+    "cellector.features.filters",
+    "cellector.roi_processor.processor",
     "cellector.manager",
     "cellector.io.store",
-    "cellector.datasets",
+    "cellector.io.datasets",
 ]
 
 

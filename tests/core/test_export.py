@@ -6,8 +6,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cellector.cli import main
 from cellector.manager import CellectorManager
+from cellector.study.cli import main
 
 from ..conftest import curated, tree_hashes
 
@@ -69,8 +69,8 @@ def test_redcell_file_beside_suite2ps_own(real_copy, capsys, name):
 
 
 def test_decision_score_by_hand():
-    from cellector.export import decision_score
-    from cellector.roi_processor import RoiProcessor
+    from cellector.export.files import decision_score
+    from cellector.roi_processor.processor import RoiProcessor
 
     f = np.array([0.0, 1.0, 2.0, np.nan, 10.0])
     g = np.array([5.0, 5.0, 5.0, 5.0, 4.0])

@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from cellector.features import compute_features, iter_features, validate_parameters
-from cellector.filters import butterworth_bpf, butterworth_gain
-from cellector.rois import RoiSet
+from cellector.features.compute import compute_features, iter_features, validate_parameters
+from cellector.features.filters import butterworth_bpf, butterworth_gain
+from cellector.features.rois import RoiSet
 
 from . import spec_reference as spec
 
@@ -43,7 +43,7 @@ def test_dot_product_hand_value():
     rois = _rois([(0, [(10, 10, 3.0), (10, 11, 4.0)])])
     filt = np.zeros((1, 100, 100))
     filt[0, 10, 10], filt[0, 10, 11] = 1.0, 2.0
-    from cellector.features import dot_products
+    from cellector.features.compute import dot_products
 
     assert dot_products(rois, filt)[0] == pytest.approx((3 * 1 + 4 * 2) / 5)
 
@@ -258,7 +258,7 @@ def _local_contrast_by_hand(rois, refs, ring=4):
 
 
 def test_local_contrast_degenerate_rois_are_nan():
-    from cellector.local_contrast import local_contrast
+    from cellector.features.local_contrast import local_contrast
 
     ref = np.random.default_rng(1).random((1, 20, 20)).astype(np.float32)
     ys = [np.arange(20).repeat(20), np.array([5]), np.array([10])]
@@ -275,7 +275,7 @@ def test_local_contrast_degenerate_rois_are_nan():
 
 def test_packed_one_pixel_rois_fall_back_to_the_plane_background():
     """A block of one-pixel ROIs (as in a dense or tiny-ROI segmentation): every value is defined."""
-    from cellector.local_contrast import local_contrast
+    from cellector.features.local_contrast import local_contrast
 
     rng = np.random.default_rng(4)
     ref = rng.normal(100, 10, (1, 40, 40)).astype(np.float32)

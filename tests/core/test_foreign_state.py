@@ -5,10 +5,10 @@ import shutil
 import numpy as np
 import pytest
 
-from cellector.cli import main
 from cellector.io.published import save_idx_selected, save_manual_selection
 from cellector.io.store import StoreError, load_state, save_state
 from cellector.manager import CellectorManager
+from cellector.study.cli import main
 
 
 @pytest.fixture

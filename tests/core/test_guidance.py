@@ -3,11 +3,11 @@
 import numpy as np
 import pytest
 
-from cellector import guidance
-from cellector.cli import main
-from cellector.guide_model import Fit, Model, label_doubt, prepare
-from cellector.guide_scale import scale
+from cellector.guidance import suggest as guidance
+from cellector.guidance.model import Fit, Model, label_doubt, prepare
+from cellector.guidance.scale import scale
 from cellector.manager import CellectorManager
+from cellector.study.cli import main
 
 SETS = ["suite2p-0.14-1plane", "suite2p-1.1-2planes"]
 
@@ -320,7 +320,7 @@ def test_the_manager_keeps_its_guide_until_the_features_change(synthetic):
 
 
 def test_carry_labels_from_an_earlier_session(synthetic, tmp_path, capsys):
-    from cellector.datasets import make_suite2p_folder
+    from cellector.io.datasets import make_suite2p_folder
 
     earlier = CellectorManager.from_folder(synthetic.root)
     truth = np.concatenate(synthetic.truth_red)

@@ -8,10 +8,10 @@ import sys
 import numpy as np
 import pytest
 
-from cellector.create import create_from_mask_volume, create_from_suite2p, create_from_suite3d
 from cellector.io.safe_load import UnsafePickleError, safe_load_npy
 from cellector.io.store import StoreError, decode_criterion, encode_criterion, load_state, migrate, save_state
 from cellector.io.suite2p import Suite2pError, load_suite2p
+from cellector.roi_processor.create import create_from_mask_volume, create_from_suite2p, create_from_suite3d
 
 
 def test_loads_every_real_folder(real_copy):
@@ -39,7 +39,7 @@ def test_1x_layout_without_ops(real_copy):
 
 
 def test_natural_plane_order_and_single_plane(tmp_path):
-    from cellector.datasets import make_suite2p_folder
+    from cellector.io.datasets import make_suite2p_folder
 
     sess = make_suite2p_folder(tmp_path, n_planes=11, n_rois=3, shape=(40, 40))
     (sess.root / "combined").mkdir()
@@ -150,7 +150,7 @@ def test_state_round_trip_and_interrupted_save(tmp_path):
     assert st["criteria"] == {"a": (None, 1.0)} and st["idx_selected"].tolist() == [True, True, False]
     # a second save killed after writing its files, before the final metadata: the checksums no longer match
     code = (
-        "import numpy as np, os\nfrom cellector.io import store\n"
+        "import numpy as np, os\nfrom cellector.io.store import state as store\n"
         "orig = store.atomic_write_text\n"
         "calls = []\n"
         "def boom(*a, **k):\n"
@@ -196,7 +196,7 @@ def test_pickle_criteria_with_code_is_refused(tmp_path):
 
 
 def test_a_session_read_once_is_not_read_again(synthetic, monkeypatch):
-    import cellector.create as base
+    import cellector.roi_processor.create as base
 
     session = load_suite2p(synthetic.root, iscell_only=True)
     monkeypatch.setattr(base, "load_suite2p", lambda *a, **k: pytest.fail("read twice"))

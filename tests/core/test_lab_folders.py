@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cellector.cli import main
+from cellector.study.cli import main
 
 AS_ROOT = os.geteuid() == 0
 OTHER_UID = 12345  # the owner of a "colleague's" folder
@@ -168,7 +168,7 @@ def test_a_read_only_folder_opens_and_is_never_written(real_copy, tmp_path):
         probe = _as_other_user(f"import os; print(os.access({str(root)!r}, os.W_OK))")
         assert probe.stdout.strip() == "False"  # really unwritable for that user
         args = f"'compute', {str(root)!r}, '--store', {str(store)!r}"
-        compute = f"import sys; from cellector.cli import main; sys.exit(main([{args}]))"
+        compute = f"import sys; from cellector.study.cli import main; sys.exit(main([{args}]))"
         r = _as_other_user(compute)
         assert r.returncode == 0, r.stderr
         assert f"saved to {store}" in r.stdout
@@ -249,7 +249,7 @@ def _homeless(tmp_path: Path, site: Path, home: str) -> dict[str, str]:
 
 def _cli(*args: object) -> str:
     """Code running ``cellector ARGS`` that first prints which cellector it imported."""
-    run = f"from cellector.cli import main; sys.exit(main({[str(a) for a in args]!r}))"
+    run = f"from cellector.study.cli import main; sys.exit(main({[str(a) for a in args]!r}))"
     return f"import sys, cellector; print(cellector.__file__); {run}"
 
 
@@ -379,9 +379,9 @@ def test_a_read_only_folder_is_read_by_a_user_with_no_writable_home(real_copy, t
     before = _tree(root.parent)
     try:
         looks = {
-            "info": _command("cellector.cli", "info", root),
-            "status": _command("cellector.cli", "status", root.parent),
-            "export": _command("cellector.cli", "export", root, "-o", out / "rois.csv"),
+            "info": _command("cellector.study.cli", "info", root),
+            "status": _command("cellector.study.cli", "status", root.parent),
+            "export": _command("cellector.study.cli", "export", root, "-o", out / "rois.csv"),
             "report": _command("cellector_gui.report", root, "-o", out / "report"),
         }
         for name, code in looks.items():
@@ -398,7 +398,7 @@ def test_a_read_only_folder_is_read_by_a_user_with_no_writable_home(real_copy, t
             ("compute", root, "--reference", "meanImg"),  # other features than the cached ones: to be saved
             ("apply", "--criteria-from", root, root),
         ):
-            r = _as_nobody(_command("cellector.cli", *args), env, cwd=tmp_path)
+            r = _as_nobody(_command("cellector.study.cli", *args), env, cwd=tmp_path)
             assert r.returncode == 2 and r.stderr.count("\n") == 1, (args, r.stderr)
             assert "cannot be written" in r.stderr and "--store DIR" in r.stderr and "Traceback" not in r.stderr
         assert _tree(root.parent) == before  # byte for byte, modes included

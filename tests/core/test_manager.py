@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
-from cellector.create import create_from_suite2p
 from cellector.io.store import StoreError
 from cellector.manager import CellectorManager
-from cellector.roi_processor import RoiProcessor
+from cellector.roi_processor.create import create_from_suite2p
+from cellector.roi_processor.processor import RoiProcessor
 
 
 def _manager(values, root=None):

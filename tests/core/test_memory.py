@@ -4,8 +4,9 @@ import threading
 
 import pytest
 
-from cellector import _memory, features
-from cellector.features import compute_features
+from cellector._shared import memory as _memory
+from cellector.features import compute as features
+from cellector.features.compute import compute_features
 from cellector.io import suite2p
 
 
@@ -113,7 +114,7 @@ def test_the_collector_is_paused_while_a_pickle_is_read_and_restored_after(tmp_p
 _FAULTS = r"""
 import resource, sys
 import numpy as np
-from cellector._memory import reusable_heap
+from cellector._shared.memory import reusable_heap
 
 def faults(rounds=20):
     before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt

@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 import yaml
 
-from cellector.cli import main
-from cellector.nwb_metadata import NWBError, metadata_of
+from cellector.export.nwb_metadata import NWBError, metadata_of
+from cellector.study.cli import main
 
 from ..conftest import curated, tree_hashes
 

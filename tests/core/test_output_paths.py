@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cellector.batch import SessionJob, run_job
-from cellector.cli import main
 from cellector.io.outputs import OutputPathError, check_output_path
 from cellector.manager import CellectorManager
+from cellector.study.batch import SessionJob, run_job
+from cellector.study.cli import main
 
 
 @pytest.fixture

@@ -94,11 +94,11 @@ def test_a_typical_script_runs_unchanged(real_copy):
 
 def test_quickstart_imports():
     import cellector.manager
-    import cellector.roi_processor
+    import cellector.roi_processor.processor
     from cellector import CellectorManager, RoiProcessor
 
     assert CellectorManager is cellector.manager.CellectorManager
-    assert RoiProcessor is cellector.roi_processor.RoiProcessor
+    assert RoiProcessor is cellector.roi_processor.processor.RoiProcessor
 
 
 def test_every_published_io_name_is_importable():

@@ -12,11 +12,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cellector.cli import main
-from cellector.create import create_from_suite2p
-from cellector.datasets import make_suite2p_folder
+from cellector.io.datasets import make_suite2p_folder
 from cellector.io.store import load_state, save_state
 from cellector.manager import CellectorManager
+from cellector.roi_processor.create import create_from_suite2p
+from cellector.study.cli import main
 
 
 class _Evil:
@@ -437,7 +437,7 @@ def test_stat_changed_since_save_refuses_labels(folder, capsys):
 
 
 def _failing_mkstemp(monkeypatch, exc):
-    import cellector._atomic as atomic  # where every atomic write makes its temporary file
+    import cellector._shared.atomic as atomic  # where every atomic write makes its temporary file
 
     def fail(*args, **kwargs):
         raise exc
@@ -464,7 +464,7 @@ def test_read_only_store_folder(folder, capsys, monkeypatch):
 
 
 def test_full_disk_during_save(folder, capsys, monkeypatch):
-    import cellector.io.store as store
+    import cellector.io.store.state as store
 
     m = CellectorManager.from_folder(folder)
     m.update_criteria("corr_coef", [0.2, None])
@@ -501,7 +501,7 @@ def test_full_disk_during_save(folder, capsys, monkeypatch):
 _SAVE_SCRIPT = """
 import os, sys
 import numpy as np
-from cellector.io import store
+from cellector.io.store import state as store
 
 kill_at = int(sys.argv[2])
 calls = [0]
@@ -568,7 +568,7 @@ def test_kill_at_every_step_of_a_save(tmp_path, first_save):
 _WRITER = """
 import sys
 import numpy as np
-from cellector.io import store
+from cellector.io.store import state as store
 which, n = sys.argv[2], 400
 v = 1.0 if which == "old" else 2.0
 for _ in range(int(sys.argv[3])):
@@ -602,7 +602,7 @@ def test_console_script_has_no_traceback(folder):
     """The installed ``cellector`` command: exit code 2 and one line on a hostile pickle."""
     _hostile("stat.npy")(folder)
     exe = shutil.which("cellector")
-    cmd = [exe] if exe else [sys.executable, "-m", "cellector.cli"]
+    cmd = [exe] if exe else [sys.executable, "-m", "cellector.study.cli"]
     r = subprocess.run([*cmd, "info", str(folder)], capture_output=True, text=True, cwd=folder.parent)
     assert r.returncode == 2
     assert r.stderr.count("\n") == 1 and "refusing to load" in r.stderr and "Traceback" not in r.stderr
@@ -611,7 +611,7 @@ def test_console_script_has_no_traceback(folder):
 
 def test_a_full_disk_says_so_in_one_line_and_leaves_no_temporary(folder, capsys, monkeypatch):
     """numpy's short write ("600 requested and 496 written") becomes "No space left on device"."""
-    import cellector.io.store as store
+    import cellector.io.store.state as store
 
     m = CellectorManager.from_folder(folder)
     m.update_criteria("corr_coef", [0.2, None])
@@ -638,7 +638,7 @@ def test_a_full_disk_says_so_in_one_line_and_leaves_no_temporary(folder, capsys,
 
 
 def test_a_full_disk_while_snapshotting_leaves_no_half_snapshot(folder, monkeypatch):
-    import cellector.io.store as store
+    import cellector.io.store.state as store
 
     m = CellectorManager.from_folder(folder)
     m.save_all()

@@ -6,8 +6,9 @@ import threading
 import numpy as np
 import pytest
 
-from cellector import features, filters
-from cellector.features import compute_features, iter_features
+from cellector.features import compute as features
+from cellector.features import filters
+from cellector.features.compute import compute_features, iter_features
 from cellector.io.suite2p import load_suite2p
 
 

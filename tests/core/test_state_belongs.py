@@ -11,12 +11,12 @@ import shutil
 import numpy as np
 import pytest
 
-from cellector.cli import main
-from cellector.datasets import make_suite2p_folder
+from cellector.io.datasets import make_suite2p_folder
 from cellector.io.ownership import ForeignStateError, RoiIdentity, file_lengths, mismatch
 from cellector.io.store import load_state
 from cellector.io.suite2p import load_suite2p, read_identity
 from cellector.manager import CellectorManager
+from cellector.study.cli import main
 from tests.conftest import tree_hashes
 
 COMMANDS_THAT_USE_IT = [
@@ -166,7 +166,7 @@ def test_the_store_itself_never_snapshots_another_folders_state(twins):
     a, b = twins
     shutil.copytree(a / "cellector", b / "cellector")
     before = tree_hashes(b)
-    from cellector.create import create_from_suite2p
+    from cellector.roi_processor.create import create_from_suite2p
 
     rp = create_from_suite2p(b, autocompute=False)
     with pytest.raises(ForeignStateError):

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
-from cellector.cli import main
 from cellector.manager import CellectorManager
+from cellector.study.cli import main
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 
@@ -119,7 +119,7 @@ def test_status_of_a_folder_without_sessions(tmp_path, capsys):
 
 
 def test_a_saved_estimate_in_words():
-    from cellector.status import estimate_text
+    from cellector.study.status import estimate_text
 
     assert estimate_text({"f1": 0.874, "f1_margin": 0.061, "labels": 12}) == "F1 0.87 ± 0.06 (12 labels)"
     assert estimate_text({"f1": 0.5, "f1_margin": 0.1, "labels": 1}) == "F1 0.50 ± 0.10 (1 label)"

@@ -47,7 +47,9 @@ def _outcome(tmp_path: Path, module: str, category: str = "DeprecationWarning") 
     return proc.returncode, proc.stdout + proc.stderr
 
 
-@pytest.mark.parametrize("module", ["cellector", "cellector.features", "cellector_gui._widget", "tests.core.x"])
+@pytest.mark.parametrize(
+    "module", ["cellector", "cellector.features.compute", "cellector_gui._dock.widget", "tests.core.x"]
+)
 @pytest.mark.parametrize("category", ["DeprecationWarning", "PendingDeprecationWarning", "FutureWarning"])
 def test_our_deprecations_fail_the_run(tmp_path, module, category):
     rc, out = _outcome(tmp_path, module, category)

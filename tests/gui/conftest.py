@@ -24,7 +24,7 @@ def press(widget, key):
     from qtpy.QtCore import Qt
     from qtpy.QtTest import QTest
 
-    from cellector_gui._qt_access import canvas_widget
+    from cellector_gui._viewer.qt_access import canvas_widget
 
     *mods, name = key.split("-")
     modifiers = Qt.KeyboardModifier.NoModifier
@@ -45,7 +45,7 @@ def real_keys(widget, qtbot, keys, focus=None):
     import shutil
     import subprocess
 
-    from cellector_gui._qt_access import main_window
+    from cellector_gui._viewer.qt_access import main_window
 
     if shutil.which("xdotool") is None:
         pytest.fail("xdotool is needed to type real key events (apt-get install xdotool)")

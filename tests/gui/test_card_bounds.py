@@ -1,6 +1,6 @@
 """The feature card's bound rules, without Qt widgets: slider moves, typed cutoffs, criteria from the model."""
 
-from cellector_gui._bounds import CardBounds
+from cellector_gui._widgets.bounds import CardBounds
 
 
 def test_a_fresh_card_uses_no_bound_and_spans_the_data():

@@ -95,7 +95,7 @@ def test_every_command_and_snippet_in_the_docs(tmp_path, monkeypatch, make_napar
 
 def test_napari_route_in_the_docs(tmp_path, make_napari_viewer, qtbot):
     """``napari demo/suite2p --plugin cellector`` as the docs say it."""
-    from cellector.datasets import make_suite2p_folder
+    from cellector.io.datasets import make_suite2p_folder
 
     text = (REPO / "docs" / "index.md").read_text()
     assert "napari demo/suite2p --plugin cellector" in text

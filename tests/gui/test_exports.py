@@ -5,7 +5,7 @@ import pytest
 from qtpy.QtCore import Qt
 from qtpy.QtWidgets import QMessageBox
 
-from cellector.cli import main as cellector
+from cellector.study.cli import main as cellector
 
 from ..conftest import tree_hashes
 from ..core.test_nwb_layouts import _inspect, _planes_say, docs_example

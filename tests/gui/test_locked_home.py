@@ -23,7 +23,7 @@ from cellector_gui import _main  # imports no napari: the command places the cac
 
 def widget():
     from qtpy.QtWidgets import QApplication
-    from cellector_gui._widget import CellectorWidget
+    from cellector_gui._dock.widget import CellectorWidget
 
     found = [w for w in QApplication.instance().allWidgets() if isinstance(w, CellectorWidget)]
     return found[0] if found else None

@@ -3,7 +3,7 @@
 import numpy as np
 from npe2 import PluginManager
 
-from cellector_gui._plugin import CellectorDock, get_reader
+from cellector_gui._dock.plugin import CellectorDock, get_reader
 
 
 def _dock(viewer, qtbot):
@@ -57,7 +57,7 @@ def test_a_folder_opened_with_the_plugin_fills_the_screen(make_napari_viewer, qt
     """As cellector-gui does: the window takes the screen's available area, napari's layer docks step aside."""
     from qtpy.QtWidgets import QApplication, QDockWidget, QScrollArea
 
-    from cellector_gui._qt_access import canvas_widget, main_window
+    from cellector_gui._viewer.qt_access import canvas_widget, main_window
 
     viewer = make_napari_viewer(show=True)
     viewer.open(str(real_copy("suite2p-1.1-2planes")), plugin="cellector")

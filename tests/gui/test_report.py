@@ -75,7 +75,7 @@ def test_report_in_worker_processes_and_on_a_dask_cluster_is_the_same(real_copy,
     curated(one), curated(two)
     serial, parallel, cluster = tmp_path / "serial", tmp_path / "parallel", tmp_path / "cluster"
     assert _report(capsys, one, two, "-o", serial)[0] == 0
-    from cellector.cli import main as cellector
+    from cellector.study.cli import main as cellector
 
     # `cellector report`: the core's command line runs the subcommand the window's package registers
     rc = cellector(["report", str(one), str(two), "-o", str(parallel), "--workers", "2"])
@@ -100,8 +100,8 @@ def test_report_in_worker_processes_and_on_a_dask_cluster_is_the_same(real_copy,
 
 
 def test_report_is_a_subcommand_of_cellector(capsys):
-    from cellector.cli import build_parser, plugged_commands
-    from cellector.cli import main as cellector
+    from cellector.study.cli import build_parser, plugged_commands
+    from cellector.study.cli import main as cellector
 
     assert plugged_commands()["report"].value == "cellector_gui.report:main"  # the entry point the package registers
     assert "report" in build_parser().format_help()
@@ -113,7 +113,7 @@ def test_report_is_a_subcommand_of_cellector(capsys):
 
 
 def test_a_runner_of_another_package_is_named_by_module_path(tmp_path):
-    from cellector.batch import SessionJob, run_job
+    from cellector.study.batch import SessionJob, run_job
 
     bad = run_job(SessionJob("os.system; rm", str(tmp_path)))
     assert not bad.ok and "unknown command" in bad.message  # only module:function names are imported

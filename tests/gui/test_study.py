@@ -251,7 +251,7 @@ def test_the_next_sessions_features_are_computed_in_the_background(study_root, m
 
 @pytest.mark.parametrize("size", [(1366, 768), (1920, 1080)])
 def test_the_panel_never_hides_the_canvas_or_the_cards(study_root, make_napari_viewer, closing, qtbot, size):
-    from cellector_gui._qt_access import canvas_widget, fit_to_screen, main_window
+    from cellector_gui._viewer.qt_access import canvas_widget, fit_to_screen, main_window
 
     _viewer, widget = _open(study_root, make_napari_viewer)
     closing(widget)
@@ -276,7 +276,7 @@ def test_the_panel_never_hides_the_canvas_or_the_cards(study_root, make_napari_v
 def test_closing_the_window_stops_the_background_work(study_root, make_napari_viewer, qtbot):
     import threading
 
-    from cellector.datasets import make_suite2p_folder
+    from cellector.io.datasets import make_suite2p_folder
 
     for k in range(3):  # sessions large enough that their features take a while
         make_suite2p_folder(study_root / f"big{k}", n_planes=1, n_rois=3000, shape=(512, 512), seed=k)

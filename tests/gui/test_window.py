@@ -8,8 +8,8 @@ from napari.utils.interactions import mouse_move_callbacks, mouse_press_callback
 from qtpy.QtCore import Qt
 from qtpy.QtWidgets import QApplication, QMessageBox, QWidget
 
-from cellector_gui._layers import COLORS, FILL_ALPHA
-from cellector_gui._qt_access import camera
+from cellector_gui._viewer.overlay import COLORS, FILL_ALPHA
+from cellector_gui._viewer.qt_access import camera
 
 from .conftest import EventProxy, first_visible_roi, pixel_of, press, real_keys
 
@@ -177,8 +177,8 @@ def _outside(widget, top):
 @pytest.mark.parametrize("size", [(1366, 768), (1920, 1080)])
 def test_the_dock_keeps_its_width_and_nothing_leaves_the_window(window, synthetic, qtbot, mouse_event, size):
     """Focus ROIs by click and by review, show the help, colour by a feature: the dock never changes width."""
-    from cellector_gui._qt_access import fit_to_screen, main_window
-    from cellector_gui._widget import DOCK_WIDTH
+    from cellector_gui._dock.widget import DOCK_WIDTH
+    from cellector_gui._viewer.qt_access import fit_to_screen, main_window
 
     viewer, widget = window
     top = main_window(widget)
@@ -241,7 +241,7 @@ def _wheel(target, delta=-120):
 
 
 def test_the_wheel_over_a_card_scrolls_the_dock_and_never_moves_a_cutoff(window, qtbot):
-    from cellector_gui._qt_access import fit_to_screen, main_window
+    from cellector_gui._viewer.qt_access import fit_to_screen, main_window
 
     _viewer, widget = window
     top = main_window(widget)
@@ -579,7 +579,7 @@ def test_colour_by_feature_outline_and_show_modes(window):
 
 
 def test_close_guard_on_the_real_window_close(window, dialogs):
-    from cellector_gui._qt_access import main_window
+    from cellector_gui._viewer.qt_access import main_window
 
     _viewer, widget = window
     m = widget.manager
@@ -602,7 +602,7 @@ def _ctrl_w(widget):
     from qtpy.QtGui import QKeyEvent
     from qtpy.QtWidgets import QApplication
 
-    from cellector_gui._qt_access import canvas_widget
+    from cellector_gui._viewer.qt_access import canvas_widget
 
     event = QKeyEvent(QEvent.Type.ShortcutOverride, Qt.Key.Key_W, Qt.KeyboardModifier.ControlModifier)
     event.ignore()  # as Qt sends it: napari's close action runs unless someone accepts the override
@@ -611,7 +611,7 @@ def _ctrl_w(widget):
 
 
 def test_ctrl_w_with_unsaved_changes_asks_one_question(window, dialogs, qtbot, monkeypatch):
-    from cellector_gui._qt_access import main_window
+    from cellector_gui._viewer.qt_access import main_window
 
     _viewer, widget = window
     m = widget.manager
@@ -639,7 +639,7 @@ def test_ctrl_w_with_unsaved_changes_asks_one_question(window, dialogs, qtbot, m
 @pytest.mark.parametrize("where", ["canvas", "dock"])
 def test_ctrl_s_typed_by_a_user_saves_the_curation(window, dialogs, qtbot, where):
     """A real Ctrl+S (X key event): the curation is saved and napari's "Save selected layers" never opens."""
-    from cellector_gui._qt_access import canvas_widget
+    from cellector_gui._viewer.qt_access import canvas_widget
 
     viewer, widget = window
     m = widget.manager
@@ -657,7 +657,7 @@ def test_ctrl_s_typed_by_a_user_saves_the_curation(window, dialogs, qtbot, where
 
 
 def test_help_names_the_save_key_and_the_folder(window):
-    from cellector_gui._bindings import HELP
+    from cellector_gui._viewer.bindings import HELP
 
     assert "<b>Ctrl+S</b>: save the curation (into the suite2p folder's cellector/ folder)" in HELP
     assert "Control-S" not in HELP and "<folder>" not in HELP  # no text the help panel would drop as a tag
@@ -668,7 +668,7 @@ def synthetic_journal(manager):
 
 
 def test_close_guard_save_writes_the_state(window, dialogs):
-    from cellector_gui._qt_access import main_window
+    from cellector_gui._viewer.qt_access import main_window
 
     _viewer, widget = window
     m = widget.manager
@@ -686,8 +686,8 @@ def test_gui_command_demo_opens_the_window(tmp_path, monkeypatch, qtbot, make_na
 
     import napari
 
+    from cellector_gui._dock.widget import CellectorWidget
     from cellector_gui._main import main
-    from cellector_gui._widget import CellectorWidget
 
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     # napari's test factory makes the viewer (it isolates plugin registration between tests)
@@ -856,7 +856,7 @@ def test_guided_review_ghost_lines_and_apply(window, synthetic, qtbot):
 
 def test_a_label_that_looks_like_a_slip_is_named_and_w_shows_it(window, synthetic, qtbot):
     """A wrong label deep on the other side is named in the dock, and ``w`` (a real key) focuses it."""
-    from cellector_gui._qt_access import canvas_widget
+    from cellector_gui._viewer.qt_access import canvas_widget
 
     _viewer, widget = window
     m = widget.manager
@@ -886,7 +886,7 @@ def test_a_label_that_looks_like_a_slip_is_named_and_w_shows_it(window, syntheti
 
 def test_label_keys_are_one_press_and_guided_review_moves_on(window, synthetic, qtbot):
     """``e``/``d`` label red / not red in one press (typed as real keys); guided review then offers the next ROI."""
-    from cellector_gui._qt_access import canvas_widget
+    from cellector_gui._viewer.qt_access import canvas_widget
 
     _viewer, widget = window
     m = widget.manager
@@ -971,7 +971,7 @@ def test_focus_panel_shows_the_evidence(window, qtbot):
 
 def test_one_axis_for_histogram_and_slider(window, qtbot):
     """A handle's pixel x equals the histogram's pixel x for the same value, at any card width."""
-    from cellector_gui._histogram import FeatureCard
+    from cellector_gui._widgets.histogram import FeatureCard
 
     _viewer, widget = window
     values = widget.manager.features["dot_product"]
@@ -1085,7 +1085,7 @@ def test_the_window_imports_scikit_learn_in_the_background(monkeypatch):
     import sys
     import types
 
-    from cellector_gui import _guidance_view
+    from cellector_gui._widgets import guidance_view as _guidance_view
 
     started = []
     monkeypatch.delitem(sys.modules, _guidance_view.SLOW_IMPORT, raising=False)

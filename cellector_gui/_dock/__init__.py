@@ -1,0 +1,1 @@
+"""The dock and what it composes: opening a session, the actions on ROIs, saving, exports, the study."""
