@@ -26,7 +26,7 @@ from cellector.guidance.session import SessionGuidance
 from cellector.roi_processor.processor import RoiProcessor
 from cellector.roi_processor.source import FeatureSource
 
-__all__ = ["Bounds", "CellectorManager"]
+__all__ = ["CellectorManager"]
 
 
 class CellectorManager(SelectionState):

@@ -21,7 +21,7 @@ import numpy as np
 from cellector.export.score import decision_score
 from cellector.io.outputs import BESIDE_RECORDING
 
-__all__ = ["REDCELL_NAME", "decision_score", "open_state", "to_nwb", "to_redcell"]
+__all__ = ["REDCELL_NAME", "open_state", "to_nwb", "to_redcell"]
 
 #: The suite2p-format file of the decision, one per plane folder.
 REDCELL_NAME = BESIDE_RECORDING[0]

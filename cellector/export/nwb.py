@@ -9,7 +9,7 @@ modified. Per plane, the table holds the ROIs in suite2p order:
   ``ophys`` module, the red reference and functional mean image of each plane;
 - both: ``is_red`` (the decision, equal to ``cellector/idx_selected.npy``),
   ``manual_label``/``manual_label_active``, ``decision_score``
-  (:func:`cellector.export.files.decision_score`), ``red_probability_suite2p`` (when suite2p
+  (:func:`cellector.export.score.decision_score`), ``red_probability_suite2p`` (when suite2p
   computed it) and every feature, each column described; the criteria and cellector's
   version are in the table's description.
 

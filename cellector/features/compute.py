@@ -35,28 +35,13 @@ from cellector.features.kernels import (  # noqa: F401 - published here too
 )
 from cellector.features.local_contrast import background, local_contrast, occupancy
 from cellector.features.registry import (
-    FEATURE_PARAMETERS,
-    FUNCTIONAL_FEATURES,
     REGISTRY,
     SPECS,
-    FeatureSpec,
     feature_names,
 )
 from cellector.features.rois import RoiSet
 
-__all__ = [
-    "DEFAULT_PARAMETERS",
-    "FEATURE_PARAMETERS",
-    "FUNCTIONAL_FEATURES",
-    "REGISTRY",
-    "SPECS",
-    "FeatureSpec",
-    "compute_features",
-    "feature_names",
-    "iter_features",
-    "validate_parameters",
-    "validate_reference",
-]
+__all__ = ["DEFAULT_PARAMETERS", "compute_features", "iter_features", "validate_parameters", "validate_reference"]
 
 DEFAULT_PARAMETERS: dict[str, Any] = {
     "centered_width": 40,

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from cellector.guidance import suggest as guidance
+from cellector.guidance.scale import CarriedLabels, carry
 
 if TYPE_CHECKING:  # the curation it serves, by type only: guidance reads nothing itself
     from cellector.curation.selection import SelectionState
@@ -35,7 +36,7 @@ class SessionGuidance:
         #: Let features of the functional image guide too (off: red evidence decides)
         self.with_functional = False
         #: Labels of earlier sessions that seed the fit (:meth:`carry_from`)
-        self.carried: guidance.CarriedLabels | None = None
+        self.carried: CarriedLabels | None = None
         self._guide: tuple[tuple, guidance.Guide] | None = None
 
     def guide(self) -> guidance.Guide:
@@ -78,9 +79,7 @@ class SessionGuidance:
         """Seed the fit with the manual labels of ``others`` (replacing any carried before); returns how many."""
         carried = None
         for other in others:
-            more = guidance.carry(
-                other.features, other.manual_label, other.manual_label_active, other.exclude_features, True
-            )
+            more = carry(other.features, other.manual_label, other.manual_label_active, other.exclude_features, True)
             carried = more if carried is None else carried.merge(more)
         self.carried = carried
         return 0 if carried is None else len(carried)

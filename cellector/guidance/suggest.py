@@ -46,36 +46,15 @@ import numpy as np
 
 from cellector.guidance.cutoffs import Rule, best_cutoff, expected_scores, f1_margin
 from cellector.guidance.model import (
-    CARRIED_WEIGHT,
-    LABEL_NOISE,
-    PRIOR_WEIGHTS,
-    STRONGEST,
     Fit,
     Prepared,
     fit,
     label_doubt,
     prepare,
 )
-from cellector.guidance.scale import FUNCTIONAL, CarriedLabels, carry, guiding_features
+from cellector.guidance.scale import CarriedLabels
 
-__all__ = [
-    "AUDIT_EVERY",
-    "CARRIED_WEIGHT",
-    "DOUBT",
-    "FUNCTIONAL",
-    "LABEL_NOISE",
-    "PRIOR_WEIGHTS",
-    "STRONGEST",
-    "CarriedLabels",
-    "Estimate",
-    "Guide",
-    "Rule",
-    "Suggestion",
-    "carry",
-    "guiding_features",
-    "review_queue",
-    "suggest",
-]
+__all__ = ["AUDIT_EVERY", "DOUBT", "Estimate", "Guide", "Suggestion", "review_queue", "suggest"]
 
 #: Every this many labels, the queue offers an audit instead of the most uncertain ROI.
 AUDIT_EVERY = 5

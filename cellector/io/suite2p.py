@@ -22,8 +22,6 @@ __all__ = [
     "Session",
     "Suite2pError",
     "find_planes",
-    "image_keys",
-    "image_problem",
     "is_plane_folder",
     "is_suite2p_file",
     "load_suite2p",

@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from cellector.curation.selection import Bounds
 from cellector.io.store import STORE_DIR, load_state
-from cellector.manager import Bounds, CellectorManager
+from cellector.manager import CellectorManager
 
 __all__ = ["PropagationResult", "apply_criteria", "propagate_criteria"]
 

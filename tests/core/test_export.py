@@ -69,7 +69,7 @@ def test_redcell_file_beside_suite2ps_own(real_copy, capsys, name):
 
 
 def test_decision_score_by_hand():
-    from cellector.export.files import decision_score
+    from cellector.export.score import decision_score
     from cellector.roi_processor.processor import RoiProcessor
 
     f = np.array([0.0, 1.0, 2.0, np.nan, 10.0])

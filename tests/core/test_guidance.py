@@ -5,7 +5,7 @@ import pytest
 
 from cellector.guidance import suggest as guidance
 from cellector.guidance.model import Fit, Model, label_doubt, prepare
-from cellector.guidance.scale import scale
+from cellector.guidance.scale import carry, scale
 from cellector.manager import CellectorManager
 from cellector.study.cli import main
 
@@ -235,7 +235,7 @@ def test_labels_carry_over_to_a_session_of_another_brightness():
     second = {k: 3.0 * v + 7.0 for k, v in second.items()}  # a brighter session: other units, same shape
     n1 = truth1.size
     lab, act = label(n1, np.r_[np.flatnonzero(truth1)[:5], np.flatnonzero(~truth1)[:5]], truth1)
-    carried = guidance.carry(first, lab, act)
+    carried = carry(first, lab, act)
     assert len(carried) == 10 and carried.sessions == 1
     n2 = truth2.size
     none = np.zeros(n2, bool)
