@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Generator, Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -25,6 +25,9 @@ from cellector.guidance import suggest as guidance
 from cellector.guidance.session import SessionGuidance
 from cellector.roi_processor.processor import RoiProcessor
 from cellector.roi_processor.source import FeatureSource
+
+if TYPE_CHECKING:
+    from cellector.io.suite2p import Session
 
 __all__ = ["CellectorManager"]
 
@@ -51,6 +54,9 @@ class CellectorManager(SelectionState):
         with :class:`~cellector.io.store.StoreError` when the ROIs changed since).
     exclude_features : iterable of str, optional
         Features that never take part in the selection (their criteria are kept).
+    curation : CurationStore, optional
+        The store of the folder, when the caller made it already (:meth:`iter_open` checks
+        the saved state with it first): a folder opened has one store.
 
     Signals
     -------
@@ -88,12 +94,13 @@ class CellectorManager(SelectionState):
         load_saved: bool = True,
         saved_state: dict | None = None,
         exclude_features: Iterable[str] | None = None,
+        curation: CurationStore | None = None,
     ) -> None:
         super().__init__(roi_processor, exclude_features)
         #: Guided review: the guide over the features, labels carried over, the functional opt-in
         self.guidance = SessionGuidance(self)
-        #: Where the curation is saved (starts where the features are cached)
-        self.curation = CurationStore.of(roi_processor)
+        #: Where the curation is saved (starts where the features are cached); one per folder opened
+        self.curation = curation if curation is not None else CurationStore.of(roi_processor)
         self.notes: list[str] = [roi_processor.store_note] if roi_processor.store_note else []
         if load_saved and self.curation.folder is not None:
             self._load_saved(saved_state)
@@ -116,7 +123,7 @@ class CellectorManager(SelectionState):
     @classmethod
     def from_folder(
         cls,
-        path: str | Path,
+        path: str | Path | Session,
         load_saved: bool = True,
         progress: Callable[[int, int], None] | None = None,
         **kwargs: Any,
@@ -125,8 +132,9 @@ class CellectorManager(SelectionState):
 
         Parameters
         ----------
-        path : str or Path
-            A suite2p folder (see :func:`cellector.io.suite2p.load_suite2p`).
+        path : str, Path or Session
+            A suite2p folder (see :func:`cellector.io.suite2p.load_suite2p`), or a
+            :class:`~cellector.io.suite2p.Session` read already.
         load_saved : bool
             Restore saved criteria and manual labels.
         progress : callable, optional
@@ -139,7 +147,7 @@ class CellectorManager(SelectionState):
     @classmethod
     def iter_open(
         cls,
-        path: str | Path,
+        path: str | Path | Session,
         load_saved: bool = True,
         **kwargs: Any,
     ) -> Generator[tuple[int, int], None, CellectorManager]:
@@ -151,13 +159,11 @@ class CellectorManager(SelectionState):
 
         kwargs["autocompute"] = False
         rp = create_from_suite2p(path, **kwargs)
-        state = None
-        if load_saved:
-            # Validate everything saved before computing, so a bad store fails before any write.
-            assert rp.store is not None
-            state = CurationStore.of(rp).load()
+        curation = CurationStore.of(rp)  # the one store of this folder: it checks the state, then keeps it
+        # Validate everything saved before computing, so a bad store fails before any write.
+        state = curation.load() if load_saved else None
         yield from rp.iter_compute(saved_state=state)
-        return cls(rp, load_saved=load_saved, saved_state=state)
+        return cls(rp, load_saved=load_saved, saved_state=state, curation=curation)
 
     @property
     def root_dir(self) -> Path | None:

@@ -8,10 +8,10 @@ import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from cellector import __version__
-from cellector_gui._dock.loader import read_session
+from cellector_gui._dock.loader import Source, folder_of, read_session
 
 __all__ = ["ICON", "build_window", "main"]
 
@@ -19,7 +19,7 @@ ICON = Path(__file__).parent / "icons" / "cellector.png"
 
 
 def build_window(
-    path: str | Path | Sequence[str | Path],
+    path: Source | Sequence[str | Path],
     show: bool = False,
     reference_key: str = "meanImg_chan2",
     functional_key: str | None = "meanImg",
@@ -79,7 +79,7 @@ def build_window(
         options["reference_key"], note = session.reference_key, note or session.reference_note
         path = session
         study = None
-    title = study.root if study is not None else getattr(path, "root", path)
+    title = study.root if study is not None else folder_of(cast(Source, path))  # one session: a Session now
     if viewer is None:
         viewer = napari.Viewer(title=f"cellector — {title}", show=show)
     widget = CellectorWidget(viewer)

@@ -10,9 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
-__all__ = ["SessionLoader", "read_session", "while_alive"]
+if TYPE_CHECKING:
+    from cellector.io.suite2p import Session
+
+__all__ = ["SessionLoader", "Source", "folder_of", "read_session", "while_alive"]
+
+#: What the dock opens: a suite2p folder, or a :class:`~cellector.io.suite2p.Session` read already.
+Source: TypeAlias = "str | Path | Session"
 
 
 class SessionLoader:
@@ -20,13 +26,13 @@ class SessionLoader:
 
     def __init__(self, widget: Any) -> None:
         self.widget = widget
-        #: (path, options) the session was opened from, to reopen it with other options
-        self.source: tuple[Any, dict] | None = None
+        #: (source, options) the session was opened from, to reopen it with other options
+        self.source: tuple[Source, dict] | None = None
         self.worker: Any = None
 
     def open(
         self,
-        path: Any,
+        path: Source,
         options: dict,
         recover: bool | None = None,
         note: str | None = None,
@@ -58,7 +64,7 @@ class SessionLoader:
         path, options = self.source
         w.leave_session()
         w.set_banner(None)
-        self.open(getattr(path, "root", path), {**options, **changes}, recover=False)
+        self.open(folder_of(path), {**options, **changes}, recover=False)
 
     def _attach(self, manager: Any, recover: bool | None, note: str | None, then: Callable | None = None) -> None:
         w = self.widget
@@ -87,7 +93,7 @@ class SessionLoader:
             manager.discard_journal()
 
     def _start_worker(
-        self, path: Any, options: dict, recover: bool | None, note: str | None, then: Callable | None
+        self, path: Source, options: dict, recover: bool | None, note: str | None, then: Callable | None
     ) -> None:
         from napari.qt.threading import thread_worker
 
@@ -102,7 +108,7 @@ class SessionLoader:
             return manager
 
         w = self.widget
-        if hasattr(path, "reference") and w.layers is None:  # a first session read already: shown while loading
+        if _is_session(path) and w.layers is None:  # a first session read already: shown while loading
             from cellector_gui._viewer.layers import add_evidence
 
             add_evidence(w.viewer, path)
@@ -135,6 +141,20 @@ class SessionLoader:
         w.progress.setVisible(False)
         w.show_message(f"error: {exc}")
         QMessageBox.critical(w, "cellector", str(exc))
+
+
+def folder_of(source: Source) -> Path:
+    """Return the suite2p folder ``source`` stands for (a Session's root, or the folder itself)."""
+    from cellector.io.suite2p import Session
+
+    return source.root if isinstance(source, Session) else Path(source)
+
+
+def _is_session(source: Source) -> bool:
+    """Whether ``source`` is a Session read already (a folder is a path)."""
+    from cellector.io.suite2p import Session
+
+    return isinstance(source, Session)
 
 
 def while_alive(slot: Callable) -> Callable:

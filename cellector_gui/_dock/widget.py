@@ -139,7 +139,7 @@ class CellectorWidget(QWidget):
         self.layers.set_style(
             color_by=self.controls.color_combo.value, show=self.show_mode, outline=self.controls.outline_box.value
         )
-        self.cards_scroll.fill(manager.features, manager.criteria)
+        self.cards_scroll.follow(manager)
         self.controls.set_features(list(self.cards))
         for signal, slot in self._signal_slots(manager):
             signal.connect(slot)
@@ -162,14 +162,13 @@ class CellectorWidget(QWidget):
             for signal, slot in self._signal_slots(self.manager):
                 signal.disconnect(slot)
         self._set_enabled(False)
-        self.cards_scroll.clear()
+        self.cards_scroll.unfollow()
         self.controls.set_features([])
         self.focus_panel.set_manager(None)
         self.manager = None
 
-    def _on_manager_features_changed(self, name: str) -> None:
-        """Give a feature added from a script or the console its card (a replaced one: a new card)."""
-        self.cards_scroll.add(name, self.state.features[name], self.state.criteria[name])
+    def _on_manager_features_changed(self, _name: str) -> None:
+        """Offer colouring by a feature added from a script (its card follows the manager itself)."""
         self.controls.set_features(list(self.cards))
         self.refresh()
 
@@ -212,7 +211,6 @@ class CellectorWidget(QWidget):
         return [
             (m.criteria_changed, self._on_manager_criteria_changed),
             (m.selection_changed, self._on_manager_selection_changed),
-            (m.focus_changed, self._on_manager_focus_changed),
             (m.manual_changed, self._on_manager_manual_changed),
             (m.dirty_changed, self._on_manager_dirty_changed),
             (m.features_changed, self._on_manager_features_changed),
@@ -230,14 +228,8 @@ class CellectorWidget(QWidget):
     # ------------------------------------------------------------------ rendering
 
     def refresh(self) -> None:
-        """Re-render histogram highlights and the summary from the manager (the layers follow it themselves)."""
-        m = self.state
-        selected = m.compute_idx_selected()
-        # before any cutoff the canvas draws every ROI undecided (gray): so do the histograms,
-        # highlighting only the ROIs labelled red by hand
-        shown = selected if m.has_cutoffs else np.asarray(m.manual_selection.all(axis=0))
-        self.cards_scroll.show_selection(shown)
-        self._update_summary(selected)
+        """Re-render the summary from the manager (the layers and the cards follow it themselves)."""
+        self._update_summary(self.state.compute_idx_selected())
 
     def _update_summary(self, selected: np.ndarray) -> None:
         self.summary.setText(summary_html(self.state, selected))
@@ -274,17 +266,12 @@ class CellectorWidget(QWidget):
 
     # ------------------------------------------------------------------ manager -> view
 
-    def _on_manager_criteria_changed(self, name: str) -> None:
-        if name in self.cards:
-            self.cards[name].show_criterion(self.state.criteria[name])
+    def _on_manager_criteria_changed(self, _name: str) -> None:
         self.guidance.criteria_changed()  # an offered set of cutoffs is withdrawn once the session has its own
 
     def _on_manager_selection_changed(self) -> None:
         self.refresh()
         self.focus_panel.refresh_values()
-
-    def _on_manager_focus_changed(self, idx: int) -> None:
-        self.cards_scroll.show_focus(idx)
 
     def _on_manager_manual_changed(self, _index: object) -> None:
         self.guidance.labels_changed()  # fitting takes a while with hundreds of labels: once per burst

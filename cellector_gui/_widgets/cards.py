@@ -1,13 +1,15 @@
 """The dock's scrolling column: the key help on top, then one card per feature.
 
-:class:`CardsPanel` adds, replaces and removes :class:`~._histogram.FeatureCard` s and
-passes the selection and the focus on to all of them; the wheel over a card scrolls
-the column instead of moving a cutoff.
+:class:`CardsPanel` follows the manager's signals itself, as the layers do: a criterion
+set anywhere (a card, undo, a script) moves its card's slider, the selection and the
+focus show on every card, and a feature added from a script gets its card. The wheel
+over a card scrolls the column instead of moving a cutoff.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from qtpy.QtWidgets import QLabel, QScrollArea, QVBoxLayout, QWidget
@@ -17,7 +19,18 @@ from cellector_gui._widgets.bounds import Bounds
 from cellector_gui._widgets.histogram import FeatureCard
 from cellector_gui._widgets.wheel import WheelToScroll
 
-__all__ = ["CardsPanel"]
+if TYPE_CHECKING:
+    from cellector.manager import CellectorManager
+
+__all__ = ["CardsPanel", "shown_on_cards"]
+
+
+def shown_on_cards(m: CellectorManager) -> np.ndarray:
+    """Return the ROIs the histograms highlight: the selection, or before any cutoff the ROIs labelled red.
+
+    Before a cutoff the canvas draws every ROI undecided (gray): so do the histograms.
+    """
+    return m.compute_idx_selected() if m.has_cutoffs else np.asarray(m.manual_selection.all(axis=0))
 
 
 class CardsPanel(QScrollArea):
@@ -46,6 +59,50 @@ class CardsPanel(QScrollArea):
         self.help_label.setWordWrap(True)
         self.help_label.setVisible(False)
         self.box_layout.addWidget(self.help_label)
+        self.manager: CellectorManager | None = None
+
+    # ------------------------------------------------------------------ following a manager
+
+    def follow(self, manager: CellectorManager) -> None:
+        """Show ``manager``'s features, one card each, and follow its signals until :meth:`unfollow`."""
+        self.unfollow()
+        self.manager = manager
+        self.fill(manager.features, manager.criteria)
+        for signal, slot in self._slots(manager):
+            signal.connect(slot)
+        self.show_selection(shown_on_cards(manager))
+
+    def unfollow(self) -> None:
+        """Stop following the manager and remove its cards (the help stays)."""
+        if self.manager is not None:
+            for signal, slot in self._slots(self.manager):
+                signal.disconnect(slot)
+            self.manager = None
+        self.clear()
+
+    def _slots(self, m: CellectorManager) -> list[tuple[Any, Callable]]:
+        return [
+            (m.criteria_changed, self._on_manager_criteria_changed),
+            (m.selection_changed, self._on_manager_selection_changed),
+            (m.focus_changed, self.show_focus),
+            (m.features_changed, self._on_manager_features_changed),
+        ]
+
+    def _on_manager_criteria_changed(self, name: str) -> None:
+        if self.manager is not None and name in self.cards:
+            self.cards[name].show_criterion(self.manager.criteria[name])
+
+    def _on_manager_selection_changed(self) -> None:
+        if self.manager is not None:
+            self.show_selection(shown_on_cards(self.manager))
+
+    def _on_manager_features_changed(self, name: str) -> None:
+        """Give a feature added from a script or the console its card (a replaced one: a new card)."""
+        if self.manager is not None:
+            self.add(name, self.manager.features[name], self.manager.criteria[name])
+            self.show_selection(shown_on_cards(self.manager))
+
+    # ------------------------------------------------------------------ the cards
 
     def fill(self, features: Mapping[str, np.ndarray], criteria: Mapping[str, Bounds]) -> None:
         """Show one card per feature (after :meth:`clear`)."""

@@ -8,7 +8,7 @@ from qtpy.QtWidgets import QMessageBox
 from cellector.study.cli import main as cellector
 
 from ..conftest import tree_hashes
-from ..core.test_nwb_layouts import _inspect, _planes_say, docs_example
+from ..export.test_nwb_layouts import _inspect, _planes_say, docs_example
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 """The window on a colleague's read-only folder, for a user whose HOME cannot be written.
 
-Run as another user (as tests/core/test_lab_folders.py does): napari and matplotlib
+Run as another user (as tests/io/test_lab_folders.py does): napari and matplotlib
 must find writable caches elsewhere, the window must open and show the saved state, and
 nothing may be written outside the temporary folder.
 """
@@ -14,7 +14,7 @@ import numpy as np
 from cellector.manager import CellectorManager
 
 from ..conftest import tree_hashes
-from ..core.test_lab_folders import AS_ROOT, _give_away, _nobody_env, _restore
+from ..io.test_lab_folders import AS_ROOT, _give_away, _nobody_env, _restore
 
 # Opens the window, then reports what it shows once Qt is idle, and quits.
 _LOOK = """

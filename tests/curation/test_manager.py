@@ -256,3 +256,18 @@ def test_review_candidates_by_hand(synthetic):
     np.testing.assert_array_equal(m.review_candidates("selected", near_cutoff=True), near[v[near] >= 0.5])
     with pytest.raises(ValueError, match="show must be"):
         m.review_candidates("some")
+
+
+def test_opening_a_folder_builds_one_store(synthetic, monkeypatch):
+    from cellector.curation.store import CurationStore
+
+    made = []
+    original = CurationStore.of.__func__
+
+    def counting(cls, source):
+        made.append(source)
+        return original(cls, source)
+
+    monkeypatch.setattr(CurationStore, "of", classmethod(counting))
+    m = CellectorManager.from_folder(synthetic.root)
+    assert len(made) == 1 and m.curation.identity.n_rois == m.num_rois

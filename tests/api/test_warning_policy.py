@@ -48,7 +48,7 @@ def _outcome(tmp_path: Path, module: str, category: str = "DeprecationWarning") 
 
 
 @pytest.mark.parametrize(
-    "module", ["cellector", "cellector.features.compute", "cellector_gui._dock.widget", "tests.core.x"]
+    "module", ["cellector", "cellector.features.compute", "cellector_gui._dock.widget", "tests.api.x"]
 )
 @pytest.mark.parametrize("category", ["DeprecationWarning", "PendingDeprecationWarning", "FutureWarning"])
 def test_our_deprecations_fail_the_run(tmp_path, module, category):
