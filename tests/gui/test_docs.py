@@ -127,11 +127,13 @@ def test_readme_commands_are_the_ci_commands():
 def test_screenshots_come_from_the_script(tmp_path):
     sys.path.insert(0, str(REPO / "scripts"))
     try:
+        from draw_rooms import draw_rooms
         from make_screenshots import make_screenshots
         from plot_guided import plot_guided
     finally:
         sys.path.pop(0)
     made = {p.name for p in make_screenshots(tmp_path)} | {p.name for p in plot_guided(tmp_path)}
+    made |= {p.name for p in draw_rooms(tmp_path)}
     for p in made:
         assert (tmp_path / p).stat().st_size > 5_000
     referenced = set()
