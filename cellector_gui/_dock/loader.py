@@ -8,7 +8,7 @@ modules import each other in one direction only.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias
 
@@ -45,13 +45,21 @@ class SessionLoader:
         replays a crashed session's journal (None asks); ``note`` shows in the banner;
         ``then(manager)`` runs once the session is shown.
         """
-        self.source = (path, options)
-        if block:
-            from cellector.manager import CellectorManager
+        from cellector.features.compute import run_with_progress
+        from cellector.manager import CellectorManager
 
-            self._attach(CellectorManager.from_folder(path, **options), recover, note, then)
+        self.source = (path, options)
+        w = self.widget
+        if _is_session(path) and w.layers is None:  # a first session read already: shown while loading
+            from cellector_gui._viewer.layers import add_evidence
+
+            add_evidence(w.viewer, path)
+        # one route either way: the generator reads and computes when it is run, here or in a worker
+        steps = CellectorManager.iter_open(path, **options)
+        if block:
+            self._attach(run_with_progress(steps), recover, note, then)
         else:
-            self._start_worker(path, options, recover, note, then)
+            self._start_worker(steps, recover, note, then)
 
     def reopen(self, **changes: Any) -> None:
         """Open the same folder again with other options (e.g. ``reference_key``), in a worker.
@@ -93,25 +101,23 @@ class SessionLoader:
             manager.discard_journal()
 
     def _start_worker(
-        self, path: Source, options: dict, recover: bool | None, note: str | None, then: Callable | None
+        self,
+        steps: Generator[tuple[int, int], None, Any],
+        recover: bool | None,
+        note: str | None,
+        then: Callable | None,
     ) -> None:
         from napari.qt.threading import thread_worker
 
         @thread_worker(progress=True)
         def work():
-            from cellector.manager import CellectorManager
-
-            manager = yield from CellectorManager.iter_open(path, **options)
+            manager = yield from steps
             # guided review's first suggestion needs scikit-learn (~1 s to import): here, not on a label
             import sklearn.mixture  # noqa: F401
 
             return manager
 
         w = self.widget
-        if _is_session(path) and w.layers is None:  # a first session read already: shown while loading
-            from cellector_gui._viewer.layers import add_evidence
-
-            add_evidence(w.viewer, path)
         w.progress.setVisible(True)
         w.show_message("reading the folder and computing features…")
         worker = work()
