@@ -26,16 +26,9 @@ from typing import Any
 import numpy as np
 
 from cellector.study.batch import Outcome, SessionJob
+from cellector_gui._viewer.palette import DECISION_COLORS
 
-__all__ = ["DECISION_COLORS", "figure_of", "main", "save_figure", "write_reports"]
-
-#: Outline colours: readable on the red reference and in grayscale print.
-DECISION_COLORS = {
-    "selected": "#56B4E9",
-    "rejected": "#9a9a9a",
-    "manually red": "#ffffff",
-    "manually not red": "#E69F00",
-}
+__all__ = ["figure_of", "main", "save_figure", "write_reports"]
 MAX_PLANES = 4  # planes drawn; the counts cover all of them
 
 

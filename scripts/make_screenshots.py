@@ -7,7 +7,8 @@ laptop screen), ``cards.png`` (the feature cards) and ``outline.png`` (the canva
 zoomed on the focused ROI), all with the demo's worked-example criteria, one manual
 override, eight labels from guided review (so the dock shows a suggestion and its
 estimate) and a focused ROI; ``export-menu.png`` / ``export-menu-1366x768.png``: the dock's
-Export menu open; and ``study.png`` / ``study-1366x768.png``: a study of three
+Export menu open; ``report.png``, the session's report figure; and ``study.png`` /
+``study-1366x768.png``: a study of three
 synthetic sessions, the first saved with those criteria, the second open with them
 offered as dotted lines.
 """
@@ -81,6 +82,14 @@ def _export_menu(widget, path: Path) -> Path:
     return path
 
 
+def _report(manager, path: Path) -> Path:
+    """Draw the session's report figure (as `cellector report` does) into ``path``."""
+    from cellector_gui.report import figure_of
+
+    figure_of(manager).savefig(path)
+    return path
+
+
 def make_screenshots(out: Path) -> list[Path]:
     """Open the window on a demo session at each size and save the images; returns their paths."""
     from cellector.io.datasets import make_suite2p_folder
@@ -101,6 +110,8 @@ def make_screenshots(out: Path) -> list[Path]:
             _settle()
             viewer.screenshot(str(out / "outline.png"), canvas_only=True)
             paths += [out / "cards.png", out / "outline.png"]
+        if name == "window.png":
+            paths.append(_report(widget.manager, out / "report.png"))
         widget.manager.mark_saved()
         widget.unbind()
         viewer.close()

@@ -11,6 +11,7 @@ import numpy as np
 from scipy import ndimage as ndi
 
 from cellector.features.rois import RoiSet
+from cellector_gui._viewer.palette import DECISION_COLORS, rgba
 
 __all__ = ["COLORS", "DECISIONS", "FEATURE_COLORS", "RoiOverlay", "feature_colormap", "label_image", "outline"]
 
@@ -26,13 +27,13 @@ def feature_colormap():
     return LinearSegmentedColormap.from_list("cellector_feature", FEATURE_COLORS)
 
 
-#: Okabe-Ito colours (colour-blind safe) chosen to stand out on a red reference, RGBA uint8.
+#: The decision's colours (:mod:`~cellector_gui._viewer.palette`, shared with the report), RGBA uint8.
 #: Outlines are drawn opaque; a filled ROI takes :data:`FILL_ALPHA` so the red shows through.
 COLORS = {
-    "selected": (86, 180, 233, 255),
-    "rejected": (190, 190, 190, 150),
-    "forced_on": (0, 158, 115, 255),
-    "forced_off": (240, 228, 66, 255),
+    "selected": rgba(DECISION_COLORS["selected"]),
+    "rejected": rgba(DECISION_COLORS["rejected"], 150),
+    "forced_on": rgba(DECISION_COLORS["manually red"]),
+    "forced_off": rgba(DECISION_COLORS["manually not red"]),
     "undecided": (230, 230, 230, 170),
     "focus": (255, 255, 255, 255),
 }

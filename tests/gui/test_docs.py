@@ -137,7 +137,7 @@ def test_screenshots_come_from_the_script(tmp_path):
     for p in made:
         assert (tmp_path / p).stat().st_size > 5_000
     referenced = set()
-    for page in [*PAGES, "../README.md"]:
+    for page in [*PAGES, "sharing.md", "architecture.md", "../README.md"]:
         referenced |= set(re.findall(r"images/([\w-]+\.png)", (REPO / "docs" / page).read_text()))
     assert referenced and referenced <= made  # every image in the docs is made by the script
     assert referenced <= {p.name for p in (REPO / "docs" / "images").iterdir()}

@@ -18,7 +18,8 @@ def test_report_figures_and_index(real_copy, tmp_path, capsys):
     import matplotlib.image as mpimg
     from matplotlib.colors import to_rgba
 
-    from cellector_gui.report import DECISION_COLORS, _outlines
+    from cellector_gui._viewer.palette import DECISION_COLORS
+    from cellector_gui.report import _outlines
 
     one, two = real_copy("suite2p-0.14-1plane"), real_copy("suite2p-1.1-2planes")
     m1, m2 = curated(one), curated(two)
