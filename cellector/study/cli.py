@@ -275,6 +275,9 @@ def cmd_suggest(args: argparse.Namespace) -> int:
     from cellector.manager import CellectorManager
 
     m = CellectorManager.from_folder(args.folder, **_load_kwargs(args))
+    session = m.roi_processor.session
+    for note in session.messages if session is not None else []:  # a feature left out, and why
+        print(f"cellector: note: {args.folder}: {note}", file=sys.stderr)
     m.guide_with_functional = args.with_functional
     carried = m.carry_labels_from(*(find_planes(f)[0] for f in args.carry_from))
     n = int(m.manual_selection[1].sum())

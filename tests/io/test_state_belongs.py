@@ -232,8 +232,11 @@ def test_a_functional_image_of_another_shape_is_named_on_stderr(real_copy, capsy
     captured = capsys.readouterr()
     assert "functional_dot_product is not computed" in captured.err and "'meanImg' is of shape" in captured.err
     assert "functional_dot_product" not in captured.out
-    assert main(["export", str(root)]) == 0
-    assert "functional_dot_product is not computed" in capsys.readouterr().err
+    _save_curation(root)  # cutoffs to apply, labels to suggest from
+    capsys.readouterr()
+    for cmd in (["export"], ["suggest"], ["apply", "--criteria-from", str(root)]):
+        assert main([*cmd, str(root)]) == 0, cmd
+        assert "functional_dot_product is not computed" in capsys.readouterr().err, cmd
 
 
 @pytest.mark.parametrize(
