@@ -195,7 +195,7 @@ class CellectorManager(SelectionState):
         return review.describe_roi(idx, where, self.features, decision)
 
     def review_candidates(self, show: str = "all", near_cutoff: bool = False, fraction: float = 0.05) -> np.ndarray:
-        """Return the ROIs a review loop visits, in index order (:func:`cellector.guidance.review.candidates`)."""
+        """Return the ROIs a review loop visits, near a cutoff nearest first (:func:`.review.candidates`)."""
         return review.candidates(
             self.features, self._criteria, self.compute_idx_selected(), show, near_cutoff, fraction
         )

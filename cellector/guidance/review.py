@@ -42,7 +42,7 @@ def candidates(
     near_cutoff: bool = False,
     fraction: float = 0.05,
 ) -> np.ndarray:
-    """Return the ROIs a review loop visits, in index order.
+    """Return the ROIs a review loop visits: in index order, or near a cutoff the least certain first.
 
     Parameters
     ----------
@@ -54,7 +54,8 @@ def candidates(
         Keep every ROI, or only the selected or the rejected ones.
     near_cutoff : bool
         Keep only ROIs whose value lies within ``fraction`` of the feature's range of an
-        active cutoff (NaN is never near).
+        active cutoff (NaN is never near), ordered by that distance, nearest first (ties in
+        index order): the ROIs whose decision a small change of cutoff would flip come first.
     fraction : float
         What "near" means, as a fraction of each feature's finite range.
     """
@@ -63,14 +64,16 @@ def candidates(
     keep = np.ones(selected.shape, bool)
     if show != "all":
         keep &= selected if show == "selected" else ~selected
-    if near_cutoff:
-        near = np.zeros(selected.shape, bool)
-        for name, (lo, hi) in criteria.items():
-            v = features[name]
-            finite = v[np.isfinite(v)]
-            span = float(np.ptp(finite)) if finite.size else 0.0
-            with np.errstate(invalid="ignore"):
-                for bound in (b for b in (lo, hi) if b is not None):
-                    near |= np.abs(v - bound) <= fraction * span
-        keep &= near
-    return np.flatnonzero(keep)
+    if not near_cutoff:
+        return np.flatnonzero(keep)
+    distance = np.full(selected.shape, np.inf)  # to the nearest active cutoff, in units of that feature's range
+    for name, (lo, hi) in criteria.items():
+        v = features[name]
+        finite = v[np.isfinite(v)]
+        span = float(np.ptp(finite)) if finite.size else 0.0
+        with np.errstate(invalid="ignore", divide="ignore"):
+            for bound in (b for b in (lo, hi) if b is not None):
+                d = np.abs(v - bound) / span if span > 0 else np.where(v == bound, 0.0, np.inf)
+                distance = np.fmin(distance, np.where(d <= fraction, d, np.inf))
+    found = np.flatnonzero(keep & np.isfinite(distance))
+    return found[np.argsort(distance[found], kind="stable")]

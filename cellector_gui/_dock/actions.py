@@ -214,13 +214,7 @@ class CurationActions:
         if cands.size == 0:
             self.dock.show_message("no ROI to review with these filters")
             return
-        cur = self.manager.focus
-        if step > 0:
-            later = cands[cands > cur]
-            idx = int(later[0] if later.size else cands[0])
-        else:
-            earlier = cands[cands < cur] if cur >= 0 else cands
-            idx = int(earlier[-1] if earlier.size else cands[-1])
+        idx = _stepped(cands, self.manager.focus, step)
         self.manager.set_focus(idx)
         self.center_on(idx)
         self.dock.show_message(self.manager.describe_roi(idx))
@@ -272,3 +266,20 @@ class CurationActions:
     def toggle_help(self) -> None:
         """Show/hide the key help (above the cards)."""
         self.dock.cards_scroll.toggle_help()
+
+
+def _stepped(cands: np.ndarray, current: int, step: int) -> int:
+    """Return the candidate after (``+1``) or before (``-1``) ``current`` in the order the candidates come.
+
+    Candidates come in index order, or near a cutoff least certain first: an ROI that is a
+    candidate steps to its neighbour in that order, another ROI to the next (previous)
+    index, so n/b keep their place when the focus moved elsewhere.
+    """
+    where = np.flatnonzero(cands == current)
+    if where.size:
+        return int(cands[(int(where[0]) + step) % cands.size])
+    if step > 0:
+        later = cands[cands > current]
+        return int(later[0] if later.size else cands[0])
+    earlier = cands[cands < current] if current >= 0 else cands
+    return int(earlier[-1] if earlier.size else cands[-1])

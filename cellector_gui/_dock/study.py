@@ -60,14 +60,18 @@ class StudyController:
         self._show_rows()
         self.open_session(study.first_to_open(), recover=recover)
 
-    def _show_rows(self) -> None:
-        assert self.study is not None and self.panel is not None
+    def _title(self) -> str:
+        """Return the panel's header: the study and how many of its sessions are saved, as the rows say."""
+        assert self.study is not None
         rows = self.study.rows
         saved = sum(r["state"] == "saved" for r in rows)
-        title = f"<b>study</b> {self.study.root}<br>{len(rows)} sessions · {saved} saved"
-        self.panel.show_rows(title, rows, self.progress)
+        return f"<b>study</b> {self.study.root}<br>{len(rows)} sessions · {saved} saved"
+
+    def _show_rows(self) -> None:
+        assert self.study is not None and self.panel is not None
+        self.panel.show_rows(self._title(), self.study.rows, self.progress)
         if self.current >= 0:
-            self.panel.set_current(self.current, rows[self.current])
+            self.panel.set_current(self.current, self.study.rows[self.current])
 
     # ------------------------------------------------------------------ going from session to session
 
@@ -172,6 +176,7 @@ class StudyController:
             row = {**row, "state": "changed since saved"}
         self.panel.show_row(self.current, row)
         self.panel.set_current(self.current, row)
+        self.panel.title.setText(self._title())  # the header counts what the rows say (a save just landed)
 
     # ------------------------------------------------------------------ the next sessions' features
 

@@ -172,6 +172,13 @@ class SessionLayers:
         viewer.dims.events.current_step.connect(self._on_dims_current_step)
         self.recolor()
         self.layer.refresh()  # with its thumbnail
+        self._label_axes()
+
+    def _label_axes(self) -> None:
+        """Name the plane slider "plane" (napari numbers axes from the end: it read "-3")."""
+        dims = self.viewer.dims
+        if dims.ndim == 3:
+            dims.axis_labels = ("plane", "y", "x")
 
     def _add_images(self) -> None:
         rp = processor(self.manager)
@@ -271,6 +278,7 @@ class SessionLayers:
         self._follow(manager, True)
         self.recolor()
         self.layer.refresh()
+        self._label_axes()
 
     def _replace(self, layer: Any, image: np.ndarray | None, name: str, meta: dict, style: dict) -> Any:
         """Put ``image`` into ``layer`` (in place when the shapes agree); add or remove the layer as needed."""

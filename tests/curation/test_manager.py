@@ -250,8 +250,11 @@ def test_review_candidates_by_hand(synthetic):
     assert m.review_candidates().tolist() == list(range(m.num_rois))
     m.update_criteria("corr_coef", [0.5, None])
     span = np.nanmax(v) - np.nanmin(v)
-    near = np.flatnonzero(np.abs(v - 0.5) <= 0.05 * span)
+    distance = np.abs(v - 0.5) / span
+    near = np.flatnonzero(distance <= 0.05)
+    near = near[np.argsort(distance[near], kind="stable")]  # the least certain first
     np.testing.assert_array_equal(m.review_candidates(near_cutoff=True), near)
+    assert np.all(np.diff(np.abs(v[near] - 0.5)) >= 0)
     np.testing.assert_array_equal(m.review_candidates("rejected"), np.flatnonzero(~(v >= 0.5)))
     np.testing.assert_array_equal(m.review_candidates("selected", near_cutoff=True), near[v[near] >= 0.5])
     with pytest.raises(ValueError, match="show must be"):

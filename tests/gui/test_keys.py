@@ -58,7 +58,14 @@ def test_near_cutoff_review(window):
     widget.controls.near_box.value = True
     cands = widget.roi_actions.review_candidates()
     span = np.nanmax(v) - np.nanmin(v)
-    assert cands.size > 0 and np.all(np.abs(v[cands] - cut) <= 0.05 * span)
+    assert cands.size > 2 and np.all(np.abs(v[cands] - cut) <= 0.05 * span)
+    assert np.all(np.diff(np.abs(v[cands] - cut)) >= 0)  # the least certain first, not in index order
+    press(widget, "n")  # n and b walk that order, as a user types them
+    assert m.focus == cands[0]
+    press(widget, "n")
+    assert m.focus == cands[1]
+    press(widget, "b")
+    assert m.focus == cands[0]
 
 
 def _ctrl_w(widget):

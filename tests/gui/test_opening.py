@@ -58,6 +58,7 @@ def test_window_shows_session(window):
     inner &= (label[1:-1, 1:-1] == label[1:-1, :-2]) & (label[1:-1, 1:-1] == label[1:-1, 2:])
     ys, xs = np.nonzero(inner)
     assert widget.roi_layer.data[0, ys + 1, xs + 1, 3].max() == 0
+    assert viewer.dims.axis_labels == ("plane", "y", "x")  # the plane slider is named, not "-3"
 
 
 @pytest.mark.parametrize("folder", ["suite2p-1.1-2planes", "suite2p-0.14-1plane"])

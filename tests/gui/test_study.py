@@ -91,6 +91,9 @@ def test_the_panel_lists_every_session_and_opens_the_first_not_saved(study_root,
     )
     assert "estimated" not in panel.table.item(2, 0).toolTip()
     assert "3 sessions · 1 saved" in panel.title.text()
+    widget.manager.update_criteria("dot_product", (50.0, None))
+    widget.save()  # the header counts what the rows say, at once
+    assert rows_state(panel, 1) == "saved" and "3 sessions · 2 saved" in panel.title.text()
 
 
 def rows_state(panel, i):
@@ -111,6 +114,7 @@ def test_switching_by_key_button_and_click_reuses_the_viewer(study_root, make_na
     # the folder's other image keys: day2 (suite2p 1.1) has no meanImg_chan2_corrected, so its layer went
     assert "meanImg_chan2_corrected" not in [layer.name for layer in viewer.layers]
     assert widget.overlay.label.shape[0] == 2 and viewer.dims.nsteps[0] == 2  # two planes now
+    assert viewer.dims.axis_labels[0] == "plane"
     assert sorted(widget.cards) == sorted(widget.manager.features)
     panel = widget.study.panel
     qtbot.mouseClick(panel.previous_button, Qt.MouseButton.LeftButton)
