@@ -292,7 +292,7 @@ class SessionLayers:
         if layer.data.shape == image.shape and layer.data.dtype == image.dtype and layer.data.flags.writeable:
             layer.data[...] = image
         else:
-            layer.data = image
+            _set_data(layer, image)
         layer.metadata.update(meta)
         layer.contrast_limits_range = robust_limits(image)
         layer.contrast_limits = robust_limits(image)
@@ -374,3 +374,21 @@ class SessionLayers:
         if self.current_plane() in self.overlay.stale:
             self.overlay.render(self.current_plane())
             self.layer.refresh()
+
+
+def _set_data(layer: Any, image: np.ndarray) -> None:
+    """Give ``layer`` data of another shape, so that napari's extent follows even when the layer is hidden.
+
+    napari refreshes a hidden layer's extent only once it is shown again: a hidden layer
+    keeping an older session's extent (three planes, a wider frame) kept the plane slider
+    and the view on that session. Shown for the assignment, it refreshes at once; nothing
+    is painted in between.
+    """
+    if layer.visible:
+        layer.data = image
+        return
+    layer.visible = True
+    try:
+        layer.data = image
+    finally:
+        layer.visible = False

@@ -314,3 +314,22 @@ def test_napari_opens_a_study_folder_with_its_sessions_panel(study_root, make_na
     dock.manager.mark_saved()
     dock.study.close()
     dock.unbind()
+
+
+def test_leaving_a_three_plane_session_for_a_one_plane_one_leaves_no_stale_view(tmp_path, make_napari_viewer, closing):
+    """Every layer, hidden ones too, takes the new frame: the plane slider and the view follow (a trial's trap)."""
+    from cellector.io.datasets import make_suite2p_folder
+
+    root = tmp_path / "study"
+    make_suite2p_folder(root / "a", n_planes=3, n_rois=30, shape=(128, 128), seed=1)
+    make_suite2p_folder(root / "b", n_planes=1, n_rois=30, shape=(96, 160), seed=2)
+    viewer, widget = _open(root, make_napari_viewer)
+    closing(widget)
+    assert viewer.dims.nsteps == (3, 128, 128)
+    assert widget.open_session(1)
+    assert viewer.dims.nsteps == (1, 96, 160)  # the slider runs 0-0, not 0-2
+    for layer in viewer.layers:  # hidden layers (functional, meanImgE, lam) included
+        np.testing.assert_array_equal(layer.extent.world[1], [0, 95, 159])
+    y, x = viewer.camera.center[-2:]
+    assert 0 <= y <= 95 and 0 <= x <= 159  # the view is on the new frame
+    assert widget.open_session(0) and viewer.dims.nsteps == (3, 128, 128)  # and back
