@@ -70,11 +70,15 @@ class CurationActions:
 
     # ------------------------------------------------------------------ labels
 
-    def click_at(self, position: Any) -> None:
-        """Flip the ROI under ``position``; the background does nothing."""
+    def click_at(self, position: Any, inspect: bool = False) -> None:
+        """Flip the ROI under ``position`` (``inspect``, a Shift+click: only focus it); the background does nothing."""
         layers = self.dock.layers
         idx = layers.roi_at(position) if layers is not None else -1
         if idx < 0 or layers is None:
+            return
+        if inspect:  # look without changing: the focus shows its crops and values
+            self.manager.set_focus(idx)
+            self.dock.show_message(f"{self.manager.describe_roi(idx)} (Shift+click: looked at, not changed)")
             return
         with layers.one_recolor():
             new = self.manager.flip(idx)

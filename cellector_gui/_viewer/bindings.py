@@ -48,22 +48,27 @@ HELP = "<br>".join(
     [
         *(f"<b>{k.replace('Control', 'Ctrl')}</b>: {d}" for k, (_, d) in KEYMAP.items()),
         f"<b>{SAVE_KEY}</b>: save the curation (into the suite2p folder's cellector/ folder)",
-        "<b>click</b>: flip an ROI's decision (drag pans, never flips)",
+        "<b>click</b>: flip an ROI's decision (drag pans, never flips); "
+        "<b>Shift+click</b>: look at an ROI (focus, crops, values) without changing it",
     ]
 )
 
 
-def click_or_drag(event: Any, on_click: Callable[[Any], None]) -> Generator[None, None, None]:
-    """Call ``on_click(position)`` for a left click (press and release without moving); a drag pans."""
+def click_or_drag(event: Any, on_click: Callable[[Any, bool], None]) -> Generator[None, None, None]:
+    """Call ``on_click(position, inspect)`` for a left click (press and release without moving); a drag pans.
+
+    ``inspect`` is True for a Shift+click: the ROI is looked at, not changed.
+    """
     if event.button not in (1, None):
         return
+    inspect = "Shift" in tuple(getattr(event, "modifiers", ()) or ())
     yield
     moved = False
     while event.type == "mouse_move":
         moved = True
         yield
     if not moved:
-        on_click(event.position)
+        on_click(event.position, inspect)
 
 
 class ViewerBindings:

@@ -18,14 +18,15 @@ def _rgba_at(widget, idx):
     return tuple(int(c) for c in widget.roi_layer.data[z, y, x])
 
 
-def _click(viewer, mouse_event, zyx, moved=False):
+def _click(viewer, mouse_event, zyx, moved=False, modifiers=()):
     """Press (, move) and release through napari's public callback dispatchers.
 
     napari's canvas hands callbacks a proxy whose ``__wrapped__`` event is swapped for
     each later move/release event, so a drag generator sees ``event.type`` change.
     """
     pos = tuple(float(c) for c in zyx)
-    mouse_press_callbacks(viewer, EventProxy(mouse_event(type="mouse_press", position=pos, button=1)))
+    press = mouse_event(type="mouse_press", position=pos, button=1, modifiers=modifiers)
+    mouse_press_callbacks(viewer, EventProxy(press))
     if moved:
         move = mouse_event(type="mouse_move", position=(pos[0], pos[1] + 5, pos[2] + 5), button=1, is_dragging=True)
         mouse_move_callbacks(viewer, move)
@@ -45,6 +46,14 @@ def test_click_flips_and_drag_does_not(window, mouse_event):
     m.set_focus(-1)
     assert _rgba_at(widget, idx) == COLORS["forced_off"]
     assert "manually rejected" in widget.status.text()
+    # Shift+click looks without changing: another ROI gets the focus, nobody's decision moves
+    other = first_visible_roi(widget, plane=0) if idx != first_visible_roi(widget, plane=0) else None
+    before = m.manual_selection.copy(), m.compute_idx_selected().copy()
+    target = idx if other is None else other
+    _click(viewer, mouse_event, pixel_of(widget, target), modifiers=("Shift",))
+    assert m.focus == target and "not changed" in widget.status.text()
+    np.testing.assert_array_equal(m.manual_selection, before[0])
+    np.testing.assert_array_equal(m.compute_idx_selected(), before[1])
     # background and outside the image: nothing happens, nothing raises
     bg = np.argwhere(widget.overlay.label[0] == 0)[0]
     _click(viewer, mouse_event, (0, *bg))
