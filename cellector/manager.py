@@ -183,7 +183,7 @@ class CellectorManager(SelectionState):
         return review.selected_per_plane(sel, self.roi_processor.roi_plane, self.plane_names())
 
     def describe_roi(self, idx: int) -> str:
-        """Return ``"ROI i (plane0 #k): feature=value, ... — decision"`` for status lines."""
+        """Return ``"ROI i (plane0 #k), decision: feature=value, ..."`` for status lines."""
         session = self.roi_processor.session
         where = f" ({session.planes[session.roi_plane[idx]]} #{session.suite2p_index[idx]})" if session else ""
         if self._active[idx]:

@@ -29,9 +29,13 @@ def selected_per_plane(selected: np.ndarray, roi_plane: np.ndarray, names: list[
 
 
 def describe_roi(idx: int, where: str, features: Mapping[str, np.ndarray], decision: str) -> str:
-    """Return ``"ROI i (plane0 #k): feature=value, ... — decision"`` for status lines."""
+    """Return ``"ROI i (plane0 #k), decision: feature=value, ..."`` for status lines.
+
+    The decision comes before the values: a status bar too narrow for the line (napari's,
+    on a laptop) cuts the values, never what the ROI is.
+    """
     values = ", ".join(f"{k}={v[idx]:.4g}" for k, v in features.items())
-    return f"ROI {idx}{where}: {values} — {decision}"
+    return f"ROI {idx}{where}, {decision}: {values}"
 
 
 def candidates(

@@ -72,6 +72,7 @@ def _hover(viewer, position):
 
 def test_hover_shows_values(window, mouse_event):
     viewer, widget = window
+    m = widget.manager
     assert viewer.layers.selection.active.name == "ROIs"  # the layer napari's status line describes
     widget.resize(440, 900)
     qapp = QApplication.instance()
@@ -86,6 +87,8 @@ def test_hover_shows_values(window, mouse_event):
         coords, _, described = text.partition("]: ")  # napari writes "[0, 76, 82]" (0.6.2: " [0 76 82]")
         assert [int(c) for c in re.findall(r"\d+", coords)] == [z, y, x], text
         assert described.startswith(f"ROI {idx} (plane0 #") and "corr_coef=" in described, text
+        decision = m.describe_roi(int(idx)).split(":")[0].split(", ")[-1]  # first, so a cut line keeps it
+        assert decision in ("selected", "not selected", "no cutoffs set") and decision in described[:40], text
         assert "[0, 0, 0" not in text and "255" not in text  # never the overlay's RGBA
         qapp.processEvents()
         widget.layout().activate()
