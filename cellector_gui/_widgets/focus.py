@@ -78,15 +78,18 @@ class FocusPanel(QWidget):
         self._later.start()
 
     def crop_box(self, idx: int) -> tuple[int, int, int, int, int]:
-        """Return ``(z, y0, y1, x0, x1)`` of the neighbourhood shown for ROI ``idx``."""
+        """Return ``(z, y0, y1, x0, x1)`` of the square neighbourhood shown for ROI ``idx``, centred on it.
+
+        The box may reach past the frame's edge (that part is shown empty): every crop is
+        square and centred, so an ROI at the edge is not drawn smaller than the others.
+        """
         assert self.manager is not None
         rois = processor(self.manager).rois
         zs, ys, xs, _ = rois.roi(idx)
         z = int(np.median(zs))
         half = max(HALF, int(np.ptp(ys)), int(np.ptp(xs)))
         yc, xc = int(np.median(ys)), int(np.median(xs))
-        _, ly, lx = rois.shape
-        return z, max(yc - half, 0), min(yc + half + 1, ly), max(xc - half, 0), min(xc + half + 1, lx)
+        return z, yc - half, yc + half + 1, xc - half, xc + half + 1
 
     def set_limits(self, reference: tuple[float, float] | None, functional: tuple[float, float] | None) -> None:
         """Draw the crops with these contrast limits (the canvas layers'), and redraw the focused ROI."""
@@ -118,18 +121,32 @@ class FocusPanel(QWidget):
         for ax, image, cmap, limits in zip(self.axes, images, (_RED, _GREEN), self.limits, strict=True):
             if image is None:
                 continue
-            crop = image[z, y0:y1, x0:x1]
-            lo, hi = limits if limits is not None else np.percentile(crop, [1, 99.5])
+            crop = _crop(image[z], y0, y1, x0, x1)
+            lo, hi = limits if limits is not None else np.nanpercentile(crop, [1, 99.5])
             ax.imshow(crop, cmap=cmap, vmin=lo, vmax=hi if hi > lo else lo + 1, interpolation="nearest")
             ax.contour(mask, levels=[0.5], colors="white", linewidths=1.2)
+            # the axes take this crop's size: a large ROI's wider limits would otherwise stay, and every
+            # later crop would be drawn small in a corner of them
+            ax.set_xlim(-0.5, crop.shape[1] - 0.5)
+            ax.set_ylim(crop.shape[0] - 0.5, -0.5)
         self.values.setText(_as_lines(self.manager.describe_roi(idx)))
         self.canvas.draw_idle()
 
 
+def _crop(image: np.ndarray, y0: int, y1: int, x0: int, x1: int) -> np.ndarray:
+    """Return ``image[y0:y1, x0:x1]`` as float, NaN (drawn empty) where the box reaches past the frame."""
+    out = np.full((y1 - y0, x1 - x0), np.nan)
+    ly, lx = image.shape
+    ya, yb, xa, xb = max(y0, 0), min(y1, ly), max(x0, 0), min(x1, lx)
+    if ya < yb and xa < xb:
+        out[ya - y0 : yb - y0, xa - x0 : xb - x0] = image[ya:yb, xa:xb]
+    return out
+
+
 def _as_lines(description: str) -> str:
-    """One value per line: ``ROI 7 (plane0 #7): a=1, b=2 — selected`` as a short column."""
-    head, _, rest = description.partition(": ")
-    values, dash, decision = rest.partition(" — ")
+    """One value per line: ``ROI 7 (plane0 #7), selected: a=1, b=2`` as a short column, the decision last."""
+    head, _, values = description.partition(": ")
+    name, comma, decision = head.rpartition(", ")
     # a zero-width space lets "name=value" break after "=" when a long name does not fit the column
     lines = [v.replace("=", "=\u200b") for v in values.split(", ")]
-    return "\n".join([f"{head}:", *lines, *([decision] if dash else [])])
+    return "\n".join([f"{name if comma else head}:", *lines, *([decision] if comma else [])])

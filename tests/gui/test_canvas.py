@@ -230,9 +230,37 @@ def test_focus_panel_shows_the_evidence(window, qtbot):
     qtbot.waitUntil(lambda: panel.shown == 7, timeout=5000)
     ref_img, func_img = (ax.images[0].get_array() for ax in panel.axes)
     z, y0, y1, x0, x1 = panel.crop_box(7)
+    assert y0 >= 0 and x0 >= 0  # ROI 7 lies inside the frame
     np.testing.assert_array_equal(ref_img, m.roi_processor.reference[z, y0:y1, x0:x1])
     np.testing.assert_array_equal(func_img, m.roi_processor.functional_reference[z, y0:y1, x0:x1])
     assert all(ax.collections for ax in panel.axes)  # the outline is drawn on both crops
     assert panel.values.text().startswith("ROI 7 (plane0 #7):") and "no cutoffs set" in panel.values.text()
     m.flip(7)
     assert "manually rejected" in panel.values.text()
+
+
+def test_every_crop_is_square_and_centred_even_at_the_frame_edge(window, qtbot):
+    """An ROI at the frame's edge gets the same square, centred crop as the others (they shrank there)."""
+    _viewer, widget = window
+    m, panel = widget.manager, widget.focus_panel
+    rois = m.roi_processor.rois
+    ly = rois.shape[1]
+    edge = min(range(m.num_rois), key=lambda i: min(np.median(rois.roi(i)[1]), np.median(rois.roi(i)[2])))
+    z, y0, y1, x0, x1 = panel.crop_box(edge)
+    assert y0 < 0 or x0 < 0  # the box reaches past the frame
+    panel.show_roi(edge)
+    panel.canvas.draw()
+    sizes = set()
+    images = (m.roi_processor.reference, m.roi_processor.functional_reference)
+    for ax, image in zip(panel.axes, images, strict=True):
+        crop = np.ma.filled(ax.images[0].get_array().astype(float), np.nan)  # matplotlib masks NaN
+        assert crop.shape == (y1 - y0, x1 - x0) and crop.shape[0] == crop.shape[1]  # square
+        inside = image[z, max(y0, 0) : y1, max(x0, 0) : x1]
+        np.testing.assert_array_equal(crop[max(-y0, 0) :, max(-x0, 0) :][: inside.shape[0], : inside.shape[1]], inside)
+        assert np.isnan(crop[0, 0])  # past the frame: shown empty
+        sizes.add(tuple(np.round(ax.get_position().bounds[2:], 3)))
+    middle = int(np.argmin([abs(np.median(rois.roi(i)[1]) - ly / 2) for i in range(m.num_rois)]))
+    panel.show_roi(middle)
+    panel.canvas.draw()
+    sizes |= {tuple(np.round(ax.get_position().bounds[2:], 3)) for ax in panel.axes}
+    assert len(sizes) == 1  # every crop is drawn at one size
