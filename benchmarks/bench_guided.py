@@ -140,8 +140,13 @@ def random_label_floor(selected: np.ndarray, truth: np.ndarray, n: int, draws: i
     return float(np.mean(np.abs(est - true_f1) <= 0.08))
 
 
-def _build(data: Path, grid: tuple[GridSession, ...] | list[GridSession] = GRID) -> list[tuple[str, Path, np.ndarray]]:
-    """Write (once) every session of the grid and copy the genuine ones; compute their features once."""
+def _build(
+    data: Path, grid: tuple[GridSession, ...] | list[GridSession] = GRID, genuine: tuple[Path, ...] = ()
+) -> list[tuple[str, Path, np.ndarray]]:
+    """Write (once) every session of the grid and copy the genuine ones; compute their features once.
+
+    ``genuine``: more genuine sessions (a folder holding ``suite2p/`` and ``ground_truth/``), copied in by name.
+    """
     from cellector.io.datasets import Variation, make_suite2p_folder
     from cellector.roi_processor.create import create_from_suite2p
 
@@ -151,10 +156,10 @@ def _build(data: Path, grid: tuple[GridSession, ...] | list[GridSession] = GRID)
         if not (folder / "suite2p").is_dir():
             make_suite2p_folder(folder, g.planes, g.rois, (256, 256), g.seed, variation=Variation(**g.variation))
         out.append((g.name, folder / "suite2p"))
-    for name in GENUINE:
-        if not (data / name).is_dir():
-            shutil.copytree(REPO / "tests" / "data" / name, data / name)
-        out.append((name, data / name / "suite2p"))
+    for source in [REPO / "tests" / "data" / name for name in GENUINE] + [Path(g) for g in genuine]:
+        if not (data / source.name).is_dir():
+            shutil.copytree(source, data / source.name)
+        out.append((source.name, data / source.name / "suite2p"))
     sessions = []
     for name, root in out:
         create_from_suite2p(root)  # features computed once, cached in the store
@@ -433,6 +438,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--speed-only", action="store_true")
     p.add_argument("--no-carry", action="store_true", help="skip the carry-over measure")
     p.add_argument("--only", nargs="*", help="run only these sessions of the grid")
+    p.add_argument(
+        "--genuine",
+        nargs="*",
+        type=Path,
+        default=[],
+        metavar="DIR",
+        help="more genuine sessions (each DIR holds suite2p/ and ground_truth/), e.g. a corpus of suite2p runs",
+    )
     p.add_argument("--random", type=int, default=0, metavar="K", help="add K sessions drawn over the ranges")
     p.add_argument(
         "--seed", type=int, default=100, help="seed of the random sessions (another seed: sessions never tuned on)"
@@ -443,7 +456,9 @@ def main(argv: list[str] | None = None) -> int:
     if not args.speed_only:
         grid = [*GRID, *random_grid(args.random, args.seed)]
         rows = [
-            _row(name, root, truth) for name, root, truth in _build(data, grid) if not args.only or name in args.only
+            _row(name, root, truth)
+            for name, root, truth in _build(data, grid, tuple(args.genuine))
+            if not args.only or name in args.only
         ]
         _print(rows)
         if not args.no_carry:

@@ -151,12 +151,19 @@ def _no_display() -> bool:
 
 
 def _check_own_state(session: Any, store_dir: Path | None) -> None:
-    """Refuse, before any window opens, a saved state that is not this folder's (one line, exit 2)."""
-    from cellector.io.ownership import check_own
-    from cellector.io.store import load_state, resolve_store
+    """Refuse, before any window opens, a saved state that is not this folder's (one line, exit 2).
+
+    Only the metadata and the files' headers are read: the window loads the state itself.
+    """
+    from cellector.io.ownership import ForeignStateError, file_lengths, mismatch
+    from cellector.io.store import read_metadata, resolve_store
 
     where, _ = resolve_store(session.root, store_dir, create=False)
-    check_own(load_state(where), session.identity(), where)
+    if not where.is_dir():
+        return
+    reason = mismatch(read_metadata(where), file_lengths(where), session.identity())
+    if reason is not None:
+        raise ForeignStateError(where, reason)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -248,11 +248,14 @@ class RoiProcessor(RoiViews):
         """Load the saved features whose provenance matches; return the default features still missing.
 
         ``state`` is :func:`cellector.io.store.load_state`'s result when the caller has
-        already read it. Without a store nothing is loaded.
+        already read and checked it (:meth:`~cellector.curation.store.CurationStore.load`);
+        a state read here is checked to be this folder's first. Without a store nothing is
+        loaded.
         """
         if self.store is not None:
-            state = store.load_state(self.store) if state is None else state
-            check_own(state, identity_of(self), self.store)  # another folder's features are never used
+            if state is None:  # a state handed in was checked by whoever loaded it (the manager's store)
+                state = store.load_state(self.store)
+                check_own(state, identity_of(self), self.store)  # another folder's features are never used
             self._load_saved(state)
         return self.missing_features()
 

@@ -169,3 +169,32 @@ def dialogs(monkeypatch):
     problems += [f"expected {k} dialog never appeared ({t!r})" for k, t, _ in box.expected]
     if problems:
         pytest.fail("; ".join(problems))
+
+
+def rgba_at(widget, idx):
+    """The overlay's RGBA at one pixel of ROI ``idx`` (its plane rendered first)."""
+    z, y, x = pixel_of(widget, idx)
+    widget.overlay.render(z)
+    return tuple(int(c) for c in widget.roi_layer.data[z, y, x])
+
+
+def click(viewer, mouse_event, zyx, moved=False, modifiers=()):
+    """Press (, move) and release through napari's public callback dispatchers.
+
+    napari's canvas hands callbacks a proxy whose ``__wrapped__`` event is swapped for
+    each later move/release event, so a drag generator sees ``event.type`` change.
+    """
+    from napari.utils.interactions import mouse_move_callbacks, mouse_press_callbacks, mouse_release_callbacks
+
+    pos = tuple(float(c) for c in zyx)
+    press = mouse_event(type="mouse_press", position=pos, button=1, modifiers=modifiers)
+    mouse_press_callbacks(viewer, EventProxy(press))
+    if moved:
+        move = mouse_event(type="mouse_move", position=(pos[0], pos[1] + 5, pos[2] + 5), button=1, is_dragging=True)
+        mouse_move_callbacks(viewer, move)
+    mouse_release_callbacks(viewer, mouse_event(type="mouse_release", position=pos, button=1))
+
+
+def journal_of(manager):
+    """The crash journal of a session saved in its own folder."""
+    return manager.root_dir / "cellector" / ".journal.jsonl"

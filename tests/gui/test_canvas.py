@@ -4,33 +4,11 @@ import re
 
 import numpy as np
 import pytest
-from napari.utils.interactions import mouse_move_callbacks, mouse_press_callbacks, mouse_release_callbacks
 from qtpy.QtWidgets import QApplication, QWidget
 
 from cellector_gui._viewer.overlay import COLORS, FILL_ALPHA
 
-from .conftest import EventProxy, first_visible_roi, pixel_of, press
-
-
-def _rgba_at(widget, idx):
-    z, y, x = pixel_of(widget, idx)
-    widget.overlay.render(z)
-    return tuple(int(c) for c in widget.roi_layer.data[z, y, x])
-
-
-def _click(viewer, mouse_event, zyx, moved=False, modifiers=()):
-    """Press (, move) and release through napari's public callback dispatchers.
-
-    napari's canvas hands callbacks a proxy whose ``__wrapped__`` event is swapped for
-    each later move/release event, so a drag generator sees ``event.type`` change.
-    """
-    pos = tuple(float(c) for c in zyx)
-    press = mouse_event(type="mouse_press", position=pos, button=1, modifiers=modifiers)
-    mouse_press_callbacks(viewer, EventProxy(press))
-    if moved:
-        move = mouse_event(type="mouse_move", position=(pos[0], pos[1] + 5, pos[2] + 5), button=1, is_dragging=True)
-        mouse_move_callbacks(viewer, move)
-    mouse_release_callbacks(viewer, mouse_event(type="mouse_release", position=pos, button=1))
+from .conftest import click, first_visible_roi, pixel_of, press, rgba_at
 
 
 def test_click_flips_and_drag_does_not(window, mouse_event):
@@ -38,26 +16,26 @@ def test_click_flips_and_drag_does_not(window, mouse_event):
     m = widget.manager
     idx = first_visible_roi(widget)
     zyx = pixel_of(widget, idx)
-    _click(viewer, mouse_event, zyx, moved=True)
+    click(viewer, mouse_event, zyx, moved=True)
     assert not m.manual_selection[1, idx]
-    _click(viewer, mouse_event, zyx)
+    click(viewer, mouse_event, zyx)
     assert m.manual_selection[:, idx].tolist() == [False, True]  # was selected, now forced off
-    assert _rgba_at(widget, idx)[:3] == COLORS["focus"][:3]  # focused after the click
+    assert rgba_at(widget, idx)[:3] == COLORS["focus"][:3]  # focused after the click
     m.set_focus(-1)
-    assert _rgba_at(widget, idx) == COLORS["forced_off"]
+    assert rgba_at(widget, idx) == COLORS["forced_off"]
     assert "manually rejected" in widget.status.text()
     # Shift+click looks without changing: another ROI gets the focus, nobody's decision moves
     other = first_visible_roi(widget, plane=0) if idx != first_visible_roi(widget, plane=0) else None
     before = m.manual_selection.copy(), m.compute_idx_selected().copy()
     target = idx if other is None else other
-    _click(viewer, mouse_event, pixel_of(widget, target), modifiers=("Shift",))
+    click(viewer, mouse_event, pixel_of(widget, target), modifiers=("Shift",))
     assert m.focus == target and "not changed" in widget.status.text()
     np.testing.assert_array_equal(m.manual_selection, before[0])
     np.testing.assert_array_equal(m.compute_idx_selected(), before[1])
     # background and outside the image: nothing happens, nothing raises
     bg = np.argwhere(widget.overlay.label[0] == 0)[0]
-    _click(viewer, mouse_event, (0, *bg))
-    _click(viewer, mouse_event, (0, -50, 900))
+    click(viewer, mouse_event, (0, *bg))
+    click(viewer, mouse_event, (0, -50, 900))
     assert m.manual_selection[1].sum() == 1
 
 
@@ -149,7 +127,7 @@ def test_the_dock_keeps_its_width_and_nothing_leaves_the_window(window, syntheti
 
     check("opened")
     idx = first_visible_roi(widget)
-    _click(viewer, mouse_event, pixel_of(widget, idx))
+    click(viewer, mouse_event, pixel_of(widget, idx))
     check("clicked an ROI")
     for key in ("n", "n", "g", "g"):
         press(widget, key)
@@ -195,7 +173,7 @@ def test_colour_by_feature_outline_and_show_modes(window):
     cmap = LinearSegmentedColormap.from_list("t", [to_rgb("#00d8ff"), to_rgb("#7dff6a"), to_rgb("#ffe000")])
     for idx in visible[:10]:
         expected = (np.asarray(cmap(np.clip((v[idx] - lo) / (hi - lo), 0, 1))) * 255).astype(np.uint8)
-        assert _rgba_at(widget, idx) == (*expected[:3], 200)
+        assert rgba_at(widget, idx) == (*expected[:3], 200)
     assert widget.colorbar.low.text() == f"corr_coef {lo:.4g}" and widget.colorbar.high.text() == f"{hi:.4g}"
     widget.controls.color_combo.value = "decision"
     # outline: a pixel whose four neighbours are in the same ROI goes transparent, the edge stays
@@ -215,9 +193,9 @@ def test_colour_by_feature_outline_and_show_modes(window):
     # show only selected: rejected ROIs disappear
     m.update_criteria("corr_coef", [float(np.nanmedian(v)), None])
     rejected = [i for i in visible if not m.compute_idx_selected()[i]][:5]
-    assert rejected and all(_rgba_at(widget, i)[3] > 0 for i in rejected)
+    assert rejected and all(rgba_at(widget, i)[3] > 0 for i in rejected)
     widget.controls.show_combo.value = "selected"
-    assert all(_rgba_at(widget, i)[3] == 0 for i in rejected)
+    assert all(rgba_at(widget, i)[3] == 0 for i in rejected)
 
 
 def test_focus_panel_shows_the_evidence(window, qtbot):

@@ -7,13 +7,7 @@ from qtpy.QtWidgets import QApplication
 
 from cellector_gui._viewer.overlay import COLORS
 
-from .conftest import pixel_of
-
-
-def _rgba_at(widget, idx):
-    z, y, x = pixel_of(widget, idx)
-    widget.overlay.render(z)
-    return tuple(int(c) for c in widget.roi_layer.data[z, y, x])
+from .conftest import rgba_at
 
 
 def test_slider_sets_criterion_and_recolours(window, qtbot):
@@ -27,9 +21,9 @@ def test_slider_sets_criterion_and_recolours(window, qtbot):
     sel = m.compute_idx_selected()
     assert sel.sum() == np.sum(values >= m.criteria["corr_coef"][0])
     rejected = int(np.flatnonzero(~sel & np.isin(np.arange(m.num_rois), np.unique(widget.overlay.label) - 1))[0])
-    assert _rgba_at(widget, rejected) == COLORS["rejected"]
+    assert rgba_at(widget, rejected) == COLORS["rejected"]
     kept = int(np.flatnonzero(sel & np.isin(np.arange(m.num_rois), np.unique(widget.overlay.label) - 1))[0])
-    assert _rgba_at(widget, kept) == COLORS["selected"]
+    assert rgba_at(widget, kept) == COLORS["selected"]
     # the histogram highlight follows: selected counts equal the selection
     assert card.sel_stairs.get_data().values.sum() == sel.sum()
     assert "*" in viewer.title  # dirty marker

@@ -7,7 +7,7 @@ from qtpy.QtWidgets import QApplication, QMessageBox
 
 from cellector_gui._viewer.qt_access import camera
 
-from .conftest import press, real_keys
+from .conftest import journal_of, press, real_keys
 
 
 def test_keys_review_flip_undo(window):
@@ -90,7 +90,7 @@ def test_ctrl_w_with_unsaved_changes_asks_one_question(window, dialogs, qtbot, m
     closes = []
     assert not _ctrl_w(widget)  # nothing unsaved: napari's own close action (and its question) runs
     m.flip(4)
-    journal = synthetic_journal(m)
+    journal = journal_of(m)
     # napari's close() with no arguments never asks; with confirm_need=True (its Ctrl+W
     # action) it would. Record the call instead of destroying the test's viewer (undone
     # before napari's fixture closes the viewer).
@@ -132,10 +132,6 @@ def test_help_names_the_save_key_and_the_folder(window):
 
     assert "<b>Ctrl+S</b>: save the curation (into the suite2p folder's cellector/ folder)" in HELP
     assert "Control-S" not in HELP and "<folder>" not in HELP  # no text the help panel would drop as a tag
-
-
-def synthetic_journal(manager):
-    return manager.root_dir / "cellector" / ".journal.jsonl"
 
 
 def test_label_keys_are_one_press_and_guided_review_moves_on(window, synthetic, qtbot):

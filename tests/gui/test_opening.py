@@ -2,31 +2,10 @@
 
 import numpy as np
 import pytest
-from napari.utils.interactions import mouse_move_callbacks, mouse_press_callbacks, mouse_release_callbacks
 
 from cellector_gui._viewer.overlay import COLORS
 
-from .conftest import EventProxy, first_visible_roi, pixel_of, press
-
-
-def _rgba_at(widget, idx):
-    z, y, x = pixel_of(widget, idx)
-    widget.overlay.render(z)
-    return tuple(int(c) for c in widget.roi_layer.data[z, y, x])
-
-
-def _click(viewer, mouse_event, zyx, moved=False):
-    """Press (, move) and release through napari's public callback dispatchers.
-
-    napari's canvas hands callbacks a proxy whose ``__wrapped__`` event is swapped for
-    each later move/release event, so a drag generator sees ``event.type`` change.
-    """
-    pos = tuple(float(c) for c in zyx)
-    mouse_press_callbacks(viewer, EventProxy(mouse_event(type="mouse_press", position=pos, button=1)))
-    if moved:
-        move = mouse_event(type="mouse_move", position=(pos[0], pos[1] + 5, pos[2] + 5), button=1, is_dragging=True)
-        mouse_move_callbacks(viewer, move)
-    mouse_release_callbacks(viewer, mouse_event(type="mouse_release", position=pos, button=1))
+from .conftest import click, first_visible_roi, pixel_of, press, rgba_at
 
 
 def test_window_shows_session(window):
@@ -46,7 +25,7 @@ def test_window_shows_session(window):
     # no cutoffs yet: said so, and the ROIs are drawn "undecided", not all selected
     assert "no cutoffs set" in widget.summary.text()
     idx = first_visible_roi(widget)
-    assert _rgba_at(widget, idx) == COLORS["undecided"]
+    assert rgba_at(widget, idx) == COLORS["undecided"]
     # the red channel in a red colormap, blended additively; the functional mean green
     ref = viewer.layers["reference"]
     r, g, b, _ = ref.colormap.colors[-1]
@@ -67,7 +46,7 @@ def test_real_folders(make_napari_viewer, real_copy, folder, mouse_event):
 
     viewer, widget = build_window(real_copy(folder), viewer=make_napari_viewer(), recover=False)
     idx = first_visible_roi(widget)
-    _click(viewer, mouse_event, pixel_of(widget, idx))
+    click(viewer, mouse_event, pixel_of(widget, idx))
     assert widget.manager.manual_selection[1, idx]
     widget.manager.mark_saved()
     widget.unbind()
@@ -244,7 +223,7 @@ def test_a_folder_with_zero_rois_says_so(make_napari_viewer, synthetic, mouse_ev
     viewer, widget = build_window(synthetic.root, viewer=make_napari_viewer(), recover=False)
     assert widget.manager.num_rois == 0 and "this folder has no ROIs" in widget.summary.text()
     assert widget.manager.review_queue().size == 0
-    _click(viewer, mouse_event, (0, 10, 10))  # clicking the background of an empty session does nothing
+    click(viewer, mouse_event, (0, 10, 10))  # clicking the background of an empty session does nothing
     widget.roi_actions.guided_next()
     assert widget.status.text() == "this folder has no ROIs"
     widget.unbind()

@@ -2,25 +2,10 @@
 
 import numpy as np
 import pytest
-from napari.utils.interactions import mouse_move_callbacks, mouse_press_callbacks, mouse_release_callbacks
 from qtpy.QtCore import Qt
 from qtpy.QtWidgets import QMessageBox
 
-from .conftest import EventProxy, first_visible_roi, pixel_of, press
-
-
-def _click(viewer, mouse_event, zyx, moved=False):
-    """Press (, move) and release through napari's public callback dispatchers.
-
-    napari's canvas hands callbacks a proxy whose ``__wrapped__`` event is swapped for
-    each later move/release event, so a drag generator sees ``event.type`` change.
-    """
-    pos = tuple(float(c) for c in zyx)
-    mouse_press_callbacks(viewer, EventProxy(mouse_event(type="mouse_press", position=pos, button=1)))
-    if moved:
-        move = mouse_event(type="mouse_move", position=(pos[0], pos[1] + 5, pos[2] + 5), button=1, is_dragging=True)
-        mouse_move_callbacks(viewer, move)
-    mouse_release_callbacks(viewer, mouse_event(type="mouse_release", position=pos, button=1))
+from .conftest import first_visible_roi, journal_of, pixel_of, press
 
 
 def test_buttons_undo_clear_all_and_save_restore(window, qtbot, dialogs, make_napari_viewer, synthetic):
@@ -62,7 +47,7 @@ def test_undo_buttons_status_and_saved_state_follow_each_step(window, qtbot, mou
     click = Qt.MouseButton.LeftButton
     assert not c.undo_button.enabled and not c.redo_button.enabled
     idx = first_visible_roi(widget)
-    _click(viewer, mouse_event, pixel_of(widget, idx))  # the first flip, by a click on the canvas
+    click(viewer, mouse_event, pixel_of(widget, idx))  # the first flip, by a click on the canvas
     assert c.undo_button.enabled and not c.redo_button.enabled
     assert c.undo_button.tooltip == f"undo label of ROI {idx} (Ctrl+Z)" and viewer.title.endswith("*")
     qtbot.mouseClick(c.undo_button.native, click)
@@ -137,7 +122,7 @@ def test_close_guard_on_the_real_window_close(window, dialogs):
     _viewer, widget = window
     m = widget.manager
     m.flip(4)
-    journal = synthetic_journal(m)
+    journal = journal_of(m)
     assert journal.is_file()  # the edit was journalled as it happened
     top = main_window(widget)
     dialogs.expect("exec", QMessageBox.StandardButton.Cancel, "Save changes before closing?")
@@ -147,10 +132,6 @@ def test_close_guard_on_the_real_window_close(window, dialogs):
     assert top.close()
     assert not journal.exists()  # discarded edits are not offered again on the next open
     assert not (m.root_dir / "cellector" / "manual_selection.npy").exists()
-
-
-def synthetic_journal(manager):
-    return manager.root_dir / "cellector" / ".journal.jsonl"
 
 
 def test_close_guard_save_writes_the_state(window, dialogs):
