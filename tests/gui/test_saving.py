@@ -5,7 +5,7 @@ import pytest
 from qtpy.QtCore import Qt
 from qtpy.QtWidgets import QMessageBox
 
-from .conftest import first_visible_roi, journal_of, pixel_of, press
+from .conftest import click, first_visible_roi, journal_of, pixel_of, press
 
 
 def test_buttons_undo_clear_all_and_save_restore(window, qtbot, dialogs, make_napari_viewer, synthetic):
@@ -44,22 +44,22 @@ def test_undo_buttons_status_and_saved_state_follow_each_step(window, qtbot, mou
     """Click an ROI, then Undo/Redo with the buttons: their states, the status line, the title's "*"."""
     viewer, widget = window
     m, c = widget.manager, widget.controls
-    click = Qt.MouseButton.LeftButton
+    left = Qt.MouseButton.LeftButton
     assert not c.undo_button.enabled and not c.redo_button.enabled
     idx = first_visible_roi(widget)
     click(viewer, mouse_event, pixel_of(widget, idx))  # the first flip, by a click on the canvas
     assert c.undo_button.enabled and not c.redo_button.enabled
     assert c.undo_button.tooltip == f"undo label of ROI {idx} (Ctrl+Z)" and viewer.title.endswith("*")
-    qtbot.mouseClick(c.undo_button.native, click)
+    qtbot.mouseClick(c.undo_button.native, left)
     assert not m.manual_selection[1, idx]
     assert not c.undo_button.enabled and c.redo_button.enabled
     assert widget.status.text() == f"undone: label of ROI {idx} (Ctrl+Shift+Z redoes)"  # not the stale flip message
     assert not m.dirty and not viewer.title.endswith("*")  # back at the opened state: nothing to save
     assert widget.confirm_close() and dialogs.seen == []  # closing asks nothing
-    qtbot.mouseClick(c.redo_button.native, click)
+    qtbot.mouseClick(c.redo_button.native, left)
     assert m.manual_selection[1, idx] and m.dirty and widget.status.text() == f"redone: label of ROI {idx}"
     assert c.undo_button.enabled and not c.redo_button.enabled
-    qtbot.mouseClick(c.save_button.native, click)
+    qtbot.mouseClick(c.save_button.native, left)
     m.flip(idx + 1)
     press(widget, "Control-Z")  # back to the saved state
     assert not m.dirty and not (m.root_dir / "cellector" / ".journal.jsonl").exists()  # no recovery offered later
